@@ -1,0 +1,668 @@
+// Package sse reads and writes the text/event-stream wire format exactly as
+// the HTML Living Standard, section 9.2 "Server-sent events", defines it.
+//
+// The Reader is the reference parser of ssebench: every load-test metric and
+// every conformance verdict is computed from what it dispatches. It follows
+// the standard's "Interpreting an event stream" algorithm to the letter
+// (https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation),
+// including the two rules that popular libraries get wrong: a block without
+// data dispatches nothing, and an event that has not seen its empty line when
+// the stream ends is discarded (and reported, because it is lost data).
+//
+// The package uses the standard library only.
+package sse
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// Default limits. A hostile server cannot make a Reader hold more than
+// MaxLine bytes of one line plus MaxEvent bytes of one event's data.
+const (
+	DefaultMaxLine    = 1 << 20 // 1 MiB
+	DefaultMaxEvent   = 8 << 20 // 8 MiB
+	DefaultBufferSize = 4096    // initial read buffer, grows up to MaxLine
+)
+
+// Event is one dispatched event, as a browser's MessageEvent would carry it.
+type Event struct {
+	// Type is the event type; "message" when the stream set none.
+	Type string `json:"type"`
+	// Data is the event's data, without the final line feed.
+	Data string `json:"data"`
+	// ID is the event's lastEventId: the source's last event ID at dispatch,
+	// which persists from earlier events until an id field changes it.
+	ID string `json:"id"`
+}
+
+// View is a dispatched event whose fields alias the Reader's buffers. It is
+// valid only until the next call to a Reader method.
+type View struct {
+	Type []byte // "message" when the stream set none
+	Data []byte
+	ID   []byte // the event's lastEventId
+}
+
+// Options configure a Reader. The zero value is valid: default limits, no
+// callbacks, empty initial last event ID.
+type Options struct {
+	// MaxLine is the longest line accepted, in bytes, excluding the line
+	// ending. 0 means DefaultMaxLine.
+	MaxLine int
+	// MaxEvent is the largest data buffer of one event accepted, in bytes.
+	// 0 means DefaultMaxEvent.
+	MaxEvent int
+	// BufferSize is the initial size of the read buffer in bytes. 0 means
+	// DefaultBufferSize. The buffer grows when a line does not fit, up to
+	// MaxLine.
+	BufferSize int
+	// LastEventID seeds the last event ID, as a browser does when it
+	// reconnects: the ID persists across connections.
+	LastEventID string
+	// OnComment, if set, is called for every comment line with the text
+	// after the colon (the slice is valid only during the call). Load tests
+	// use it to time heartbeats.
+	OnComment func(text []byte)
+	// OnRetry, if set, is called for every valid retry field with the new
+	// reconnection time.
+	OnRetry func(d time.Duration)
+	// OnDiagnostic, if set, is called for every deviation the Reader notices:
+	// things a conforming client handles but that indicate a server bug.
+	// Diagnostics cost nothing when OnDiagnostic is nil.
+	OnDiagnostic func(Diagnostic)
+}
+
+// DiagnosticKind names a deviation noticed while parsing.
+type DiagnosticKind uint8
+
+// The diagnostics a Reader reports.
+const (
+	// DiagInvalidUTF8: bytes that are not valid UTF-8; each maximal invalid
+	// subpart was replaced with U+FFFD.
+	DiagInvalidUTF8 DiagnosticKind = iota + 1
+	// DiagBOM: a U+FEFF anywhere but the first character of the stream.
+	DiagBOM
+	// DiagUnknownField: a field name other than data, event, id and retry.
+	DiagUnknownField
+	// DiagBadRetry: a retry field whose value is not ASCII digits only.
+	DiagBadRetry
+	// DiagNulInID: an id field containing U+0000, which clients ignore.
+	DiagNulInID
+	// DiagNoData: a block that set event or id (but no data) and so
+	// dispatched nothing.
+	DiagNoData
+	// DiagEOFMidEvent: the stream ended before the pending event's empty
+	// line; the event was discarded.
+	DiagEOFMidEvent
+)
+
+var diagNames = [...]string{
+	DiagInvalidUTF8:  "invalid-utf8",
+	DiagBOM:          "bom-not-at-start",
+	DiagUnknownField: "unknown-field",
+	DiagBadRetry:     "bad-retry",
+	DiagNulInID:      "nul-in-id",
+	DiagNoData:       "block-without-data",
+	DiagEOFMidEvent:  "eof-mid-event",
+}
+
+// String returns the diagnostic's stable name, e.g. "bad-retry".
+func (k DiagnosticKind) String() string {
+	if int(k) < len(diagNames) && diagNames[k] != "" {
+		return diagNames[k]
+	}
+	return "diagnostic(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Diagnostic is one deviation noticed while parsing.
+type Diagnostic struct {
+	Kind DiagnosticKind
+	// Offset is the byte offset in the raw stream of the start of the line
+	// concerned (for DiagInvalidUTF8, of the first invalid byte).
+	Offset int64
+	// Line is a copy of the raw line concerned, at most 256 bytes.
+	Line []byte
+	// Event is the number of events dispatched before this line.
+	Event int64
+}
+
+func (d Diagnostic) String() string {
+	return fmt.Sprintf("%s at byte %d: %q", d.Kind, d.Offset, d.Line)
+}
+
+// ErrEOFMidEvent is matched (with errors.Is) by the error a Reader returns
+// when the stream ends in the middle of an event.
+var ErrEOFMidEvent = errors.New("sse: stream ended in the middle of an event")
+
+// ErrLimit is matched (with errors.Is) by every *LimitError.
+var ErrLimit = errors.New("sse: size limit exceeded")
+
+// EOFMidEventError reports an event lost because the stream ended before
+// its terminating empty line (SPEC-NOTES A.7).
+type EOFMidEventError struct {
+	// Offset is the byte offset where the unfinished event began.
+	Offset int64
+	// Pending holds the first bytes (at most 256) of the unfinished event.
+	Pending []byte
+}
+
+func (e *EOFMidEventError) Error() string {
+	return fmt.Sprintf("sse: stream ended in the middle of an event starting at byte %d: %q", e.Offset, e.Pending)
+}
+
+// Is makes errors.Is(err, ErrEOFMidEvent) true.
+func (e *EOFMidEventError) Is(target error) bool { return target == ErrEOFMidEvent }
+
+// LimitError reports a line or an event larger than the Reader accepts.
+type LimitError struct {
+	What   string // "line" or "event"
+	Limit  int    // bytes
+	Offset int64  // byte offset of the line that crossed the limit
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("sse: %s at byte %d exceeds the %d-byte limit", e.What, e.Offset, e.Limit)
+}
+
+// Is makes errors.Is(err, ErrLimit) true.
+func (e *LimitError) Is(target error) bool { return target == ErrLimit }
+
+// Reader parses an event stream incrementally. It is not safe for concurrent
+// use. After Next or NextView returns an error, every later call returns the
+// same error.
+type Reader struct {
+	src  io.Reader
+	opts Options
+
+	buf        []byte // read buffer; buf[r:w] is unread
+	r, w       int
+	srcErr     error // error from src, returned once buf is drained
+	off        int64 // stream offset of buf[r]
+	started    bool  // BOM check done
+	skipLF     bool  // the previous line ended with CR: a leading LF belongs to it
+	err        error // sticky error
+	dispatched int64 // events dispatched
+
+	// The three buffers of the standard, plus bookkeeping.
+	data      []byte
+	hasData   bool // a data field was seen in this block
+	typ       []byte
+	idBuf     []byte // the last event ID buffer
+	lastID    []byte // the source's last event ID string (set on dispatch)
+	pending   bool   // a field line was seen since the last empty line
+	setMeta   bool   // event or id was set in this block (for DiagNoData)
+	blockOff  int64  // offset of the first field line of the pending block
+	blockHead []byte // first bytes of the pending block (for errors)
+
+	utf8buf []byte // scratch for replacement decoding
+	scratch []byte // scratch for Next's combined data+id string
+	strType string // cached string of the last type returned by Next
+	strID   string
+}
+
+// NewReader returns a Reader that parses src. opts may be nil.
+func NewReader(src io.Reader, opts *Options) *Reader {
+	rd := &Reader{src: src}
+	if opts != nil {
+		rd.opts = *opts
+	}
+	if rd.opts.MaxLine <= 0 {
+		rd.opts.MaxLine = DefaultMaxLine
+	}
+	if rd.opts.MaxEvent <= 0 {
+		rd.opts.MaxEvent = DefaultMaxEvent
+	}
+	size := rd.opts.BufferSize
+	if size <= 0 {
+		size = DefaultBufferSize
+	}
+	if size > rd.opts.MaxLine+2 {
+		size = rd.opts.MaxLine + 2
+	}
+	rd.buf = make([]byte, size)
+	rd.idBuf = append(rd.idBuf, rd.opts.LastEventID...)
+	rd.lastID = append(rd.lastID, rd.opts.LastEventID...)
+	return rd
+}
+
+// LastEventID returns the source's last event ID: the value a browser would
+// send as Last-Event-ID on its next reconnect. It changes only when an event
+// block ends (even one that dispatched nothing), never mid-block.
+func (rd *Reader) LastEventID() string { return string(rd.lastID) }
+
+// Offset returns the number of raw bytes consumed from the stream so far.
+func (rd *Reader) Offset() int64 { return rd.off }
+
+// Dispatched returns the number of events dispatched so far.
+func (rd *Reader) Dispatched() int64 { return rd.dispatched }
+
+// Next reads until the next event is dispatched and returns it. At a clean
+// end of stream it returns io.EOF; when the stream ends inside an event it
+// returns an error matching ErrEOFMidEvent; a line or event over the limits
+// gives a *LimitError; errors of the underlying reader are returned as they
+// are. Next allocates at most one string per event (Type and ID are shared
+// with the previous event when unchanged).
+func (rd *Reader) Next() (Event, error) {
+	v, err := rd.NextView()
+	if err != nil {
+		return Event{}, err
+	}
+	if string(v.Type) != rd.strType {
+		rd.strType = string(v.Type)
+	}
+	if string(v.ID) != rd.strID {
+		// One allocation holds both data and id.
+		rd.scratch = append(append(rd.scratch[:0], v.Data...), v.ID...)
+		s := string(rd.scratch)
+		rd.strID = s[len(v.Data):]
+		return Event{Type: rd.strType, Data: s[:len(v.Data)], ID: rd.strID}, nil
+	}
+	return Event{Type: rd.strType, Data: string(v.Data), ID: rd.strID}, nil
+}
+
+var messageType = []byte("message")
+
+// NextView is Next without allocation: the returned View aliases the
+// Reader's buffers and is valid only until the next call.
+func (rd *Reader) NextView() (View, error) {
+	if rd.err != nil {
+		return View{}, rd.err
+	}
+	for {
+		line, lineOff, err := rd.readLine()
+		if err != nil {
+			rd.err = rd.endError(err)
+			return View{}, rd.err
+		}
+		if len(line) == 0 {
+			if v, ok := rd.dispatch(); ok {
+				return v, nil
+			}
+			continue
+		}
+		if err := rd.processLine(line, lineOff); err != nil {
+			rd.err = err
+			return View{}, err
+		}
+	}
+}
+
+// endError turns the end of the source into the Reader's final error.
+func (rd *Reader) endError(err error) error {
+	if err != io.EOF {
+		return err
+	}
+	if !rd.pending {
+		return io.EOF
+	}
+	if rd.opts.OnDiagnostic != nil {
+		rd.diag(DiagEOFMidEvent, rd.blockOff, rd.blockHead)
+	}
+	return &EOFMidEventError{Offset: rd.blockOff, Pending: bytes.Clone(rd.blockHead)}
+}
+
+// dispatch runs the standard's "dispatch the event" steps at an empty line.
+// https://html.spec.whatwg.org/multipage/server-sent-events.html#dispatchMessage
+func (rd *Reader) dispatch() (View, bool) {
+	// Step 1: the source's last event ID string becomes the buffer's value,
+	// whether or not an event is dispatched.
+	rd.lastID = append(rd.lastID[:0], rd.idBuf...)
+	rd.pending = false
+	rd.blockHead = rd.blockHead[:0]
+	// Step 2: with an empty data buffer, clear the buffers and stop. (A data
+	// buffer holding "\n" is not empty: "data" alone dispatches "".)
+	if !rd.hasData {
+		if rd.setMeta && rd.opts.OnDiagnostic != nil {
+			rd.diag(DiagNoData, rd.blockOff, nil)
+		}
+		rd.typ = rd.typ[:0]
+		rd.setMeta = false
+		return View{}, false
+	}
+	// Step 3: remove the one trailing LF.
+	data := rd.data[:len(rd.data)-1]
+	typ := rd.typ
+	if len(typ) == 0 {
+		typ = messageType
+	}
+	v := View{Type: typ, Data: data, ID: rd.lastID}
+	// Steps 5-6: clear the data and type buffers (not the id). The view
+	// still aliases their backing arrays until the next call.
+	rd.data = rd.data[:0]
+	rd.hasData = false
+	rd.typ = rd.typ[:0]
+	rd.setMeta = false
+	rd.dispatched++
+	return v, true
+}
+
+// processLine handles one non-empty line (already UTF-8 decoded).
+// https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
+func (rd *Reader) processLine(line []byte, off int64) error {
+	if line[0] == ':' {
+		if rd.opts.OnComment != nil {
+			rd.opts.OnComment(line[1:])
+		}
+		return nil
+	}
+	if !rd.pending {
+		rd.pending = true
+		rd.blockOff = off
+	}
+	if len(rd.blockHead) < 256 {
+		n := min(256-len(rd.blockHead), len(line)+1)
+		rd.blockHead = append(rd.blockHead, line[:n-1]...)
+		rd.blockHead = append(rd.blockHead, '\n')
+	}
+	var name, value []byte
+	if i := bytes.IndexByte(line, ':'); i >= 0 {
+		name, value = line[:i], line[i+1:]
+		if len(value) > 0 && value[0] == ' ' {
+			value = value[1:]
+		}
+	} else {
+		name = line
+	}
+	// Field names are compared literally (SPEC-NOTES A.4); the switch on a
+	// converted byte slice does not allocate.
+	switch string(name) {
+	case "data":
+		if len(rd.data)+len(value)+1 > rd.opts.MaxEvent {
+			return &LimitError{What: "event", Limit: rd.opts.MaxEvent, Offset: off}
+		}
+		rd.data = append(rd.data, value...)
+		rd.data = append(rd.data, '\n')
+		rd.hasData = true
+	case "event":
+		rd.typ = append(rd.typ[:0], value...)
+		rd.setMeta = true
+	case "id":
+		if bytes.IndexByte(value, 0) >= 0 {
+			if rd.opts.OnDiagnostic != nil {
+				rd.diag(DiagNulInID, off, line)
+			}
+			return nil
+		}
+		rd.idBuf = append(rd.idBuf[:0], value...)
+		rd.setMeta = true
+	case "retry":
+		ms, ok := parseRetry(value)
+		if !ok {
+			if rd.opts.OnDiagnostic != nil {
+				rd.diag(DiagBadRetry, off, line)
+			}
+			return nil
+		}
+		if rd.opts.OnRetry != nil {
+			rd.opts.OnRetry(ms)
+		}
+	default:
+		if rd.opts.OnDiagnostic != nil {
+			rd.diag(DiagUnknownField, off, line)
+		}
+	}
+	return nil
+}
+
+// parseRetry accepts ASCII digits only (at least one) and returns the
+// reconnection time. Values too large for a Duration saturate.
+func parseRetry(v []byte) (time.Duration, bool) {
+	if len(v) == 0 {
+		return 0, false
+	}
+	const maxMS = int64(1<<63-1) / int64(time.Millisecond)
+	var ms int64
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		if ms <= maxMS {
+			ms = ms*10 + int64(c-'0')
+		}
+	}
+	if ms > maxMS {
+		ms = maxMS
+	}
+	return time.Duration(ms) * time.Millisecond, true
+}
+
+func (rd *Reader) diag(k DiagnosticKind, off int64, line []byte) {
+	if len(line) > 256 {
+		line = line[:256]
+	}
+	rd.opts.OnDiagnostic(Diagnostic{Kind: k, Offset: off, Line: bytes.Clone(line), Event: rd.dispatched})
+}
+
+// readLine returns the next line without its line ending, decoded from
+// UTF-8 as the Encoding Standard's decoder does, and its raw stream offset.
+// The slice is valid until the next call.
+func (rd *Reader) readLine() ([]byte, int64, error) {
+	if !rd.started {
+		rd.stripBOM()
+	}
+	scanned := 0 // bytes of buf[r:w] already known to hold no line ending
+	for {
+		if rd.skipLF && rd.r < rd.w {
+			rd.skipLF = false
+			if rd.buf[rd.r] == '\n' {
+				rd.r++
+				rd.off++
+			}
+		}
+		if rd.r < rd.w && !rd.skipLF {
+			b := rd.buf[rd.r+scanned : rd.w]
+			i := indexEOL(b)
+			if i >= 0 {
+				i += scanned
+				line := rd.buf[rd.r : rd.r+i]
+				if len(line) > rd.opts.MaxLine {
+					return nil, rd.off, &LimitError{What: "line", Limit: rd.opts.MaxLine, Offset: rd.off}
+				}
+				off := rd.off
+				n := i + 1
+				if rd.buf[rd.r+i] == '\r' {
+					// CRLF is one line end, even across reads: skip an LF
+					// that follows, now or at the next read. The line is
+					// dispatched without waiting for that byte.
+					if rd.r+n < rd.w {
+						if rd.buf[rd.r+n] == '\n' {
+							n++
+						}
+					} else {
+						rd.skipLF = true
+					}
+				}
+				rd.r += n
+				rd.off += int64(n)
+				return rd.decode(line, off), off, nil
+			}
+			scanned = rd.w - rd.r
+			if scanned > rd.opts.MaxLine {
+				return nil, rd.off, &LimitError{What: "line", Limit: rd.opts.MaxLine, Offset: rd.off}
+			}
+		}
+		if rd.srcErr != nil {
+			err := rd.srcErr
+			if rd.r < rd.w {
+				// An unterminated final line is never processed (it has no
+				// line ending); it still counts as a pending event unless it
+				// is a comment.
+				line := rd.buf[rd.r:rd.w]
+				if line[0] != ':' && !rd.pending {
+					rd.pending = true
+					rd.blockOff = rd.off
+				}
+				if line[0] != ':' && len(rd.blockHead) < 256 {
+					rd.blockHead = append(rd.blockHead, line[:min(len(line), 256-len(rd.blockHead))]...)
+				}
+				rd.off += int64(len(line))
+				rd.r = rd.w
+			}
+			return nil, rd.off, err
+		}
+		if err := rd.fill(); err != nil {
+			rd.srcErr = err
+		}
+	}
+}
+
+// indexEOL returns the index of the first CR or LF in b, or -1.
+func indexEOL(b []byte) int {
+	i := bytes.IndexByte(b, '\n')
+	if i < 0 {
+		return bytes.IndexByte(b, '\r')
+	}
+	if j := bytes.IndexByte(b[:i], '\r'); j >= 0 {
+		return j
+	}
+	return i
+}
+
+// fill reads more bytes into the buffer, compacting or growing it first.
+func (rd *Reader) fill() error {
+	if rd.r > 0 {
+		n := copy(rd.buf, rd.buf[rd.r:rd.w])
+		rd.w = n
+		rd.r = 0
+	}
+	if rd.w == len(rd.buf) {
+		if len(rd.buf) >= rd.opts.MaxLine+2 {
+			// Cannot happen: readLine reports the limit before the buffer
+			// is full of one line.
+			return &LimitError{What: "line", Limit: rd.opts.MaxLine, Offset: rd.off}
+		}
+		nb := make([]byte, min(2*len(rd.buf), rd.opts.MaxLine+2))
+		copy(nb, rd.buf[:rd.w])
+		rd.buf = nb
+	}
+	for range 100 {
+		n, err := rd.src.Read(rd.buf[rd.w:])
+		if n < 0 || n > len(rd.buf)-rd.w {
+			return errors.New("sse: source returned an invalid count")
+		}
+		rd.w += n
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+	}
+	return io.ErrNoProgress
+}
+
+var bom = []byte{0xEF, 0xBB, 0xBF}
+
+// stripBOM removes one leading U+FEFF at the very start of the stream
+// (SPEC-NOTES A.1). It waits for up to three bytes to decide.
+func (rd *Reader) stripBOM() {
+	for rd.w-rd.r < 3 && rd.srcErr == nil {
+		if !bytes.HasPrefix(bom, rd.buf[rd.r:rd.w]) {
+			break
+		}
+		if err := rd.fill(); err != nil {
+			rd.srcErr = err
+		}
+	}
+	rd.started = true
+	if bytes.HasPrefix(rd.buf[rd.r:rd.w], bom) {
+		rd.r += 3
+		rd.off += 3
+	}
+}
+
+// decode returns line decoded as UTF-8 the way the Encoding Standard's UTF-8
+// decoder does: each maximal invalid subpart becomes one U+FFFD. Valid input
+// (the common case) is returned as it is, without copying.
+func (rd *Reader) decode(line []byte, off int64) []byte {
+	if utf8.Valid(line) {
+		if rd.opts.OnDiagnostic != nil && bytes.Contains(line, bom) {
+			rd.diag(DiagBOM, off, line)
+		}
+		return line
+	}
+	if rd.opts.OnDiagnostic != nil {
+		rd.diag(DiagInvalidUTF8, off+int64(firstInvalid(line)), line)
+	}
+	rd.utf8buf = AppendDecodeUTF8(rd.utf8buf[:0], line)
+	if rd.opts.OnDiagnostic != nil && bytes.Contains(rd.utf8buf, bom) {
+		rd.diag(DiagBOM, off, line)
+	}
+	return rd.utf8buf
+}
+
+func firstInvalid(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return len(b)
+}
+
+// AppendDecodeUTF8 appends src to dst decoded as UTF-8 by the Encoding
+// Standard's decoder (https://encoding.spec.whatwg.org/#utf-8-decoder): a
+// maximal invalid subpart becomes one U+FFFD, so "\xe4\xbd" (truncated)
+// gives one replacement character and "\xf0\x80\x80" gives three. src must
+// be complete: a truncated sequence at its end is replaced too.
+func AppendDecodeUTF8(dst, src []byte) []byte {
+	var cp rune
+	needed, seen := 0, 0
+	lower, upper := byte(0x80), byte(0xBF)
+	for i := 0; i < len(src); i++ {
+		b := src[i]
+		if needed == 0 {
+			switch {
+			case b < 0x80:
+				dst = append(dst, b)
+			case b >= 0xC2 && b <= 0xDF:
+				needed, cp = 1, rune(b&0x1F)
+			case b >= 0xE0 && b <= 0xEF:
+				if b == 0xE0 {
+					lower = 0xA0
+				} else if b == 0xED {
+					upper = 0x9F
+				}
+				needed, cp = 2, rune(b&0x0F)
+			case b >= 0xF0 && b <= 0xF4:
+				if b == 0xF0 {
+					lower = 0x90
+				} else if b == 0xF4 {
+					upper = 0x8F
+				}
+				needed, cp = 3, rune(b&0x07)
+			default:
+				dst = utf8.AppendRune(dst, utf8.RuneError)
+			}
+			continue
+		}
+		if b < lower || b > upper {
+			// The subpart ends before b: one U+FFFD, then b is processed
+			// afresh ("prepend byte to stream").
+			needed, seen, cp = 0, 0, 0
+			lower, upper = 0x80, 0xBF
+			dst = utf8.AppendRune(dst, utf8.RuneError)
+			i--
+			continue
+		}
+		lower, upper = 0x80, 0xBF
+		cp = cp<<6 | rune(b&0x3F)
+		seen++
+		if seen == needed {
+			dst = utf8.AppendRune(dst, cp)
+			needed, seen, cp = 0, 0, 0
+		}
+	}
+	if needed != 0 {
+		dst = utf8.AppendRune(dst, utf8.RuneError)
+	}
+	return dst
+}

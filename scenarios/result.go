@@ -1,0 +1,252 @@
+package scenarios
+
+import (
+	"strings"
+	"sync"
+	"time"
+)
+
+// Metric names a latency metric of DESIGN.md §4. Its String form is the name
+// used in thresholds, reports and the JSON result.
+type Metric uint8
+
+// The latency metrics. All are measured on the monotonic clock.
+const (
+	// Connect is the dial (+TLS) time of a new connection.
+	Connect Metric = iota
+	// TTFB is start -> response headers received.
+	TTFB
+	// TTFE is start -> first event dispatched.
+	TTFE
+	// TTFT is start -> first content event.
+	TTFT
+	// Gap is the time between consecutive dispatched events of one stream.
+	Gap
+	// ITL is the time between consecutive content events of one stream.
+	ITL
+	// TPOT is (e2e - ttft) / (output tokens - 1), per stream.
+	TPOT
+	// E2E is start -> end of stream (terminal event or clean EOF).
+	E2E
+	// Queue is sched -> start (open model: how late the request went out).
+	Queue
+	// TTFTSched is sched -> first content event.
+	TTFTSched
+	// E2ESched is sched -> end of stream.
+	E2ESched
+	// NumMetrics is the number of metrics; not a metric.
+	NumMetrics
+)
+
+var metricNames = [NumMetrics]string{
+	Connect: "connect", TTFB: "ttfb", TTFE: "ttfe", TTFT: "ttft", Gap: "gap", ITL: "itl",
+	TPOT: "tpot", E2E: "e2e", Queue: "queue", TTFTSched: "ttft_sched", E2ESched: "e2e_sched",
+}
+
+// String returns the metric's name, e.g. "ttft".
+func (m Metric) String() string {
+	if m < NumMetrics {
+		return metricNames[m]
+	}
+	return "metric?"
+}
+
+// ParseMetric returns the metric named s.
+func ParseMetric(s string) (Metric, bool) {
+	for m, n := range metricNames {
+		if n == s {
+			return Metric(m), true
+		}
+	}
+	return 0, false
+}
+
+// ErrorClass classifies why a stream attempt failed (DESIGN.md §4).
+type ErrorClass uint8
+
+// The error classes. ErrNone means the attempt did not fail.
+const (
+	ErrNone ErrorClass = iota
+	// ErrDial: the TCP connection could not be made.
+	ErrDial
+	// ErrTLS: the TLS handshake failed.
+	ErrTLS
+	// ErrHTTPStatus: the response status was not 200 (Result.Status holds it).
+	ErrHTTPStatus
+	// ErrContentType: the Content-Type was not text/event-stream.
+	ErrContentType
+	// ErrTimeoutFirstByte: no response headers within the first-byte deadline.
+	ErrTimeoutFirstByte
+	// ErrTimeoutIdle: no bytes within the idle deadline.
+	ErrTimeoutIdle
+	// ErrTimeoutTotal: the stream outlived its total deadline.
+	ErrTimeoutTotal
+	// ErrParse: a parser limit was exceeded (line or event too large).
+	ErrParse
+	// ErrEOFMidEvent: the stream ended before an event's empty line.
+	ErrEOFMidEvent
+	// ErrReset: the connection broke (reset, unexpected EOF) mid-stream.
+	ErrReset
+	// ErrTerminalErrorEvent: the server sent an error event.
+	ErrTerminalErrorEvent
+	// ErrOther: anything else (request could not be built, ...).
+	ErrOther
+	// NumErrorClasses is the number of classes; not a class.
+	NumErrorClasses
+)
+
+var errorClassNames = [NumErrorClasses]string{
+	ErrNone: "", ErrDial: "dial", ErrTLS: "tls", ErrHTTPStatus: "http_status",
+	ErrContentType: "content_type", ErrTimeoutFirstByte: "timeout_first_byte",
+	ErrTimeoutIdle: "timeout_idle", ErrTimeoutTotal: "timeout_total", ErrParse: "parse",
+	ErrEOFMidEvent: "eof_mid_event", ErrReset: "reset",
+	ErrTerminalErrorEvent: "terminal_error_event", ErrOther: "other",
+}
+
+// String returns the class's name as used in reports, e.g. "timeout_idle".
+func (c ErrorClass) String() string {
+	if c < NumErrorClasses {
+		return errorClassNames[c]
+	}
+	return "error?"
+}
+
+// ParseErrorClass returns the class named s (the part before any ":").
+func ParseErrorClass(s string) (ErrorClass, bool) {
+	s, _, _ = strings.Cut(s, ":")
+	for c, n := range errorClassNames {
+		if n == s && c != int(ErrNone) {
+			return ErrorClass(c), true
+		}
+	}
+	return 0, false
+}
+
+// Kind says what happened to a stream attempt when a Result was sent.
+type Kind uint8
+
+// The kinds of Result.
+const (
+	// KindStart is sent when an attempt begins, just before its request is
+	// written: it carries Sched, Start and, on attempt 0 of an open-model
+	// stream, the Queue delay. Attempt > 0 marks a reconnect.
+	KindStart Kind = iota + 1
+	// KindProgress carries what an open stream measured since its previous
+	// Result: the first-event metrics once they are known, and batches of
+	// gaps. A stream sends one when its first content event arrives (so live
+	// views see TTFT at once) and whenever its gap batch is full.
+	KindProgress
+	// KindEnd is the last Result of one attempt (one connection): it carries
+	// the end-of-stream metrics and, when the attempt failed, the error.
+	KindEnd
+	// KindDropped records an arrival the open-model generator could not
+	// start (no free worker): Sched holds when it was due.
+	KindDropped
+)
+
+// BatchSize is how many gaps (and ITLs) one Result carries at most.
+const BatchSize = 64
+
+// Result is the record that flows one way, from the swarm to the reports
+// aggregator, for each happening of a stream attempt: progress (first
+// event, batches of gaps) and the end of the attempt. Results are pooled:
+// get one with NewResult, and the consumer calls Release when done. The
+// producer must not touch a Result after sending it.
+//
+// Values and the Gaps/ITLs batches hold only what was measured since the
+// previous Result of the same attempt; counters are deltas likewise, so the
+// aggregator simply adds them up.
+type Result struct {
+	Kind    Kind
+	Stream  uint64 // stream number, unique within the run (shard offset included)
+	Attempt uint32 // 0 for the first connection, n for the n-th reconnect
+
+	// Sched is when the pacer wanted the stream to start (open model); it
+	// equals the first attempt's Start in the closed model. Start is when
+	// this attempt's request was written. Both read the monotonic clock.
+	Sched time.Time
+	Start time.Time
+
+	// Has tells which entries of Values were measured in this record.
+	Has    MetricSet
+	Values [NumMetrics]time.Duration
+
+	gaps  [BatchSize]time.Duration
+	itls  [BatchSize]time.Duration
+	nGaps uint8
+	nITLs uint8
+
+	Events     int64 // events dispatched (delta)
+	Content    int64 // content events (delta)
+	Bytes      int64 // body bytes read (delta)
+	Tokens     int64 // output tokens, when known at the end (usage) else content events
+	Comments   int64 // comment lines (heartbeats) (delta)
+	IDsLost    int64 // ids skipped after a resume
+	IDsDup     int64 // ids seen again after a resume
+
+	// Err is the failure class of the attempt (KindEnd only); ErrNone when
+	// the attempt ended cleanly. Status holds the HTTP status for
+	// ErrHTTPStatus. Detail is a human-readable message (allocated only on
+	// error).
+	Err    ErrorClass
+	Status int
+	Detail string
+
+	// Aborted marks an attempt the scenario's abort rule ended on purpose
+	// ("stop generating"): not an error.
+	Aborted bool
+	// Final marks the last Result of the stream (no further attempt).
+	Final bool
+}
+
+var resultPool = sync.Pool{New: func() any { return new(Result) }}
+
+// NewResult returns a zeroed Result from the pool. Safe for concurrent use.
+func NewResult() *Result { return resultPool.Get().(*Result) }
+
+// Release zeroes r and returns it to the pool. The caller must not use r
+// afterwards.
+func (r *Result) Release() {
+	*r = Result{}
+	resultPool.Put(r)
+}
+
+// Set records a measured value of metric m.
+func (r *Result) Set(m Metric, d time.Duration) {
+	r.Values[m] = d
+	r.Has |= 1 << m
+}
+
+// Get returns the value of metric m and whether it was measured.
+func (r *Result) Get(m Metric) (time.Duration, bool) {
+	return r.Values[m], r.Has&(1<<m) != 0
+}
+
+// AddGap appends one gap to the batch and reports whether the batch is now
+// full (the producer should send the Result).
+func (r *Result) AddGap(d time.Duration) (full bool) {
+	if int(r.nGaps) < BatchSize {
+		r.gaps[r.nGaps] = d
+		r.nGaps++
+	}
+	return int(r.nGaps) == BatchSize
+}
+
+// AddITL appends one inter-content-event gap and reports whether the batch
+// is now full.
+func (r *Result) AddITL(d time.Duration) (full bool) {
+	if int(r.nITLs) < BatchSize {
+		r.itls[r.nITLs] = d
+		r.nITLs++
+	}
+	return int(r.nITLs) == BatchSize
+}
+
+// Gaps returns the gap batch. The slice aliases r.
+func (r *Result) Gaps() []time.Duration { return r.gaps[:r.nGaps] }
+
+// ITLs returns the inter-content-event batch. The slice aliases r.
+func (r *Result) ITLs() []time.Duration { return r.itls[:r.nITLs] }
+
+// MetricSet is a set of Metrics, one bit each.
+type MetricSet uint16
