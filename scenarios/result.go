@@ -176,13 +176,13 @@ type Result struct {
 	nGaps uint8
 	nITLs uint8
 
-	Events     int64 // events dispatched (delta)
-	Content    int64 // content events (delta)
-	Bytes      int64 // body bytes read (delta)
-	Tokens     int64 // output tokens, when known at the end (usage) else content events
-	Comments   int64 // comment lines (heartbeats) (delta)
-	IDsLost    int64 // ids skipped after a resume
-	IDsDup     int64 // ids seen again after a resume
+	Events   int64 // events dispatched (delta)
+	Content  int64 // content events (delta)
+	Bytes    int64 // body bytes read (delta)
+	Tokens   int64 // output tokens, when known at the end (usage) else content events
+	Comments int64 // comment lines (heartbeats) (delta)
+	IDsLost  int64 // ids skipped after a resume
+	IDsDup   int64 // ids seen again after a resume
 
 	// Err is the failure class of the attempt (KindEnd only); ErrNone when
 	// the attempt ended cleanly. Status holds the HTTP status for

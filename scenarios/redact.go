@@ -1,0 +1,304 @@
+package scenarios
+
+import (
+	"encoding/json"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// RedactedText is the text that replaces secrets in output.
+const RedactedText = "REDACTED"
+
+var secretWords = map[string]bool{
+	"auth": true, "authorization": true, "token": true, "secret": true, "password": true,
+	"passwd": true, "pwd": true, "key": true, "apikey": true, "cookie": true, "signature": true,
+	"sig": true, "credential": true, "credentials": true, "jwt": true, "bearer": true,
+}
+
+// IsSecretName reports whether a header or query parameter named name
+// probably carries a secret: one of its words (split at non-letters and
+// non-digits, case-insensitive) is auth, authorization, token, secret,
+// password, key, apikey, cookie, signature, sig, credential(s), jwt or
+// bearer. So Authorization, X-Api-Key, access_token and Cookie are
+// secrets; tokens and keyword are not.
+func IsSecretName(name string) bool {
+	words := strings.FieldsFunc(strings.ToLower(name), func(r rune) bool {
+		return !('a' <= r && r <= 'z' || '0' <= r && r <= '9')
+	})
+	for _, w := range words {
+		if secretWords[w] {
+			return true
+		}
+	}
+	return false
+}
+
+// RedactURL returns raw with user information and the values of
+// secret-looking query parameters replaced by Redacted. Template values in
+// raw are kept. A raw that does not parse is returned unchanged.
+func RedactURL(raw string) string {
+	base, query, hasQuery := strings.Cut(raw, "?")
+	frag := ""
+	if hasQuery {
+		query, frag, _ = strings.Cut(query, "#")
+		if frag != "" {
+			frag = "#" + frag
+		}
+	}
+	if scheme, rest, ok := strings.Cut(base, "://"); ok {
+		host := rest
+		path := ""
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			host, path = rest[:i], rest[i:]
+		}
+		if i := strings.LastIndexByte(host, '@'); i >= 0 {
+			host = RedactedText + "@" + host[i+1:]
+		}
+		base = scheme + "://" + host + path
+	}
+	if !hasQuery {
+		return base
+	}
+	parts := strings.Split(query, "&")
+	for i, p := range parts {
+		k, _, ok := strings.Cut(p, "=")
+		if name, err := url.QueryUnescape(k); ok && err == nil && IsSecretName(name) {
+			parts[i] = k + "=" + RedactedText
+		}
+	}
+	return base + "?" + strings.Join(parts, "&") + frag
+}
+
+// Redacted returns a copy of s with secrets replaced by Redacted: values of
+// secret-looking headers (see IsSecretName) and URL query parameters, and
+// URL user information, in the stream and setup requests. Request bodies
+// are kept: do not put secrets in bodies, use {{env.NAME}}.
+func (s *Scenario) Redacted() *Scenario {
+	c := s.Clone()
+	redactRequest(&c.Request)
+	if c.Setup != nil {
+		redactRequest(&c.Setup.Request)
+	}
+	return c
+}
+
+func redactRequest(r *Request) {
+	r.URL = RedactURL(r.URL)
+	for i, h := range r.Headers {
+		if IsSecretName(h.Name) {
+			r.Headers[i].Value = RedactedText
+		}
+	}
+}
+
+// MarshalJSON encodes the scenario, with secrets redacted (see Redacted),
+// in the scenario file format: durations as "10s", rates as "100/s", the
+// event lists resolved from the preset. Since JSON is YAML, the output
+// loads back with Parse (bodies longer than 64 KiB are left out and
+// replaced by their file name).
+func (s *Scenario) MarshalJSON() ([]byte, error) {
+	r := s.Redacted()
+	m := jsonObject{}
+	m.add("name", r.Name)
+	m.add("method", r.Method)
+	m.add("url", r.URL)
+	addRequestJSON(&m, &r.Request)
+	if r.Setup != nil {
+		st := jsonObject{}
+		st.add("method", r.Setup.Method)
+		st.add("url", r.Setup.URL)
+		addRequestJSON(&st, &r.Setup.Request)
+		ex := jsonObject{}
+		for k, v := range r.Setup.Extract {
+			ex.add(k, v)
+		}
+		st.add("extract", ex)
+		m.add("setup", st)
+	}
+	ev := r.Events.Resolved()
+	evs := jsonObject{}
+	evs.add("preset", string(ev.Preset))
+	for _, l := range []struct {
+		k string
+		v []string
+	}{{"content", ev.Content}, {"terminal", ev.Terminal}, {"error", ev.Error}, {"meta", ev.Meta}, {"terminal_data", ev.TerminalData}} {
+		if l.v == nil {
+			l.v = []string{}
+		}
+		evs.add(l.k, l.v)
+	}
+	m.add("events", evs)
+	l := r.Load
+	load := jsonObject{}
+	load.add("model", string(l.Model))
+	if l.Model == Open {
+		load.add("rate", rateString(l.Rate))
+		load.add("arrival", string(l.Arrival))
+		if l.MaxConnections > 0 {
+			load.add("max_connections", l.MaxConnections)
+		}
+	} else {
+		load.add("connections", l.Connections)
+	}
+	load.add("seed", l.Seed)
+	if len(l.Stages) > 0 {
+		var stages []jsonObject
+		for _, st := range l.Stages {
+			o := jsonObject{}
+			o.add("duration", durString(st.Duration))
+			if l.Model == Open {
+				o.add("target", rateString(st.Target))
+			} else {
+				o.add("target", st.Target)
+			}
+			stages = append(stages, o)
+		}
+		load.add("stages", stages)
+	}
+	m.add("load", load)
+	m.add("duration", durString(r.Duration))
+	m.add("grace", durString(r.Grace))
+	dl := jsonObject{}
+	dl.add("first_byte", durString(r.Deadlines.FirstByte))
+	dl.add("idle", durString(r.Deadlines.Idle))
+	dl.add("total", durString(r.Deadlines.Total))
+	m.add("deadlines", dl)
+	rc := jsonObject{}
+	rc.add("max", r.Reconnect.Max)
+	rc.add("delay", durString(r.Reconnect.Delay))
+	rc.add("honor_retry", r.Reconnect.HonorRetry)
+	rc.add("last_event_id", r.Reconnect.LastEventID)
+	m.add("reconnect", rc)
+	if r.Abort.Fraction > 0 {
+		ab := jsonObject{}
+		ab.add("fraction", r.Abort.Fraction)
+		if r.Abort.AfterEvents > 0 {
+			ab.add("after_events", r.Abort.AfterEvents)
+		}
+		if r.Abort.After > 0 {
+			ab.add("after", durString(r.Abort.After))
+		}
+		m.add("abort", ab)
+	}
+	th := []string{}
+	for _, t := range r.Thresholds {
+		th = append(th, t.Expr)
+	}
+	m.add("thresholds", th)
+	m.add("http2", r.HTTP2)
+	m.add("insecure", r.Insecure)
+	if len(r.SourceIPs) > 0 {
+		m.add("source_ips", addrRanges(r.SourceIPs))
+	}
+	if r.MaxLine > 0 {
+		m.add("max_line", r.MaxLine)
+	}
+	if r.MaxEvent > 0 {
+		m.add("max_event", r.MaxEvent)
+	}
+	return m.MarshalJSON()
+}
+
+const maxBodyInJSON = 64 << 10
+
+func addRequestJSON(m *jsonObject, r *Request) {
+	if len(r.Headers) > 0 {
+		h := jsonObject{}
+		seen := map[string]int{}
+		for _, x := range r.Headers {
+			seen[x.Name]++
+		}
+		for _, x := range r.Headers {
+			if seen[x.Name] > 1 {
+				if seen[x.Name] > 0 {
+					var vals []string
+					for _, y := range r.Headers {
+						if y.Name == x.Name {
+							vals = append(vals, y.Value)
+						}
+					}
+					h.add(x.Name, vals)
+					seen[x.Name] = -1
+				}
+				continue
+			}
+			if seen[x.Name] == 1 {
+				h.add(x.Name, x.Value)
+			}
+		}
+		m.add("headers", h)
+	}
+	switch {
+	case r.Body == "":
+	case len(r.Body) > maxBodyInJSON && r.BodyFile != "":
+		m.add("body", "@"+r.BodyFile)
+	case len(r.Body) > maxBodyInJSON:
+		m.add("body", "("+strconv.Itoa(len(r.Body))+" bytes)")
+	case strings.HasPrefix(r.Body, "@"):
+		m.add("body", "@"+r.Body)
+	default:
+		m.add("body", r.Body)
+	}
+}
+
+// jsonObject is an ordered JSON object.
+type jsonObject struct {
+	keys []string
+	vals []any
+}
+
+func (o *jsonObject) add(k string, v any) {
+	o.keys = append(o.keys, k)
+	o.vals = append(o.vals, v)
+}
+
+// MarshalJSON implements json.Marshaler.
+func (o jsonObject) MarshalJSON() ([]byte, error) {
+	b := []byte{'{'}
+	for i, k := range o.keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		kb, _ := json.Marshal(k)
+		b = append(b, kb...)
+		b = append(b, ':')
+		vb, err := json.Marshal(o.vals[i])
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, vb...)
+	}
+	return append(b, '}'), nil
+}
+
+func durString(d time.Duration) string {
+	if d == 0 {
+		return "0"
+	}
+	return d.String()
+}
+
+func rateString(r float64) string {
+	return strconv.FormatFloat(r, 'g', -1, 64) + "/s"
+}
+
+// addrRanges compresses addresses into "a" and "a-b" runs.
+func addrRanges(addrs []netip.Addr) []string {
+	var out []string
+	for i := 0; i < len(addrs); {
+		j := i
+		for j+1 < len(addrs) && addrs[j].Next() == addrs[j+1] {
+			j++
+		}
+		if j == i {
+			out = append(out, addrs[i].String())
+		} else {
+			out = append(out, addrs[i].String()+"-"+addrs[j].String())
+		}
+		i = j + 1
+	}
+	return out
+}

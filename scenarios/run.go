@@ -1,0 +1,148 @@
+package scenarios
+
+import (
+	"fmt"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/ssebench/ssebench/scenarios/pacer"
+)
+
+// Pacer returns the open model's arrival schedule: hit k (counted from 0
+// in this shard) is due at When(k), measured from the start of the run.
+// It accounts for Stages, the Arrival process, the shard's Offset and, for
+// Poisson, a seed mixed from Load.Seed and the shard index. It is an error
+// to call it on a closed-model scenario.
+func (s *Scenario) Pacer() (pacer.Scheduler, error) {
+	l := &s.Load
+	if l.Model != Open {
+		return nil, fmt.Errorf("scenario %q: Pacer: the load model is %s, not open", s.Name, l.Model)
+	}
+	var curve interface {
+		pacer.Scheduler
+		pacer.Curve
+	}
+	if len(l.Stages) == 0 {
+		curve = pacer.Constant{Freq: l.Rate, Per: time.Second, Offset: l.Offset}
+	} else {
+		st := pacer.Stages{Start: l.Rate, Offset: l.Offset, Stages: make([]pacer.Stage, len(l.Stages))}
+		for i, x := range l.Stages {
+			st.Stages[i] = pacer.Stage{Duration: x.Duration, Target: x.Target}
+		}
+		curve = st
+	}
+	if l.Arrival == Poisson {
+		seed := l.Seed
+		if s.ShardCount > 1 {
+			seed = mix(l.Seed, uint64(s.ShardIndex), 0x7368617264)
+		}
+		return pacer.NewPoisson(curve, seed), nil
+	}
+	return curve, nil
+}
+
+// Ramp returns the closed model's schedule of concurrent streams (a
+// constant Load.Connections when there are no Stages).
+func (s *Scenario) Ramp() pacer.Ramp {
+	r := pacer.Ramp{Start: s.Load.Connections, Stages: make([]pacer.Stage, len(s.Load.Stages))}
+	for i, x := range s.Load.Stages {
+		r.Stages[i] = pacer.Stage{Duration: x.Duration, Target: x.Target}
+	}
+	return r
+}
+
+// Vars returns the template values of the stream numbered stream (see
+// StreamNumber). Values from a Setup are added by the caller.
+func (s *Scenario) Vars(stream uint64) Vars {
+	return Vars{Stream: stream, Shard: max(s.ShardIndex, 1), Seed: s.Load.Seed, Getenv: s.Getenv}
+}
+
+// Aborts reports whether the abort rule picks the stream numbered stream:
+// a pure function of Load.Seed and the stream number, true for a fraction
+// Abort.Fraction of streams.
+func (s *Scenario) Aborts(stream uint64) bool {
+	f := s.Abort.Fraction
+	if f <= 0 {
+		return false
+	}
+	if f >= 1 {
+		return true
+	}
+	return float64(mix(s.Load.Seed, stream, 0x61626f7274)>>11)/(1<<53) < f
+}
+
+// SourceIP returns the local address the stream numbered stream dials
+// from (round-robin over SourceIPs), or the zero Addr for the system's
+// choice.
+func (s *Scenario) SourceIP(stream uint64) netip.Addr {
+	if len(s.SourceIPs) == 0 {
+		return netip.Addr{}
+	}
+	return s.SourceIPs[stream%uint64(len(s.SourceIPs))]
+}
+
+// SetTarget replaces the scheme and host (and port) of the stream URL and
+// of the setup URL with those of target (e.g. "https://api.example.com" or
+// "http://127.0.0.1:9000"), keeping paths and queries: the CLI's --target.
+// A target with a path other than "/" prefixes it to the scenario's paths;
+// a scenario without a URL takes target as its whole URL.
+func (s *Scenario) SetTarget(target string) error {
+	t, err := url.Parse(target)
+	if err != nil || (t.Scheme != "http" && t.Scheme != "https") || t.Host == "" {
+		return fmt.Errorf("target %q is not an http or https URL with a host", target)
+	}
+	set := func(raw string) (string, error) {
+		// The URL may hold templates: split off scheme://host by hand.
+		rest, ok := strings.CutPrefix(raw, "http://")
+		if !ok {
+			rest, ok = strings.CutPrefix(raw, "https://")
+		}
+		if !ok {
+			return "", fmt.Errorf("url %q is not an http or https URL", raw)
+		}
+		path := ""
+		if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+			path = rest[i:]
+		}
+		prefix := strings.TrimSuffix(t.EscapedPath(), "/")
+		if prefix != "" && !strings.HasPrefix(path, "/") {
+			path = "/" + path
+		}
+		return t.Scheme + "://" + t.Host + prefix + path, nil
+	}
+	if s.URL == "" {
+		s.URL = target // no scenario URL: the target is the whole URL
+	} else if s.URL, err = set(s.URL); err != nil {
+		return err
+	}
+	if s.Setup != nil && s.Setup.URL != "" {
+		if s.Setup.URL, err = set(s.Setup.URL); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// UseConnections switches to the closed model with n constant
+// connections (the CLI's --connections), dropping stages and open-model
+// settings.
+func (s *Scenario) UseConnections(n int) {
+	s.Load = Workload{Model: Closed, Connections: n, Seed: s.Load.Seed}
+}
+
+// UseRate switches to the open model at rate arrivals per second (the
+// CLI's --rate), dropping stages and closed-model settings but keeping the
+// arrival process and the cap on streams in flight.
+func (s *Scenario) UseRate(rate float64) {
+	arr := s.Load.Arrival
+	if arr == "" {
+		arr = Constant
+	}
+	mc := 0
+	if s.Load.Model == Open {
+		mc = s.Load.MaxConnections
+	}
+	s.Load = Workload{Model: Open, Rate: rate, Arrival: arr, Seed: s.Load.Seed, MaxConnections: mc}
+}
