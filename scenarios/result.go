@@ -85,6 +85,10 @@ const (
 	ErrParse
 	// ErrEOFMidEvent: the stream ended before an event's empty line.
 	ErrEOFMidEvent
+	// ErrEOFBeforeTerminal: the body ended cleanly, between events, but
+	// before the terminal event the scenario expects (a truncated
+	// generation; the stream may resume by reconnecting).
+	ErrEOFBeforeTerminal
 	// ErrReset: the connection broke (reset, unexpected EOF) mid-stream.
 	ErrReset
 	// ErrTerminalErrorEvent: the server sent an error event.
@@ -99,7 +103,7 @@ var errorClassNames = [NumErrorClasses]string{
 	ErrNone: "", ErrDial: "dial", ErrTLS: "tls", ErrHTTPStatus: "http_status",
 	ErrContentType: "content_type", ErrTimeoutFirstByte: "timeout_first_byte",
 	ErrTimeoutIdle: "timeout_idle", ErrTimeoutTotal: "timeout_total", ErrParse: "parse",
-	ErrEOFMidEvent: "eof_mid_event", ErrReset: "reset",
+	ErrEOFMidEvent: "eof_mid_event", ErrEOFBeforeTerminal: "eof_before_terminal", ErrReset: "reset",
 	ErrTerminalErrorEvent: "terminal_error_event", ErrOther: "other",
 }
 
@@ -195,6 +199,10 @@ type Result struct {
 	// Aborted marks an attempt the scenario's abort rule ended on purpose
 	// ("stop generating"): not an error.
 	Aborted bool
+	// Cancelled marks an attempt the swarm cut because the run ended (its
+	// duration and grace passed, a closed-model ramp lowered the level, or
+	// the run was interrupted): neither ok nor failed.
+	Cancelled bool
 	// Final marks the last Result of the stream (no further attempt).
 	Final bool
 }

@@ -1,0 +1,155 @@
+package swarm
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/ssebench/ssebench/scenarios"
+)
+
+// one is a scenario of exactly one stream (an open model at 1/m for 1m),
+// plus extra YAML.
+func one(extra string) string {
+	url := "url: http://sse.test/v1/stream\n"
+	if strings.HasPrefix(strings.TrimSpace(extra), "url:") {
+		url = ""
+	}
+	return url + `load: {rate: 1/m}
+duration: 1m
+` + extra
+}
+
+// pause sleeps d, or less if the request ends.
+func pause(r *http.Request, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-r.Context().Done():
+	}
+}
+
+func writeEvents(w http.ResponseWriter, s string) {
+	w.Header().Set("Content-Type", "text/event-stream")
+	fmt.Fprint(w, s)
+	w.(http.Flusher).Flush()
+}
+
+// TestErrorClasses makes a handler misbehave in each way and checks the
+// class the stream fails with, and that it does not reconnect when it must
+// not.
+func TestErrorClasses(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		extra   string
+		refuse  bool
+		h       http.HandlerFunc
+		class   scenarios.ErrorClass
+		status  int
+		detail  string // a substring of Detail
+		events  int64
+		retries bool // reconnect.max 1 leads to a second attempt
+	}{
+		{name: "dial", refuse: true, class: scenarios.ErrDial},
+		{name: "http_status", class: scenarios.ErrHTTPStatus, status: 503, detail: "503",
+			h: func(w http.ResponseWriter, r *http.Request) { http.Error(w, "busy", 503) }},
+		{name: "http_status_302_not_followed", class: scenarios.ErrHTTPStatus, status: 302,
+			h: func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/elsewhere", http.StatusFound) }},
+		{name: "content_type", class: scenarios.ErrContentType, status: 200, detail: "text/plain",
+			h: func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/plain")
+				fmt.Fprint(w, "data: x\n\n")
+			}},
+		{name: "timeout_first_byte", extra: "deadlines: {first_byte: 500ms}", class: scenarios.ErrTimeoutFirstByte,
+			h: func(w http.ResponseWriter, r *http.Request) {
+				pause(r, 2*time.Second)
+				writeEvents(w, "data: late\n\n")
+			}},
+		{name: "timeout_idle", extra: "deadlines: {idle: 1s}", class: scenarios.ErrTimeoutIdle, events: 1, retries: true,
+			h: func(w http.ResponseWriter, r *http.Request) {
+				writeEvents(w, "event: add\ndata: x\n\n")
+				pause(r, 5*time.Second)
+			}},
+		{name: "timeout_idle_comments_keep_alive", extra: "deadlines: {idle: 1s, total: 3s}", class: scenarios.ErrTimeoutTotal, events: 1,
+			h: func(w http.ResponseWriter, r *http.Request) {
+				writeEvents(w, "event: add\ndata: x\n\n")
+				for r.Context().Err() == nil {
+					pause(r, 500*time.Millisecond)
+					writeEvents(w, ": heartbeat\n")
+				}
+			}},
+		{name: "timeout_total", extra: "deadlines: {total: 1s}", class: scenarios.ErrTimeoutTotal, events: 10,
+			h: func(w http.ResponseWriter, r *http.Request) {
+				for r.Context().Err() == nil {
+					pause(r, 95*time.Millisecond)
+					writeEvents(w, "event: add\ndata: x\n\n")
+				}
+			}},
+		{name: "parse", extra: "max_line: 64", class: scenarios.ErrParse, events: 1,
+			h: func(w http.ResponseWriter, r *http.Request) {
+				writeEvents(w, "data: short\n\ndata: "+strings.Repeat("x", 500)+"\n\n")
+			}},
+		{name: "eof_mid_event", class: scenarios.ErrEOFMidEvent, events: 1, retries: true,
+			h: func(w http.ResponseWriter, r *http.Request) {
+				writeEvents(w, "event: add\ndata: one\n\nevent: add\ndata: cut off\n")
+			}},
+		{name: "reset", class: scenarios.ErrReset, events: 1, retries: true,
+			h: func(w http.ResponseWriter, r *http.Request) {
+				writeEvents(w, "event: add\ndata: one\n\n")
+				panic(http.ErrAbortHandler)
+			}},
+		{name: "eof_before_terminal", class: scenarios.ErrEOFBeforeTerminal, detail: "without a terminal event", events: 1, retries: true,
+			h: func(w http.ResponseWriter, r *http.Request) {
+				writeEvents(w, "event: add\ndata: one\n\n")
+			}},
+		{name: "terminal_error_event", class: scenarios.ErrTerminalErrorEvent, status: 200, detail: "overloaded", events: 2,
+			h: func(w http.ResponseWriter, r *http.Request) {
+				writeEvents(w, "event: add\ndata: one\n\nevent: error\ndata: {\"message\":\"overloaded\"}\n\n")
+				pause(r, time.Second)
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				m := serveMem(t, tc.h)
+				m.refuse.Store(tc.refuse)
+				sc := scenario(t, one(tc.extra+"\nreconnect: {max: 1, delay: 100ms}\n"))
+				c := runMem(t, m, sc)
+				c.checkWellFormed(t)
+				ends := c.ends()
+				if len(ends) == 0 {
+					t.Fatal("no KindEnd")
+				}
+				e := ends[0]
+				if e.Err != tc.class {
+					t.Fatalf("class %v (%q), want %v", e.Err, e.Detail, tc.class)
+				}
+				if e.Status != tc.status && tc.status != 0 {
+					t.Errorf("status %d, want %d", e.Status, tc.status)
+				}
+				if !strings.Contains(e.Detail, tc.detail) {
+					t.Errorf("detail %q, want it to contain %q", e.Detail, tc.detail)
+				}
+				rs := c.stream(e.Stream)
+				var events int64
+				for _, r := range rs {
+					if r.Attempt == 0 {
+						events += r.Events
+					}
+				}
+				if events != tc.events {
+					t.Errorf("events of attempt 0: %d, want %d", events, tc.events)
+				}
+				if got := len(ends) > 1; got != tc.retries {
+					t.Errorf("reconnected: %v, want %v (%d attempts)", got, tc.retries, len(ends))
+				}
+				if tc.retries && (len(ends) != 2 || ends[1].Attempt != 1) {
+					t.Errorf("attempts: %d, want 2 (reconnect.max 1)", len(ends))
+				}
+			})
+		})
+	}
+}

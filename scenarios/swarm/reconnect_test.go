@@ -1,0 +1,176 @@
+package swarm
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/ssebench/ssebench/scenarios"
+)
+
+// TestReconnect drops the connection every 4 events: the stream resumes
+// with Last-Event-ID after the server's retry time, ids are checked across
+// the resumes, and the stream ends ok on its third attempt.
+func TestReconnect(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		skip, dup    bool
+		lost, dupl   int64
+		content      int64
+		attempts     int
+		lastEventIDs []string
+	}{
+		{name: "exact", content: 10, attempts: 3, lastEventIDs: []string{"", "3", "7"}},
+		{name: "skip-on-resume", skip: true, lost: 2, content: 8, attempts: 3, lastEventIDs: []string{"", "3", "8"}},
+		{name: "duplicate-on-resume", dup: true, dupl: 3, content: 13, attempts: 4, lastEventIDs: []string{"", "3", "6", "9"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h := &sseHandler{ttft: 50 * time.Millisecond, itl: 10 * time.Millisecond, tokens: 10,
+					retry: 200 * time.Millisecond, dropAfter: 4, skipResume: tc.skip, dupResume: tc.dup}
+				m := serveMem(t, h)
+				c := runMem(t, m, scenario(t, one("reconnect: {max: 5, delay: 5s}")))
+				c.checkWellFormed(t)
+				ends := c.ends()
+				if len(ends) != tc.attempts {
+					t.Fatalf("attempts %d, want %d", len(ends), tc.attempts)
+				}
+				for i, e := range ends[:len(ends)-1] {
+					if e.Err != scenarios.ErrReset || e.Final {
+						t.Errorf("attempt %d: %v %q final %v, want a reset and a reconnect", i, e.Err, e.Detail, e.Final)
+					}
+					// The server's retry (200ms) overrides the scenario's delay (5s).
+					next := c.kind(scenarios.KindStart)[i+1]
+					endAt := e.Start.Add(mustGet(t, c.stream(e.Stream), uint32(i)))
+					if gap := next.Start.Sub(endAt); gap != 200*time.Millisecond {
+						t.Errorf("attempt %d: reconnected %v after the end, want 200ms (retry)", i+1, gap)
+					}
+				}
+				last := ends[len(ends)-1]
+				if last.Err != scenarios.ErrNone || !last.Final {
+					t.Errorf("last attempt: %v %q final %v", last.Err, last.Detail, last.Final)
+				}
+				all := c.all
+				if n := sum(all, func(r *scenarios.Result) int64 { return r.Content }); n != tc.content {
+					t.Errorf("content events %d, want %d", n, tc.content)
+				}
+				if n := sum(all, func(r *scenarios.Result) int64 { return r.IDsLost }); n != tc.lost {
+					t.Errorf("ids lost %d, want %d", n, tc.lost)
+				}
+				if n := sum(all, func(r *scenarios.Result) int64 { return r.IDsDup }); n != tc.dupl {
+					t.Errorf("ids duplicated %d, want %d", n, tc.dupl)
+				}
+				if got := h.lastEventIDs(""); !slices.Equal(got, tc.lastEventIDs) {
+					t.Errorf("Last-Event-ID headers %q, want %q", got, tc.lastEventIDs)
+				}
+			})
+		})
+	}
+}
+
+// mustGet returns when attempt ended, relative to its start: the time of
+// its last event (its e2e, or the sum of its gaps after ttfe).
+func mustGet(t *testing.T, rs []scenarios.Result, attempt uint32) time.Duration {
+	t.Helper()
+	var d time.Duration
+	for _, r := range rs {
+		if r.Attempt != attempt {
+			continue
+		}
+		if v, ok := r.Get(scenarios.TTFE); ok {
+			d += v
+		}
+		for _, g := range r.Gaps() {
+			d += g
+		}
+	}
+	return d
+}
+
+// TestReconnectNoLastEventID: with last_event_id off, the header is never
+// sent and every resume starts over (the ids repeat).
+func TestReconnectNoLastEventID(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := &sseHandler{tokens: 3, retry: 10 * time.Millisecond, dropAfter: 2}
+		m := serveMem(t, h)
+		c := runMem(t, m, scenario(t, one("reconnect: {max: 2, last_event_id: false, honor_retry: false, delay: 1s}")))
+		c.checkWellFormed(t)
+		if n := len(c.ends()); n != 3 {
+			t.Fatalf("attempts %d, want 3", n)
+		}
+		if got := h.lastEventIDs(""); !slices.Equal(got, []string{"", "", ""}) {
+			t.Errorf("Last-Event-ID headers %q, want none", got)
+		}
+		// honor_retry false: the scenario's delay (1s), not the server's 10ms.
+		starts := c.kind(scenarios.KindStart)
+		if d := starts[1].Start.Sub(starts[0].Start); d != time.Second {
+			t.Errorf("reconnect after %v, want 1s", d)
+		}
+		if n := sum(c.all, func(r *scenarios.Result) int64 { return r.IDsDup }); n != 4 {
+			t.Errorf("ids duplicated %d, want 4 (ids 0 and 1 again on each of the two resumes)", n)
+		}
+	})
+}
+
+// Test204Stops: a resume answered 204 stops the stream: no error, no
+// further reconnect.
+func Test204Stops(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var calls int
+		m := serveMem(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			calls++
+			if r.Header.Get("Last-Event-ID") == "5" {
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+			writeEvents(w, "retry: 10\nid: 5\ndata: last\n\n") // then a clean end without a terminal event
+		}))
+		c := runMem(t, m, scenario(t, one("reconnect: {max: 10}")))
+		c.checkWellFormed(t)
+		ends := c.ends()
+		if len(ends) != 2 || calls != 2 {
+			t.Fatalf("attempts %d, calls %d, want 2", len(ends), calls)
+		}
+		if e := ends[0]; e.Err != scenarios.ErrEOFBeforeTerminal || e.Final {
+			t.Errorf("attempt 0: %v final %v", e.Err, e.Final)
+		}
+		if e := ends[1]; e.Err != scenarios.ErrNone || e.Status != 204 || !e.Final || e.Aborted {
+			t.Errorf("attempt 1: %v status %d final %v", e.Err, e.Status, e.Final)
+		}
+	})
+}
+
+// TestCleanEOFFeed: with no terminal rule (a live feed), a clean end is a
+// success, and a browser-like reconnect follows while allowed.
+func TestCleanEOFFeed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := serveMem(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			writeEvents(w, "data: tick\n\ndata: tock\n\n")
+		}))
+		sc := scenario(t, one(`
+events: {preset: custom}
+reconnect: {max: 1, delay: 10ms}`))
+		c := runMem(t, m, sc)
+		c.checkWellFormed(t)
+		ends := c.ends()
+		if len(ends) != 2 {
+			t.Fatalf("attempts %d, want 2", len(ends))
+		}
+		for i, e := range ends {
+			if e.Err != scenarios.ErrNone {
+				t.Errorf("attempt %d: %v %q", i, e.Err, e.Detail)
+			}
+			if _, ok := e.Get(scenarios.E2E); !ok {
+				t.Errorf("attempt %d: no e2e", i)
+			}
+		}
+		if _, ok := ends[1].Get(scenarios.E2ESched); !ok || ends[0].Final || !ends[1].Final {
+			t.Errorf("e2e_sched on the final attempt: %v; finals %v %v", ok, ends[0].Final, ends[1].Final)
+		}
+	})
+}
+
+var _ = fmt.Sprint

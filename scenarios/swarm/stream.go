@@ -1,0 +1,739 @@
+package swarm
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ssebench/ssebench/conformance/sse"
+	"github.com/ssebench/ssebench/scenarios"
+)
+
+// Causes with which the swarm cancels an attempt's context; context.Cause
+// tells the runner why its read failed.
+var (
+	errFirstByte = errors.New("swarm: first-byte deadline exceeded")
+	errIdle      = errors.New("swarm: idle deadline exceeded")
+	errTotal     = errors.New("swarm: total deadline exceeded")
+	errAbort     = errors.New("swarm: stream aborted by the abort rule")
+	errDrained   = errors.New("swarm: drain after the terminal event timed out")
+	errRunEnded  = errors.New("swarm: run ended")
+	errRampDown  = errors.New("swarm: closed-model level lowered")
+	errDone      = errors.New("swarm: attempt done")
+)
+
+// detailCancelled is the Detail of an attempt the swarm cancelled because
+// the run ended (or its closed-model slot was no longer wanted).
+const detailCancelled = "cancelled: the run ended before the stream did"
+
+// drainTimeout bounds how long the runner reads on after a terminal event,
+// to see the body's end so that an HTTP/1.1 connection can be reused
+// instead of closed (closing it first leaves the client's port in
+// TIME_WAIT).
+const drainTimeout = 100 * time.Millisecond
+
+// drainMax bounds the bytes read after a terminal event.
+const drainMax = 64 << 10
+
+// outcome is how an attempt ended.
+type outcome uint8
+
+const (
+	outOK        outcome = iota // terminal event, or clean EOF with no terminal rule
+	outFailed                   // Err says why
+	outStop                     // HTTP 204: the server says do not reconnect
+	outAborted                  // the abort rule ended it
+	outCancelled                // the run ended or was cancelled (neither ok nor failed)
+)
+
+// attemptEnd is what an attempt returns to the stream loop: its KindEnd
+// Result (not yet sent: Final is decided by the caller) and how it ended.
+type attemptEnd struct {
+	res     *scenarios.Result
+	out     outcome
+	retries bool  // a premature end: a reconnect may follow
+	events  int64 // events dispatched in the attempt
+}
+
+// stream is the state of one stream across its attempts (reconnects). It
+// is owned by the one goroutine that runs the stream.
+type stream struct {
+	s     *Swarm
+	no    uint64
+	sched time.Time
+	queue time.Duration // open model: sched -> the stream's goroutine began
+	open  bool
+	abort bool // the abort rule picked this stream
+
+	vars scenarios.Vars // template values, with the setup's
+
+	lastID    string        // the source's last event ID; persists across attempts
+	retry     time.Duration // the server's reconnection time
+	retrySet  bool
+	ttftSched bool // ttft_sched already recorded
+
+	// id accounting: ids that are integers, or end in one.
+	idKnown  bool
+	idMax    int64
+	prevID   []byte // previous event's id on this connection
+	havePrev bool
+}
+
+// watch enforces an attempt's deadlines with one timer. The runner
+// publishes progress through atomics (nanoseconds since the attempt's
+// start); the timer callback, which runs on its own goroutine, cancels the
+// attempt's context with the cause of the first deadline that passed and
+// otherwise re-arms itself for the next one.
+type watch struct {
+	start      time.Time
+	firstByte  time.Duration
+	idle       time.Duration
+	total      time.Duration
+	abortAfter time.Duration
+	cancel     context.CancelCauseFunc
+	t          *time.Timer
+
+	hdr     atomic.Int64 // when headers arrived (0: not yet)
+	last    atomic.Int64 // when the last read returned bytes
+	drainAt atomic.Int64 // when draining began (0: not draining)
+	fired   atomic.Bool
+}
+
+func (w *watch) arm() {
+	if d, ok := w.next(0); ok {
+		w.startTimer(d)
+	}
+}
+
+// startTimer creates the timer, assigned before it can fire.
+func (w *watch) startTimer(d time.Duration) {
+	w.t = time.AfterFunc(math.MaxInt64, w.fire)
+	w.t.Reset(d)
+}
+
+// next returns the time from now until the earliest deadline, and false
+// when no deadline applies.
+func (w *watch) next(now time.Duration) (time.Duration, bool) {
+	at := time.Duration(math.MaxInt64)
+	if w.total > 0 {
+		at = min(at, w.total)
+	}
+	if w.abortAfter > 0 {
+		at = min(at, w.abortAfter)
+	}
+	if d := w.drainAt.Load(); d > 0 {
+		at = min(at, time.Duration(d)+drainTimeout)
+	}
+	if h := w.hdr.Load(); h == 0 {
+		if w.firstByte > 0 {
+			at = min(at, w.firstByte)
+		}
+	} else if w.idle > 0 {
+		at = min(at, time.Duration(max(h, w.last.Load()))+w.idle)
+	}
+	if at == math.MaxInt64 {
+		return 0, false
+	}
+	return max(at-now, 0), true
+}
+
+func (w *watch) fire() {
+	if w.fired.Load() {
+		return
+	}
+	now := time.Since(w.start)
+	var cause error
+	switch h := w.hdr.Load(); {
+	case w.total > 0 && now >= w.total:
+		cause = errTotal
+	case w.abortAfter > 0 && now >= w.abortAfter:
+		cause = errAbort
+	case w.drainAt.Load() > 0 && now >= time.Duration(w.drainAt.Load())+drainTimeout:
+		cause = errDrained
+	case h == 0 && w.firstByte > 0 && now >= w.firstByte:
+		cause = errFirstByte
+	case h != 0 && w.idle > 0 && now >= time.Duration(max(h, w.last.Load()))+w.idle:
+		cause = errIdle
+	}
+	if cause != nil {
+		w.fired.Store(true)
+		w.cancel(cause)
+		return
+	}
+	if d, ok := w.next(now); ok {
+		w.t.Reset(d)
+	}
+}
+
+// rearm sets the timer for the earliest deadline after a change of state.
+func (w *watch) rearm(now time.Duration) {
+	d, ok := w.next(now)
+	switch {
+	case !ok:
+		if w.t != nil {
+			w.t.Stop()
+		}
+	case w.t == nil:
+		w.startTimer(d)
+	default:
+		w.t.Reset(d)
+	}
+}
+
+func (w *watch) stop() {
+	w.fired.Store(true)
+	if w.t != nil {
+		w.t.Stop()
+	}
+}
+
+// body counts the bytes read and publishes the time of the last read for
+// the idle deadline.
+type body struct {
+	rc io.ReadCloser
+	w  *watch
+	n  int64
+}
+
+func (b *body) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if n > 0 {
+		b.n += int64(n)
+		b.w.last.Store(int64(time.Since(b.w.start)))
+	}
+	return n, err
+}
+
+// connTrace records connect (dial + TLS) timing and where a failure
+// happened. Its hooks may run on the transport's dial goroutine, even
+// after the attempt ended, hence the atomics.
+type connTrace struct {
+	start                  time.Time
+	connStart, connDone    atomic.Int64
+	tlsStart, tlsDone      atomic.Int64
+	dialFailed, tlsFailed  atomic.Bool
+	reused, gotConn, isNew atomic.Bool
+}
+
+func (c *connTrace) since() int64 { return max(int64(time.Since(c.start)), 1) }
+
+func (c *connTrace) hooks() *httptrace.ClientTrace {
+	return &httptrace.ClientTrace{
+		ConnectStart: func(string, string) { c.connStart.CompareAndSwap(0, c.since()) },
+		ConnectDone: func(_, _ string, err error) {
+			if err != nil {
+				c.dialFailed.Store(true)
+				return
+			}
+			c.connDone.Store(c.since())
+		},
+		TLSHandshakeStart: func() { c.tlsStart.CompareAndSwap(0, c.since()) },
+		TLSHandshakeDone: func(_ tls.ConnectionState, err error) {
+			if err != nil {
+				c.tlsFailed.Store(true)
+				return
+			}
+			c.tlsDone.Store(c.since())
+		},
+		GotConn: func(i httptrace.GotConnInfo) {
+			c.gotConn.Store(true)
+			c.reused.Store(i.Reused)
+		},
+	}
+}
+
+// connect returns the dial (+TLS) time of a new connection this attempt
+// made.
+func (c *connTrace) connect() (time.Duration, bool) {
+	if c.reused.Load() {
+		return 0, false
+	}
+	s, d := c.connStart.Load(), c.connDone.Load()
+	if s == 0 || d == 0 {
+		return 0, false
+	}
+	if t := c.tlsDone.Load(); t > d {
+		d = t
+	}
+	return time.Duration(d - s), true
+}
+
+var drainPool = sync.Pool{New: func() any { b := make([]byte, 2048); return &b }}
+
+// transport returns the transport of the stream's source address.
+func (st *stream) transport() *http.Transport {
+	trs := st.s.trs
+	if len(trs) == 1 {
+		return trs[0]
+	}
+	return trs[st.no%uint64(len(trs))]
+}
+
+// run runs the stream: its attempts, reconnects and Results. It reports
+// whether the stream was healthy (see Swarm.startStream).
+func (st *stream) run(ctx context.Context) (healthy bool) {
+	s := st.s
+	for attempt := uint32(0); ; attempt++ {
+		end := st.attempt(ctx, attempt)
+		healthy = healthy || end.out != outFailed || end.events > 0
+		// A stream reconnects during the grace period too: it is still
+		// open, and its premature end is not the run's doing.
+		reconnect := end.retries && int(attempt) < s.sc.Reconnect.Max && ctx.Err() == nil
+		if reconnect {
+			// The attempt's KindEnd waits until the reconnect is certain, so
+			// that Final is exact: a run that ends during the wait ends the
+			// stream with the attempt's own error.
+			reconnect = sleep(ctx, st.reconnectDelay())
+		}
+		end.res.Final = !reconnect
+		if end.out == outOK && !reconnect {
+			if e2e, ok := end.res.Get(scenarios.E2E); ok {
+				end.res.Set(scenarios.E2ESched, end.res.Start.Add(e2e).Sub(st.sched))
+			}
+		}
+		s.send(end.res)
+		if !reconnect {
+			return healthy
+		}
+	}
+}
+
+func (st *stream) reconnectDelay() time.Duration {
+	rc := &st.s.sc.Reconnect
+	if rc.HonorRetry && st.retrySet {
+		return st.retry
+	}
+	return rc.Delay
+}
+
+// sleep waits d or until ctx is done; it reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// newResult returns a Result of kind k stamped with the stream's identity.
+func (st *stream) newResult(k scenarios.Kind, attempt uint32, start time.Time) *scenarios.Result {
+	r := scenarios.NewResult()
+	r.Kind = k
+	r.Stream = st.no
+	r.Attempt = attempt
+	r.Sched = st.sched
+	r.Start = start
+	return r
+}
+
+// attempt makes one connection and reads it to its end. It sends the
+// KindStart and any KindProgress Results itself and returns the KindEnd.
+func (st *stream) attempt(ctx context.Context, n uint32) attemptEnd {
+	s := st.s
+	sc := s.sc
+
+	actx, cancel := context.WithCancelCause(ctx)
+	defer cancel(errDone)
+	ct := &connTrace{}
+	req, err := st.buildRequest(httptrace.WithClientTrace(actx, ct.hooks()), n > 0 && sc.Reconnect.LastEventID)
+
+	start := time.Now()
+	if n == 0 && st.sched.IsZero() {
+		st.sched = start // closed model: the schedule is the start
+	}
+	ct.start = start
+	r := st.newResult(scenarios.KindStart, n, start)
+	if n == 0 && st.open {
+		r.Set(scenarios.Queue, st.queue)
+	}
+	s.send(r)
+	s.active.Add(1)
+	defer s.active.Add(-1)
+
+	res := st.newResult(scenarios.KindEnd, n, start)
+	if err != nil {
+		return st.fail(res, scenarios.ErrOther, 0, "building the request: "+err.Error())
+	}
+	w := &watch{
+		start:     start,
+		firstByte: sc.Deadlines.FirstByte,
+		idle:      sc.Deadlines.Idle,
+		total:     sc.Deadlines.Total,
+		cancel:    cancel,
+	}
+	if st.abort && sc.Abort.After > 0 {
+		w.abortAfter = sc.Abort.After
+	}
+	w.arm()
+	defer w.stop()
+
+	resp, err := st.transport().RoundTrip(req)
+	hdr := time.Now()
+	if d, ok := ct.connect(); ok {
+		res.Set(scenarios.Connect, d)
+	}
+	if err != nil {
+		if o, cls := st.causeOf(actx); o != outOK {
+			return st.end(res, o, cls, 0, "")
+		}
+		return st.fail(res, roundTripClass(err, ct), 0, err.Error())
+	}
+	w.hdr.Store(max(int64(hdr.Sub(start)), 1))
+	w.rearm(hdr.Sub(start)) // from the first-byte deadline to the idle one
+	res.Set(scenarios.TTFB, hdr.Sub(start))
+
+	switch {
+	case resp.StatusCode == http.StatusNoContent:
+		resp.Body.Close()
+		res.Status = resp.StatusCode
+		return attemptEnd{res: res, out: outStop}
+	case resp.StatusCode != http.StatusOK:
+		resp.Body.Close()
+		return st.fail(res, scenarios.ErrHTTPStatus, resp.StatusCode, resp.Status)
+	case !isEventStream(resp.Header.Get("Content-Type")):
+		resp.Body.Close()
+		return st.fail(res, scenarios.ErrContentType, resp.StatusCode,
+			"Content-Type "+strconv.Quote(resp.Header.Get("Content-Type"))+", want text/event-stream")
+	}
+	res.Status = resp.StatusCode
+
+	b := &body{rc: resp.Body, w: w}
+	a := reading{st: st, res: res, start: start, n: n, b: b, w: w}
+	rd := sse.NewReader(b, &sse.Options{
+		MaxLine:     sc.MaxLine,
+		MaxEvent:    sc.MaxEvent,
+		BufferSize:  s.bufSize,
+		LastEventID: st.lastID,
+		OnComment:   func([]byte) { a.comments++ },
+		OnRetry:     func(d time.Duration) { st.retry, st.retrySet = d, true },
+	})
+	st.havePrev = false
+	end := a.read(actx, rd)
+	if end.out == outOK && a.terminal {
+		// Read on to the body's end (bounded) so the connection can be
+		// reused; the metrics were taken at the terminal event.
+		now := time.Since(start)
+		w.drainAt.Store(max(int64(now), 1))
+		w.rearm(now)
+		bp := drainPool.Get().(*[]byte)
+		for total := 0; total < drainMax; {
+			k, err := b.Read(*bp)
+			total += k
+			if err != nil {
+				break
+			}
+		}
+		drainPool.Put(bp)
+	}
+	resp.Body.Close()
+	if id := rd.LastEventID(); id != st.lastID {
+		st.lastID = id
+	}
+	end.res.Status = resp.StatusCode
+	end.events = a.events
+	end.res.Bytes += b.n - a.bytesSent
+	end.res.Comments += a.comments - a.commentsSent
+	return end
+}
+
+// causeOf tells whether actx was cancelled by the swarm, and why.
+func (st *stream) causeOf(actx context.Context) (outcome, scenarios.ErrorClass) {
+	switch cause := context.Cause(actx); {
+	case cause == nil:
+		return outOK, scenarios.ErrNone
+	case errors.Is(cause, errFirstByte):
+		return outFailed, scenarios.ErrTimeoutFirstByte
+	case errors.Is(cause, errIdle):
+		return outFailed, scenarios.ErrTimeoutIdle
+	case errors.Is(cause, errTotal):
+		return outFailed, scenarios.ErrTimeoutTotal
+	case errors.Is(cause, errAbort):
+		return outAborted, scenarios.ErrNone
+	default: // errRunEnded, errRampDown, the caller's cancellation
+		return outCancelled, scenarios.ErrNone
+	}
+}
+
+// end fills res for an attempt that ended by outcome o.
+func (st *stream) end(res *scenarios.Result, o outcome, cls scenarios.ErrorClass, status int, detail string) attemptEnd {
+	switch o {
+	case outFailed:
+		if detail == "" {
+			detail = cls.String()
+		}
+		return st.fail(res, cls, status, detail)
+	case outAborted:
+		res.Aborted = true
+		return attemptEnd{res: res, out: o}
+	case outCancelled:
+		res.Detail = detailCancelled
+		res.Cancelled = true
+		return attemptEnd{res: res, out: o}
+	}
+	return attemptEnd{res: res, out: o}
+}
+
+// fail marks res failed with class cls. Premature ends may be retried.
+func (st *stream) fail(res *scenarios.Result, cls scenarios.ErrorClass, status int, detail string) attemptEnd {
+	res.Err = cls
+	res.Status = status
+	res.Detail = detail
+	retries := false
+	switch cls {
+	case scenarios.ErrReset, scenarios.ErrEOFMidEvent, scenarios.ErrEOFBeforeTerminal, scenarios.ErrTimeoutIdle:
+		retries = true
+	}
+	return attemptEnd{res: res, out: outFailed, retries: retries}
+}
+
+// roundTripClass classifies an error of RoundTrip (no response).
+func roundTripClass(err error, ct *connTrace) scenarios.ErrorClass {
+	if ct.dialFailed.Load() {
+		return scenarios.ErrDial
+	}
+	if ct.tlsFailed.Load() {
+		return scenarios.ErrTLS
+	}
+	var (
+		op   *net.OpError
+		rh   tls.RecordHeaderError
+		cv   *tls.CertificateVerificationError
+		ua   x509.UnknownAuthorityError
+		hn   x509.HostnameError
+		ci   x509.CertificateInvalidError
+		alrt tls.AlertError
+	)
+	switch {
+	case errors.As(err, &op) && op.Op == "dial":
+		return scenarios.ErrDial
+	case errors.As(err, &rh), errors.As(err, &cv), errors.As(err, &ua), errors.As(err, &hn),
+		errors.As(err, &ci), errors.As(err, &alrt):
+		return scenarios.ErrTLS
+	case ct.tlsStart.Load() != 0 && ct.tlsDone.Load() == 0:
+		return scenarios.ErrTLS
+	case !ct.gotConn.Load() && ct.connStart.Load() != 0 && ct.connDone.Load() == 0:
+		return scenarios.ErrDial
+	}
+	// The connection was made and broke before the response headers.
+	return scenarios.ErrReset
+}
+
+// isEventStream reports whether a Content-Type is text/event-stream
+// (parameters such as charset allowed).
+func isEventStream(ct string) bool {
+	mt, _, _ := strings.Cut(ct, ";")
+	return strings.EqualFold(strings.TrimSpace(mt), "text/event-stream")
+}
+
+// reading is the state of an attempt's read loop.
+type reading struct {
+	st    *stream
+	res   *scenarios.Result // the Result being filled
+	start time.Time
+	n     uint32
+	b     *body
+	w     *watch
+
+	events, content int64
+	comments        int64
+	bytesSent       int64 // body bytes already reported in a sent Result
+	commentsSent    int64
+	tokens          int64 // from the server's usage, when reported
+	haveUsage       bool
+	ttft            time.Duration
+	terminal        bool
+}
+
+// flush sends the Result being filled as KindProgress and starts another.
+func (a *reading) flush() {
+	r := a.res
+	r.Kind = scenarios.KindProgress
+	r.Bytes = a.b.n - a.bytesSent
+	a.bytesSent = a.b.n
+	r.Comments = a.comments - a.commentsSent
+	a.commentsSent = a.comments
+	a.st.s.send(r)
+	a.res = a.st.newResult(scenarios.KindEnd, a.n, a.start)
+}
+
+// read is the hot loop: one iteration per dispatched event, no allocation,
+// no channel send except when a batch is full. It returns the attempt's
+// KindEnd (in a.res).
+func (a *reading) read(actx context.Context, rd *sse.Reader) attemptEnd {
+	st := a.st
+	s := st.s
+	cls := s.ev.c
+	abortAfter := int64(0)
+	if st.abort {
+		abortAfter = int64(s.sc.Abort.AfterEvents)
+	}
+	var prev, prevContent time.Time
+	for {
+		v, err := rd.NextView()
+		now := time.Now()
+		if err != nil {
+			return a.finish(actx, err, now)
+		}
+		a.events++
+		a.res.Events++
+		if a.events == 1 {
+			a.res.Set(scenarios.TTFE, now.Sub(a.start))
+		} else if a.res.AddGap(now.Sub(prev)) {
+			a.flush()
+		}
+		prev = now
+		if len(v.ID) > 0 {
+			st.trackID(a.res, v.ID)
+		}
+		c := cls.Classify(v.Type, v.Data)
+		if c.HasUsage() {
+			if t, ok := cls.Usage(v.Data); ok {
+				a.tokens, a.haveUsage = int64(t), true
+			}
+		}
+		switch c.Kind() {
+		case scenarios.ClassContent:
+			a.content++
+			a.res.Content++
+			if a.content == 1 {
+				a.ttft = now.Sub(a.start)
+				a.res.Set(scenarios.TTFT, a.ttft)
+				if !st.ttftSched {
+					st.ttftSched = true
+					a.res.Set(scenarios.TTFTSched, now.Sub(st.sched))
+				}
+				a.flush() // live views see ttft at once
+			} else if a.res.AddITL(now.Sub(prevContent)) {
+				a.flush()
+			}
+			prevContent = now
+			if abortAfter > 0 && a.content >= abortAfter {
+				a.endTokens()
+				return st.end(a.res, outAborted, scenarios.ErrNone, 0, "")
+			}
+		case scenarios.ClassTerminal:
+			a.terminal = true
+			return a.ok(now)
+		case scenarios.ClassError:
+			a.endTokens()
+			detail := "error event " + strconv.Quote(clip(v.Type, 64)) + ": " + strconv.Quote(clip(v.Data, 200))
+			return st.fail(a.res, scenarios.ErrTerminalErrorEvent, 0, detail)
+		}
+	}
+}
+
+// ok ends the attempt successfully at now.
+func (a *reading) ok(now time.Time) attemptEnd {
+	e2e := now.Sub(a.start)
+	a.res.Set(scenarios.E2E, e2e)
+	tokens := a.endTokens()
+	if a.content > 0 && tokens > 1 {
+		a.res.Set(scenarios.TPOT, (e2e-a.ttft)/time.Duration(tokens-1))
+	}
+	return attemptEnd{res: a.res, out: outOK}
+}
+
+// endTokens records the attempt's output tokens: the server's usage when
+// it reported one, else the content events.
+func (a *reading) endTokens() int64 {
+	t := a.content
+	if a.haveUsage {
+		t = a.tokens
+	}
+	a.res.Tokens = t
+	return t
+}
+
+// finish classifies the end of the body.
+func (a *reading) finish(actx context.Context, err error, now time.Time) attemptEnd {
+	st := a.st
+	if err == io.EOF {
+		if !st.s.ev.terminal {
+			end := a.ok(now)
+			end.retries = true // a browser reconnects after a clean end
+			return end
+		}
+		a.endTokens()
+		return st.fail(a.res, scenarios.ErrEOFBeforeTerminal, 0, "stream ended without a terminal event")
+	}
+	a.endTokens()
+	if o, cls := st.causeOf(actx); o != outOK {
+		return st.end(a.res, o, cls, 0, "")
+	}
+	switch {
+	case errors.Is(err, sse.ErrLimit):
+		return st.fail(a.res, scenarios.ErrParse, 0, err.Error())
+	case errors.Is(err, sse.ErrEOFMidEvent):
+		return st.fail(a.res, scenarios.ErrEOFMidEvent, 0, err.Error())
+	}
+	return st.fail(a.res, scenarios.ErrReset, 0, err.Error())
+}
+
+// trackID counts ids lost and duplicated, for ids that are integers or end
+// in one ("41", "evt-41"). An event whose id equals the previous event's
+// on the same connection carries no new id (the last event ID persists
+// from event to event) and is skipped; the first event of a connection is
+// always compared, so a resume that repeats the last event is a duplicate.
+func (st *stream) trackID(res *scenarios.Result, id []byte) {
+	if st.havePrev && bytes.Equal(id, st.prevID) {
+		return
+	}
+	st.prevID = append(st.prevID[:0], id...)
+	st.havePrev = true
+	n, ok := trailingInt(id)
+	if !ok {
+		return
+	}
+	if st.idKnown {
+		switch {
+		case n <= st.idMax:
+			res.IDsDup++
+			return
+		case n > st.idMax+1:
+			res.IDsLost += n - st.idMax - 1
+		}
+	}
+	st.idKnown = true
+	st.idMax = n
+}
+
+// trailingInt parses the decimal digits that end id (at most 18).
+func trailingInt(id []byte) (int64, bool) {
+	i := len(id)
+	for i > 0 && id[i-1] >= '0' && id[i-1] <= '9' && len(id)-i < 18 {
+		i--
+	}
+	if i == len(id) {
+		return 0, false
+	}
+	var n int64
+	for _, c := range id[i:] {
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
+func clip(b []byte, n int) string {
+	if len(b) > n {
+		return string(b[:n]) + "..."
+	}
+	return string(b)
+}

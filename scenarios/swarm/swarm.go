@@ -1,0 +1,495 @@
+// Package swarm is ssebench's client swarm: it runs a Scenario against an
+// SSE endpoint (a closed model of N concurrent streams, or an open model of
+// arrivals at a rate) and emits one scenarios.Result per happening of each
+// stream attempt.
+//
+// # Measurement
+//
+// Every time is read from the monotonic clock. An attempt's Start is taken
+// just before its request is handed to the shared http.Transport, so ttfb,
+// ttfe, ttft and e2e include connection setup when the attempt dials (the
+// dial and TLS time alone is reported as connect). In the open model Sched
+// is when the pacer wanted the stream and queue is the delay from Sched to
+// the moment the stream's goroutine began: the generator's own lag, which
+// also flows into ttft_sched and e2e_sched, so coordinated omission is
+// never hidden. In the closed model Sched is the first attempt's Start.
+//
+// # Cost per stream
+//
+// A stream is one goroutine of the swarm, running its attempts in turn;
+// it reads the body through sse.Reader's zero-allocation NextView and
+// accumulates gaps into the pooled Result it will send: no allocation and
+// no channel send per event. It sends a KindStart per attempt, a
+// KindProgress at the first content event (so a live view sees ttft at
+// once) and whenever a batch of gaps is full, and a KindEnd. Deadlines
+// (first byte, idle, total, abort-after) share one timer per attempt,
+// re-armed lazily. The shared HTTP/1.1 transport adds two goroutines per
+// connection (its read and write loops): three per stream in all, about
+// 32 KiB of memory per open stream (half of it the transport's). HTTP/2
+// multiplexes streams over shared connections and their goroutines.
+//
+// A closed-model slot whose streams fail before their first event (target
+// down, 503 at once) backs off from 10ms to 1s between streams instead of
+// spinning; a healthy stream resets the backoff.
+//
+// # Ends
+//
+// A stream the run cancels (its duration and grace are over, the level of
+// a closed-model ramp dropped and the grace passed, or ctx was cancelled)
+// ends with a KindEnd whose Err is ErrNone, without E2E, and whose Detail
+// starts with "cancelled": neither ok nor failed.
+//
+// # Reconnects
+//
+// A premature end (EOF before a terminal event, a reset, an event cut off
+// by the end of the body, an idle timeout) reconnects after the
+// reconnection time (the server's retry: when the scenario honours it)
+// with Last-Event-ID, up to Reconnect.Max times; HTTP 204 stops the
+// stream; a non-200 status or a wrong Content-Type fails it without a
+// reconnect (SPEC-NOTES B). When the scenario has terminal events, a clean
+// end of the body before one fails the attempt with class reset ("stream
+// ended without a terminal event"); with none (a live feed) a clean end is
+// a success, and the stream reconnects as a browser would while
+// Reconnect.Max allows. Streams still reconnect during the grace period.
+// Ids that are integers (or end in one) are checked for gaps (ids_lost)
+// and repeats (ids_duplicated) within a connection and across a resume.
+package swarm
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ssebench/ssebench/scenarios"
+	"github.com/ssebench/ssebench/scenarios/pacer"
+)
+
+// Options tune a Swarm beyond its Scenario. The zero value is ready to use.
+type Options struct {
+	// Dial, if set, replaces the TCP dial for every connection (tests use
+	// in-memory pipes). Scenario.SourceIPs are then ignored, and New does
+	// not check the open-file limit or the ephemeral ports.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// TLSConfig, if set, is cloned for the client (to trust a private CA,
+	// say). Scenario.Insecure still applies.
+	TLSConfig *tls.Config
+
+	// BufferSize is the initial size, in bytes, of each stream's SSE read
+	// buffer; it grows up to the scenario's MaxLine when a line does not
+	// fit. 0 means 1024.
+	BufferSize int
+
+	// ResultBuffer is the capacity of the Result channel. 0 means 4096.
+	ResultBuffer int
+
+	// FDReserve is the number of file descriptors kept free for other
+	// uses when checking the open-file limit. 0 means FDReserve.
+	FDReserve int
+
+	// FilesPerConn is the number of file descriptors one connection costs
+	// this process: 2 when the target is served by this same process (the
+	// CLI's in-process mock), else 1. 0 means 1.
+	FilesPerConn int
+
+	// MaxLag is how late the open-model generator may start an arrival
+	// before it drops it (counting it in arrivals_dropped) instead. 0
+	// means 1s.
+	MaxLag time.Duration
+}
+
+// Status is a snapshot of a running Swarm.
+type Status struct {
+	// Elapsed is the time since Run began (0 before).
+	Elapsed time.Duration
+	// Stage is the index of the current stage in Load.Stages, or
+	// len(Load.Stages) once the last one is over (its target holds).
+	Stage int
+	// StageName is "stage i/n", "hold" after the last stage, or "" when
+	// the scenario has no stages.
+	StageName string
+	// Target is the load wanted now: connections (closed model) or
+	// arrivals per second (open model).
+	Target float64
+	// Active is the number of attempts (connections) open now.
+	Active int64
+	// InFlight is the number of streams begun and not yet ended,
+	// including those in a setup request or waiting to reconnect.
+	InFlight int64
+	// Started is the number of streams begun so far.
+	Started int64
+	// Dropped is the number of open-model arrivals dropped so far.
+	Dropped int64
+	// MaxLag is the largest delay, so far, between an open-model
+	// arrival's scheduled time and the start of its goroutine.
+	MaxLag time.Duration
+	// Blocked is the number of Results that found the channel full: the
+	// consumer did not keep up, and the streams waited for it.
+	Blocked int64
+	// Done is true once Run's channel is closed.
+	Done bool
+}
+
+// Swarm runs one Scenario. Create it with New; Run it once. Status is safe
+// for concurrent use.
+type Swarm struct {
+	sc   *scenarios.Scenario
+	opts Options
+
+	trs      []*http.Transport // one per source address (sc.SourceIP), or one
+	ev       events
+	req      *scenarios.PreparedRequest
+	setup    *scenarios.PreparedRequest // nil: no setup request
+	bufSize  int
+	maxConns int // closed: peak connections; open: in-flight cap
+	maxLag   time.Duration
+	duration time.Duration // 0: until the context is cancelled
+	ramp     pacer.Ramp
+	arrivals pacer.Scheduler
+
+	out chan *scenarios.Result
+
+	ran       atomic.Bool
+	startNano atomic.Int64 // run start, as nanoseconds on the monotonic base
+	stopping  atomic.Bool  // the duration is over: no new streams
+	done      atomic.Bool
+	want      atomic.Int64 // closed model: the level now
+	slotsUsed atomic.Int64 // open model: arrivals handed to a goroutine, not ended
+	active    atomic.Int64
+	inFlight  atomic.Int64
+	started   atomic.Int64
+	dropped   atomic.Int64
+	lagMax    atomic.Int64
+	blocked   atomic.Int64
+	nextLocal atomic.Uint64 // next local stream number
+
+	testHookArrival func(hit uint64) // tests: runs as each arrival is due
+}
+
+// monoBase anchors Status's elapsed time to the monotonic clock.
+var monoBase = time.Now()
+
+// New prepares a Swarm for sc, which must be valid (scenarios.Validate).
+// It checks the process's open-file limit (raising the soft limit to the
+// hard one) and the ephemeral ports against the plan's peak connections,
+// and returns a *ResourceError saying how to shard when they do not fit.
+func New(sc *scenarios.Scenario, opts Options) (*Swarm, error) {
+	if sc == nil {
+		return nil, errors.New("swarm: nil scenario")
+	}
+	s := &Swarm{sc: sc, opts: opts, bufSize: opts.BufferSize, maxLag: opts.MaxLag}
+	if s.bufSize <= 0 {
+		s.bufSize = 1024
+	}
+	if s.maxLag <= 0 {
+		s.maxLag = time.Second
+	}
+	var err error
+	s.ev = newEvents(sc)
+	if s.req, err = sc.PrepareRequest(); err != nil {
+		return nil, fmt.Errorf("swarm: request %w", err)
+	}
+	if s.setup, err = sc.PrepareSetup(); err != nil {
+		return nil, fmt.Errorf("swarm: setup %w", err)
+	}
+
+	s.duration = sc.Duration
+	if s.duration <= 0 {
+		s.duration = sc.Load.StagesDuration()
+	}
+	reserve := opts.FDReserve
+	if reserve <= 0 {
+		reserve = FDReserve
+	}
+	var need int
+	switch sc.Load.Model {
+	case scenarios.Open:
+		if s.arrivals, err = sc.Pacer(); err != nil {
+			return nil, fmt.Errorf("swarm: %w", err)
+		}
+		need = sc.Load.MaxConnections
+	default:
+		s.ramp = sc.Ramp()
+		need = sc.Load.Connections
+		for _, st := range sc.Load.Stages {
+			need = max(need, int(math.Ceil(st.Target)))
+		}
+	}
+	if opts.Dial == nil {
+		if need, err = s.checkResources(need, reserve); err != nil {
+			return nil, err
+		}
+	}
+	if need <= 0 {
+		need = 1 << 20
+	}
+	s.maxConns = need
+	idle := min(need, 1<<16)
+	if len(sc.SourceIPs) == 0 || opts.Dial != nil {
+		s.trs = []*http.Transport{newTransport(&opts, sc.HTTP2, sc.Insecure, netip.Addr{}, idle)}
+	} else {
+		for _, a := range sc.SourceIPs {
+			s.trs = append(s.trs, newTransport(&opts, sc.HTTP2, sc.Insecure, a, ceilDiv(idle, len(sc.SourceIPs))))
+		}
+	}
+	return s, nil
+}
+
+// checkResources checks that peak streams fit in the open-file limit and
+// in the ephemeral ports of the source addresses; peak 0 (an open model
+// without max_connections) is given the most that fits instead.
+func (s *Swarm) checkResources(peak, reserve int) (int, error) {
+	sc := s.sc
+	files := func(streams int) int { // connections: one per stream, or shared over HTTP/2
+		if sc.HTTP2 {
+			return ceilDiv(streams, h2StreamsPerConn)
+		}
+		return streams
+	}
+	usable, err := fdPlan(files(peak), s.opts.FilesPerConn, reserve)
+	if err != nil {
+		return 0, err
+	}
+	sources := max(len(sc.SourceIPs), 1)
+	if peak > 0 {
+		if !sc.HTTP2 {
+			if err := portPlan(peak, sources); err != nil {
+				return 0, err
+			}
+		}
+		return peak, nil
+	}
+	if usable < 0 {
+		return 0, nil
+	}
+	limit := usable
+	if sc.HTTP2 {
+		limit = usable * h2StreamsPerConn
+	} else if p := ephemeralPorts(); p > 0 {
+		limit = min(limit, p*sources)
+	}
+	return limit, nil
+}
+
+// UnreachableError says the target could not be reached when the run
+// began. The CLI maps it to exit code 3.
+type UnreachableError struct {
+	// Target is the scheme and host dialled (no path or query: they may
+	// carry secrets).
+	Target string
+	Err    error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("target unreachable at start: %s: %v", e.Target, e.Err)
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// Probe dials the target once (TCP only, from the first source address)
+// and returns an *UnreachableError when that fails, so that a run against
+// a target that is down fails fast instead of reporting 100% dial errors.
+// A URL that depends on the stream (a template, or a setup request) is
+// probed as the setup URL, or skipped when that too is a template.
+func (s *Swarm) Probe(ctx context.Context) error {
+	raw := s.sc.URL
+	if s.setup != nil {
+		raw = s.sc.Setup.URL
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || !hostStatic(u.Host) {
+		return nil
+	}
+	addr := u.Host
+	if u.Port() == "" {
+		port := "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+		addr = net.JoinHostPort(u.Hostname(), port)
+	}
+	timeout := s.sc.Deadlines.FirstByte
+	if timeout <= 0 {
+		timeout = dialTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	dial := dialer(s.opts.Dial, s.sc.SourceIP(0))
+	c, err := dial(ctx, "tcp", addr)
+	if err != nil {
+		return &UnreachableError{Target: u.Scheme + "://" + u.Host, Err: err}
+	}
+	c.Close()
+	return nil
+}
+
+func hostStatic(h string) bool {
+	for i := 0; i+1 < len(h); i++ {
+		if h[i] == '{' && h[i+1] == '{' {
+			return false
+		}
+	}
+	return true
+}
+
+// Run starts the load and returns the channel of Results. The channel is
+// closed when every stream has ended: after the scenario's duration (plus
+// its grace for streams still open, which are then cancelled), or soon
+// after ctx is cancelled, in which case open streams are cancelled at once
+// and each still sends its KindEnd, so the partial results are valid. The
+// caller must receive until the channel is closed and Release each
+// Result. Run may be called once; a second call returns a closed channel.
+func (s *Swarm) Run(ctx context.Context) <-chan *scenarios.Result {
+	size := s.opts.ResultBuffer
+	if size <= 0 {
+		size = 4096
+	}
+	out := make(chan *scenarios.Result, size)
+	if !s.ran.CompareAndSwap(false, true) {
+		close(out)
+		return out
+	}
+	s.out = out
+	start := time.Now()
+	s.startNano.Store(int64(start.Sub(monoBase)) + 1)
+	go s.run(ctx, start)
+	return out
+}
+
+func (s *Swarm) run(ctx context.Context, start time.Time) {
+	defer close(s.out)
+	defer s.done.Store(true)
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(errRunEnded)
+	var wg sync.WaitGroup
+	if s.sc.Load.Model == scenarios.Open {
+		s.runOpen(runCtx, start, &wg)
+	} else {
+		s.runClosed(runCtx, start, &wg)
+	}
+	// The duration is over (or ctx is done): no new streams; streams
+	// still open (reconnects included) get the grace period, then are
+	// cancelled.
+	s.stopping.Store(true)
+	if ctx.Err() == nil && s.sc.Grace > 0 {
+		idle := make(chan struct{})
+		go func() { wg.Wait(); close(idle) }()
+		t := time.NewTimer(s.sc.Grace)
+		select {
+		case <-idle:
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		t.Stop()
+	}
+	cancel(errRunEnded)
+	wg.Wait()
+	for _, tr := range s.trs {
+		tr.CloseIdleConnections()
+	}
+}
+
+// send hands a Result to the consumer. A consumer slower than the swarm
+// delays the streams (and so inflates their latencies): such sends are
+// counted in Status.Blocked.
+func (s *Swarm) send(r *scenarios.Result) {
+	select {
+	case s.out <- r:
+	default:
+		s.blocked.Add(1)
+		s.out <- r
+	}
+}
+
+// startStream runs stream no to its end on the calling goroutine. It
+// reports whether the stream was healthy: it did not fail, or it failed
+// after at least one event.
+func (s *Swarm) startStream(ctx context.Context, no uint64, sched time.Time, open bool) bool {
+	began := time.Now()
+	s.inFlight.Add(1)
+	defer s.inFlight.Add(-1)
+	s.started.Add(1)
+	st := &stream{s: s, no: no, sched: sched, open: open, abort: s.sc.Aborts(no), vars: s.sc.Vars(no)}
+	if open {
+		st.queue = began.Sub(sched)
+		for {
+			m := s.lagMax.Load()
+			if int64(st.queue) <= m || s.lagMax.CompareAndSwap(m, int64(st.queue)) {
+				break
+			}
+		}
+	}
+	if s.setup != nil {
+		start := time.Now()
+		if st.sched.IsZero() {
+			st.sched = start
+		}
+		serr := st.runSetup(ctx)
+		if serr != nil || ctx.Err() != nil {
+			r := st.newResult(scenarios.KindStart, 0, start)
+			if open {
+				r.Set(scenarios.Queue, st.queue)
+			}
+			s.send(r)
+			r = st.newResult(scenarios.KindEnd, 0, start)
+			r.Final = true
+			if serr != nil {
+				r.Err, r.Status, r.Detail = serr.class, serr.status, serr.msg
+			} else {
+				r.Detail = detailCancelled
+				r.Cancelled = true
+			}
+			s.send(r)
+			return serr == nil
+		}
+	}
+	return st.run(ctx)
+}
+
+// Status returns a snapshot of the run. Safe for concurrent use.
+func (s *Swarm) Status() Status {
+	var st Status
+	if n := s.startNano.Load(); n != 0 {
+		st.Elapsed = time.Since(monoBase) - time.Duration(n-1)
+	}
+	st.Stage, st.StageName = s.stageAt(st.Elapsed)
+	if st.Elapsed > 0 && !s.stopping.Load() {
+		if s.sc.Load.Model == scenarios.Open {
+			st.Target = s.arrivals.Rate(st.Elapsed)
+		} else {
+			st.Target = float64(s.ramp.Concurrency(st.Elapsed))
+		}
+	}
+	st.Active = s.active.Load()
+	st.InFlight = s.inFlight.Load()
+	st.Started = s.started.Load()
+	st.Dropped = s.dropped.Load()
+	st.MaxLag = time.Duration(s.lagMax.Load())
+	st.Blocked = s.blocked.Load()
+	st.Done = s.done.Load()
+	return st
+}
+
+func (s *Swarm) stageAt(el time.Duration) (int, string) {
+	stages := s.sc.Load.Stages
+	if len(stages) == 0 {
+		return 0, ""
+	}
+	var t time.Duration
+	for i, st := range stages {
+		t += st.Duration
+		if el < t {
+			return i, fmt.Sprintf("stage %d/%d", i+1, len(stages))
+		}
+	}
+	return len(stages), "hold"
+}
