@@ -16,7 +16,10 @@ var ErrInvalidField = errors.New("sse: invalid field value")
 
 // Encoder writes events in the text/event-stream format: LF line endings,
 // multi-line data split into one data line per line, and an empty line after
-// each event. It is not safe for concurrent use.
+// each event, so that any conforming client reads back exactly what was
+// encoded (the round trip is fuzz-tested against Reader).
+// https://html.spec.whatwg.org/multipage/server-sent-events.html#parsing-an-event-stream
+// It is not safe for concurrent use.
 type Encoder struct {
 	w      io.Writer
 	buf    bytes.Buffer
@@ -34,7 +37,9 @@ func NewEncoder(w io.Writer) *Encoder { return &Encoder{w: w} }
 // writes a bare "id" line, which resets the client's last event ID), so the
 // reader's lastEventId equals ev.ID. Type and ID may not contain CR or LF,
 // and ID may not contain U+0000: such values give an error matching
-// ErrInvalidField and nothing is written.
+// ErrInvalidField and nothing is written. Bytes that are not valid UTF-8 are
+// written as they are; a reader decodes each maximal invalid subpart to
+// U+FFFD.
 func (e *Encoder) Encode(ev Event) error {
 	if strings.ContainsAny(ev.Type, "\r\n") {
 		return fmt.Errorf("%w: event type %q contains a line break", ErrInvalidField, ev.Type)

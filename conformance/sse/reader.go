@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -42,7 +43,8 @@ type Event struct {
 }
 
 // View is a dispatched event whose fields alias the Reader's buffers. It is
-// valid only until the next call to a Reader method.
+// valid only until the next call to a Reader method, and must not be
+// modified.
 type View struct {
 	Type []byte // "message" when the stream set none
 	Data []byte
@@ -52,11 +54,14 @@ type View struct {
 // Options configure a Reader. The zero value is valid: default limits, no
 // callbacks, empty initial last event ID.
 type Options struct {
-	// MaxLine is the longest line accepted, in bytes, excluding the line
-	// ending. 0 means DefaultMaxLine.
+	// MaxLine is the longest line accepted, in bytes as received (before
+	// UTF-8 replacement, which can make a line up to three times longer),
+	// excluding the line ending. It applies to every line, comments
+	// included. 0 means DefaultMaxLine.
 	MaxLine int
-	// MaxEvent is the largest data buffer of one event accepted, in bytes.
-	// 0 means DefaultMaxEvent.
+	// MaxEvent is the largest data buffer of one event accepted, in bytes
+	// of decoded UTF-8: the event's data plus one LF per data line, so a
+	// dispatched Data is at most MaxEvent-1 bytes. 0 means DefaultMaxEvent.
 	MaxEvent int
 	// BufferSize is the initial size of the read buffer in bytes. 0 means
 	// DefaultBufferSize. The buffer grows when a line does not fit, up to
@@ -124,7 +129,8 @@ func (k DiagnosticKind) String() string {
 type Diagnostic struct {
 	Kind DiagnosticKind
 	// Offset is the byte offset in the raw stream of the start of the line
-	// concerned (for DiagInvalidUTF8, of the first invalid byte).
+	// concerned; for DiagInvalidUTF8, of the first invalid byte, and for
+	// DiagBOM, of the first byte of the U+FEFF.
 	Offset int64
 	// Line is a copy of the raw line concerned, at most 256 bytes.
 	Line []byte
@@ -132,6 +138,8 @@ type Diagnostic struct {
 	Event int64
 }
 
+// String formats d as "KIND at byte OFFSET: "LINE"", the line quoted and
+// escaped as Go does.
 func (d Diagnostic) String() string {
 	return fmt.Sprintf("%s at byte %d: %q", d.Kind, d.Offset, d.Line)
 }
@@ -152,6 +160,7 @@ type EOFMidEventError struct {
 	Pending []byte
 }
 
+// Error says where the lost event began and what it held.
 func (e *EOFMidEventError) Error() string {
 	return fmt.Sprintf("sse: stream ended in the middle of an event starting at byte %d: %q", e.Offset, e.Pending)
 }
@@ -166,6 +175,7 @@ type LimitError struct {
 	Offset int64  // byte offset of the line that crossed the limit
 }
 
+// Error says what crossed which limit, and where.
 func (e *LimitError) Error() string {
 	return fmt.Sprintf("sse: %s at byte %d exceeds the %d-byte limit", e.What, e.Offset, e.Limit)
 }
@@ -180,14 +190,19 @@ type Reader struct {
 	src  io.Reader
 	opts Options
 
-	buf        []byte // read buffer; buf[r:w] is unread
-	r, w       int
-	srcErr     error // error from src, returned once buf is drained
-	off        int64 // stream offset of buf[r]
-	started    bool  // BOM check done
-	skipLF     bool  // the previous line ended with CR: a leading LF belongs to it
-	err        error // sticky error
-	dispatched int64 // events dispatched
+	buf     []byte // read buffer; buf[r:w] is unread
+	r, w    int
+	srcErr  error // error from src, returned once buf is drained
+	off     int64 // stream offset of buf[r]
+	started bool  // BOM check done
+	skipLF  bool  // the previous line ended with CR: a leading LF belongs to it
+	// crAt caches where the next CR is, so that finding a line end costs one
+	// pass over the line: buf[crFrom:crAt] holds no CR and buf[crAt] is one;
+	// or crAt is -1 and buf[crFrom:crTo] holds no CR. Streams that use LF
+	// only then cost one CR search per read, not one per line.
+	crAt, crFrom, crTo int
+	err                error // sticky error
+	dispatched         int64 // events dispatched
 
 	// The three buffers of the standard, plus bookkeeping.
 	data      []byte
@@ -201,9 +216,8 @@ type Reader struct {
 	blockHead []byte // first bytes of the pending block (for errors)
 
 	utf8buf []byte // scratch for replacement decoding
-	scratch []byte // scratch for Next's combined data+id string
-	strType string // cached string of the last type returned by Next
-	strID   string
+	strType string // the last type returned by Next, reused while unchanged
+	strID   string // the last id returned by Next, reused while unchanged
 }
 
 // NewReader returns a Reader that parses src. opts may be nil.
@@ -226,8 +240,11 @@ func NewReader(src io.Reader, opts *Options) *Reader {
 		size = rd.opts.MaxLine + 2
 	}
 	rd.buf = make([]byte, size)
+	rd.crAt = -1
 	rd.idBuf = append(rd.idBuf, rd.opts.LastEventID...)
 	rd.lastID = append(rd.lastID, rd.opts.LastEventID...)
+	rd.strType = "message"
+	rd.strID = rd.opts.LastEventID
 	return rd
 }
 
@@ -246,25 +263,60 @@ func (rd *Reader) Dispatched() int64 { return rd.dispatched }
 // end of stream it returns io.EOF; when the stream ends inside an event it
 // returns an error matching ErrEOFMidEvent; a line or event over the limits
 // gives a *LimitError; errors of the underlying reader are returned as they
-// are. Next allocates at most one string per event (Type and ID are shared
-// with the previous event when unchanged).
+// are. Next makes at most one allocation per event: Type and ID are shared
+// with the previous event when unchanged, and otherwise share one allocation
+// with Data (except after an event over 1 KiB, whose data a cached Type or ID
+// string must not keep alive).
 func (rd *Reader) Next() (Event, error) {
 	v, err := rd.NextView()
 	if err != nil {
 		return Event{}, err
 	}
-	if string(v.Type) != rd.strType {
-		rd.strType = string(v.Type)
+	newType := string(v.Type) != rd.strType
+	newID := string(v.ID) != rd.strID
+	if !newType && !newID {
+		return Event{Type: rd.strType, Data: string(v.Data), ID: rd.strID}, nil
 	}
-	if string(v.ID) != rd.strID {
-		// One allocation holds both data and id.
-		rd.scratch = append(append(rd.scratch[:0], v.Data...), v.ID...)
-		s := string(rd.scratch)
-		rd.strID = s[len(v.Data):]
-		return Event{Type: rd.strType, Data: s[:len(v.Data)], ID: rd.strID}, nil
+	if len(v.Data) > maxShared {
+		if newType {
+			rd.strType = string(v.Type)
+		}
+		if newID {
+			rd.strID = string(v.ID)
+		}
+		return Event{Type: rd.strType, Data: string(v.Data), ID: rd.strID}, nil
 	}
-	return Event{Type: rd.strType, Data: string(v.Data), ID: rd.strID}, nil
+	// One allocation holds the data and whichever of type and id changed.
+	n := len(v.Data)
+	if newType {
+		n += len(v.Type)
+	}
+	if newID {
+		n += len(v.ID)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	b.Write(v.Data)
+	if newID {
+		b.Write(v.ID)
+	}
+	if newType {
+		b.Write(v.Type)
+	}
+	s := b.String()
+	data, rest := s[:len(v.Data)], s[len(v.Data):]
+	if newID {
+		rd.strID, rest = rest[:len(v.ID)], rest[len(v.ID):]
+	}
+	if newType {
+		rd.strType = rest
+	}
+	return Event{Type: rd.strType, Data: data, ID: rd.strID}, nil
 }
+
+// maxShared is the largest event data that Next stores in one allocation
+// with a changed Type or ID.
+const maxShared = 1024
 
 var messageType = []byte("message")
 
@@ -293,7 +345,11 @@ func (rd *Reader) NextView() (View, error) {
 	}
 }
 
-// endError turns the end of the source into the Reader's final error.
+// endError turns the end of the source into the Reader's final error. "Once
+// the end of the file is reached, any pending data must be discarded": an
+// event that has not seen its empty line is not dispatched, and is reported
+// (SPEC-NOTES A.7).
+// https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
 func (rd *Reader) endError(err error) error {
 	if err != io.EOF {
 		return err
@@ -360,21 +416,36 @@ func (rd *Reader) processLine(line []byte, off int64) error {
 		rd.blockHead = append(rd.blockHead, line[:n-1]...)
 		rd.blockHead = append(rd.blockHead, '\n')
 	}
+	// The field name is the text before the first colon, the value the text
+	// after it minus one leading space (SPEC-NOTES A.4). The four names the
+	// standard knows hold no colon, so a line that starts with one of them
+	// followed by a colon or the end of the line splits there without a
+	// search.
 	var name, value []byte
-	if i := bytes.IndexByte(line, ':'); i >= 0 {
+	if n := knownFieldLen(line); n > 0 {
+		name, value = line[:n], line[min(n+1, len(line)):]
+	} else if i := bytes.IndexByte(line, ':'); i >= 0 {
 		name, value = line[:i], line[i+1:]
-		if len(value) > 0 && value[0] == ' ' {
-			value = value[1:]
-		}
 	} else {
 		name = line
+	}
+	if len(value) > 0 && value[0] == ' ' {
+		value = value[1:]
 	}
 	// Field names are compared literally (SPEC-NOTES A.4); the switch on a
 	// converted byte slice does not allocate.
 	switch string(name) {
 	case "data":
-		if len(rd.data)+len(value)+1 > rd.opts.MaxEvent {
+		need := len(rd.data) + len(value) + 1
+		if need > rd.opts.MaxEvent {
 			return &LimitError{What: "event", Limit: rd.opts.MaxEvent, Offset: off}
+		}
+		if need > cap(rd.data) {
+			// Grow geometrically, but never past the limit: append's own
+			// growth could reserve up to twice MaxEvent.
+			nd := make([]byte, len(rd.data), min(max(2*cap(rd.data), need, 512), rd.opts.MaxEvent))
+			copy(nd, rd.data)
+			rd.data = nd
 		}
 		rd.data = append(rd.data, value...)
 		rd.data = append(rd.data, '\n')
@@ -410,8 +481,33 @@ func (rd *Reader) processLine(line []byte, off int64) error {
 	return nil
 }
 
+// knownFieldLen returns the length of the field name line starts with when
+// it is data, event, id or retry followed by a colon or the end of the line,
+// and 0 otherwise.
+func knownFieldLen(line []byte) int {
+	var name string
+	switch line[0] {
+	case 'd':
+		name = "data"
+	case 'e':
+		name = "event"
+	case 'i':
+		name = "id"
+	case 'r':
+		name = "retry"
+	default:
+		return 0
+	}
+	n := len(name)
+	if len(line) < n || string(line[:n]) != name || len(line) > n && line[n] != ':' {
+		return 0
+	}
+	return n
+}
+
 // parseRetry accepts ASCII digits only (at least one) and returns the
 // reconnection time. Values too large for a Duration saturate.
+// https://html.spec.whatwg.org/multipage/server-sent-events.html#processField
 func parseRetry(v []byte) (time.Duration, bool) {
 	if len(v) == 0 {
 		return 0, false
@@ -441,7 +537,10 @@ func (rd *Reader) diag(k DiagnosticKind, off int64, line []byte) {
 
 // readLine returns the next line without its line ending, decoded from
 // UTF-8 as the Encoding Standard's decoder does, and its raw stream offset.
-// The slice is valid until the next call.
+// The slice is valid until the next call. A line ends at CRLF, at a CR not
+// followed by LF, or at an LF (SPEC-NOTES A.2); a CR that ends a read ends
+// its line at once, and an LF at the start of the next read is then skipped.
+// https://html.spec.whatwg.org/multipage/server-sent-events.html#parsing-an-event-stream
 func (rd *Reader) readLine() ([]byte, int64, error) {
 	if !rd.started {
 		rd.stripBOM()
@@ -456,10 +555,9 @@ func (rd *Reader) readLine() ([]byte, int64, error) {
 			}
 		}
 		if rd.r < rd.w && !rd.skipLF {
-			b := rd.buf[rd.r+scanned : rd.w]
-			i := indexEOL(b)
+			i := rd.indexEOL(rd.r + scanned)
 			if i >= 0 {
-				i += scanned
+				i -= rd.r
 				line := rd.buf[rd.r : rd.r+i]
 				if len(line) > rd.opts.MaxLine {
 					return nil, rd.off, &LimitError{What: "line", Limit: rd.opts.MaxLine, Offset: rd.off}
@@ -512,16 +610,42 @@ func (rd *Reader) readLine() ([]byte, int64, error) {
 	}
 }
 
-// indexEOL returns the index of the first CR or LF in b, or -1.
-func indexEOL(b []byte) int {
-	i := bytes.IndexByte(b, '\n')
-	if i < 0 {
-		return bytes.IndexByte(b, '\r')
+// indexEOL returns the index in buf of the first CR or LF in buf[p:w], or
+// -1. The LF search stops at the next CR, so it never runs past the line
+// either (a stream that ends its lines with CR only has no LF to stop it).
+func (rd *Reader) indexEOL(p int) int {
+	cr := rd.nextCR(p)
+	end := rd.w
+	if cr >= 0 {
+		end = cr
 	}
-	if j := bytes.IndexByte(b[:i], '\r'); j >= 0 {
-		return j
+	if i := bytes.IndexByte(rd.buf[p:end], '\n'); i >= 0 {
+		return p + i
 	}
-	return i
+	return cr
+}
+
+// nextCR returns the index in buf of the first CR in buf[p:w], or -1,
+// searching only what the cache does not already know.
+func (rd *Reader) nextCR(p int) int {
+	switch {
+	case rd.crAt >= p && p >= rd.crFrom:
+		return rd.crAt
+	case rd.crAt < 0 && p >= rd.crFrom && p <= rd.crTo:
+		if rd.crTo < rd.w {
+			if i := bytes.IndexByte(rd.buf[rd.crTo:rd.w], '\r'); i >= 0 {
+				rd.crAt = rd.crTo + i
+			}
+			rd.crTo = rd.w
+		}
+		return rd.crAt
+	default:
+		rd.crAt, rd.crFrom, rd.crTo = -1, p, rd.w
+		if i := bytes.IndexByte(rd.buf[p:rd.w], '\r'); i >= 0 {
+			rd.crAt = p + i
+		}
+		return rd.crAt
+	}
 }
 
 // fill reads more bytes into the buffer, compacting or growing it first.
@@ -530,6 +654,7 @@ func (rd *Reader) fill() error {
 		n := copy(rd.buf, rd.buf[rd.r:rd.w])
 		rd.w = n
 		rd.r = 0
+		rd.crAt, rd.crFrom, rd.crTo = -1, 0, 0 // indexes moved: forget
 	}
 	if rd.w == len(rd.buf) {
 		if len(rd.buf) >= rd.opts.MaxLine+2 {
@@ -537,7 +662,14 @@ func (rd *Reader) fill() error {
 			// is full of one line.
 			return &LimitError{What: "line", Limit: rd.opts.MaxLine, Offset: rd.off}
 		}
-		nb := make([]byte, min(2*len(rd.buf), rd.opts.MaxLine+2))
+		// Double, but jump to the cap when doubling would get close to it:
+		// a power-of-two MaxLine would otherwise end with a copy of MaxLine
+		// bytes to gain two.
+		size := 2 * len(rd.buf)
+		if size+size/4 > rd.opts.MaxLine+2 {
+			size = rd.opts.MaxLine + 2
+		}
+		nb := make([]byte, size)
 		copy(nb, rd.buf[:rd.w])
 		rd.buf = nb
 	}
@@ -560,7 +692,9 @@ func (rd *Reader) fill() error {
 var bom = []byte{0xEF, 0xBB, 0xBF}
 
 // stripBOM removes one leading U+FEFF at the very start of the stream
-// (SPEC-NOTES A.1). It waits for up to three bytes to decide.
+// (SPEC-NOTES A.1), as the Encoding Standard's "UTF-8 decode" does. It waits
+// for up to three bytes to decide, and only while they can still be a BOM.
+// https://encoding.spec.whatwg.org/#utf-8-decode
 func (rd *Reader) stripBOM() {
 	for rd.w-rd.r < 3 && rd.srcErr == nil {
 		if !bytes.HasPrefix(bom, rd.buf[rd.r:rd.w]) {
@@ -580,20 +714,28 @@ func (rd *Reader) stripBOM() {
 // decode returns line decoded as UTF-8 the way the Encoding Standard's UTF-8
 // decoder does: each maximal invalid subpart becomes one U+FFFD. Valid input
 // (the common case) is returned as it is, without copying.
+// https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
+// ("Streams must be decoded using the UTF-8 decode algorithm.")
+//
+// Decoding line by line gives the same characters as decoding the whole
+// stream: CR and LF are ASCII, and the decoder never folds an ASCII byte into
+// a replacement (it ends the invalid subpart before it), so line ends are
+// found identically in bytes and in characters. For the same reason a raw
+// EF BB BF always decodes to U+FEFF, which lets DiagBOM point at raw bytes.
 func (rd *Reader) decode(line []byte, off int64) []byte {
-	if utf8.Valid(line) {
-		if rd.opts.OnDiagnostic != nil && bytes.Contains(line, bom) {
-			rd.diag(DiagBOM, off, line)
+	valid := utf8.Valid(line)
+	if rd.opts.OnDiagnostic != nil {
+		if !valid {
+			rd.diag(DiagInvalidUTF8, off+int64(firstInvalid(line)), line)
 		}
+		if i := bytes.Index(line, bom); i >= 0 {
+			rd.diag(DiagBOM, off+int64(i), line)
+		}
+	}
+	if valid {
 		return line
 	}
-	if rd.opts.OnDiagnostic != nil {
-		rd.diag(DiagInvalidUTF8, off+int64(firstInvalid(line)), line)
-	}
 	rd.utf8buf = AppendDecodeUTF8(rd.utf8buf[:0], line)
-	if rd.opts.OnDiagnostic != nil && bytes.Contains(rd.utf8buf, bom) {
-		rd.diag(DiagBOM, off, line)
-	}
 	return rd.utf8buf
 }
 
