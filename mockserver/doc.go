@@ -1,0 +1,35 @@
+// Package mockserver is ssebench's mock Server-Sent Events and LLM server:
+// an http.Handler that streams named events (GET /v1/stream), OpenAI-style
+// chat completion chunks (POST /v1/chat/completions), and two-step session
+// streams (POST /v1/sessions, GET /v1/sessions/{id}/stream), with
+// configurable timing, a slot queue like an inference server's, Prometheus
+// metrics, and fault profiles that each make one conformance check fail.
+//
+// # Ids and resume
+//
+// Event ids are decimal integers 0..n-1. On /v1/stream, event 0 is "info"
+// (its block carries "retry: <ms>"), events 1..T are "add" (one chunk of
+// tokens each) and event T+1 is "finish" (the whole text and usage). The chat
+// stream numbers its role chunk 0, content chunks 1..T, then the
+// finish_reason chunk, the usage chunk (with stream_options.include_usage)
+// and "[DONE]". Every byte of event k is a pure function of the request's
+// parameters and k, so a request with Last-Event-ID: k continues with exactly
+// event k+1, byte for byte, with no stored state; the final id gets 204 (a
+// browser EventSource stops instead of re-running the generation), and an id
+// that names no event gets 400 with a JSON error.
+//
+// # Faults
+//
+// Faults() lists the profiles. They write their misbehaving bytes directly,
+// not through an SSE encoder, so a bug shared by an encoder and a parser
+// cannot hide. This package must not import conformance/checks: a check and
+// the server it judges must not share "expected" logic.
+//
+// # Capacity
+//
+// A stream is served by its request's goroutine alone, with one reusable
+// buffer and one timer: no allocation per event. Measured on the 2-core
+// development machine (testdata/bench-mock.sh): 15,000 idle streams at about
+// 27 KiB of resident memory each, and several hundred thousand events per
+// second from one core.
+package mockserver
