@@ -13,108 +13,126 @@ import (
 // reads. A reader rejects files with a different version.
 const SchemaVersion = 1
 
+// ToolName is the File's "tool" field; ReadFile rejects other tools' files.
+const ToolName = "ssebench"
+
 // File is the JSON result of a run (or of several merged shards). Every
 // histogram is stored in HdrHistogram's standard V2 compressed encoding
 // (base64), so files merge losslessly and any report can be rendered again.
+// Latencies are milliseconds as floats with µs resolution. A File is plain
+// data: not safe for concurrent mutation.
 type File struct {
-	Schema      int             `json:"schema"`
-	Tool        string          `json:"tool"`
-	Version     string          `json:"version"`
-	Started     time.Time       `json:"started"`
-	DurationS   float64         `json:"duration_s"`
+	Schema      int             `json:"schema"`             // SchemaVersion
+	Tool        string          `json:"tool"`               // ToolName
+	Version     string          `json:"version"`            // ssebench version that ran
+	Started     time.Time       `json:"started"`            // when load started (UTC)
+	DurationS   float64         `json:"duration_s"`         // measured duration, seconds (merged: union of the shards' wall time)
+	IntervalS   float64         `json:"interval_s"`         // tick length of Intervals, seconds (normally 1)
 	Scenario    json.RawMessage `json:"scenario,omitempty"` // as run, secrets redacted
 	Shard       string          `json:"shard"`              // "1/1", "2/4", or "merged:1/2,2/2"
-	Environment Environment     `json:"environment"`
+	Environment Environment     `json:"environment"`        // where it ran
 
-	Metrics    map[string]*MetricStats `json:"metrics"` // keyed by scenarios.Metric names
-	Counters   Counters                `json:"counters"`
-	Rates      Rates                   `json:"rates"`
-	Intervals  []Interval              `json:"intervals"`
-	Thresholds []ThresholdResult       `json:"thresholds"`
-	Degraded   bool                    `json:"degraded"`
-	Notes      []string                `json:"notes"`
+	Metrics    map[string]*MetricStats `json:"metrics"`    // latency metrics with samples, keyed by scenarios.Metric names
+	Counters   Counters                `json:"counters"`   // totals
+	Rates      Rates                   `json:"rates"`      // totals per second of DurationS
+	Intervals  []Interval              `json:"intervals"`  // the time series, one per tick
+	Thresholds []ThresholdResult       `json:"thresholds"` // verdicts (see Evaluate); cleared by Merge
+	Degraded   bool                    `json:"degraded"`   // the client was saturated (schedule lag p99 > 10 ms): see Notes
+	Notes      []string                `json:"notes"`      // caveats for the reader, one sentence each
 }
 
 // Environment describes where the run happened.
 type Environment struct {
-	Host         string `json:"host,omitempty"`
-	OS           string `json:"os"`
-	Arch         string `json:"arch"`
-	CPUs         int    `json:"cpus"`
-	GoVersion    string `json:"go_version"`
-	FDLimit      uint64 `json:"fd_limit,omitempty"`
-	Target       string `json:"target,omitempty"` // scheme://host of the target, no credentials
-	EmbeddedMock bool   `json:"embedded_mock,omitempty"`
+	Host         string `json:"host,omitempty"`          // host name (merged: the shards' hosts, comma-separated)
+	OS           string `json:"os"`                      // runtime.GOOS
+	Arch         string `json:"arch"`                    // runtime.GOARCH
+	CPUs         int    `json:"cpus"`                    // logical CPUs
+	GoVersion    string `json:"go_version"`              // Go toolchain that built ssebench
+	FDLimit      uint64 `json:"fd_limit,omitempty"`      // open-files limit of the process
+	Target       string `json:"target,omitempty"`        // scheme://host of the target, no credentials
+	EmbeddedMock bool   `json:"embedded_mock,omitempty"` // the target was the in-process mock server
 }
 
 // MetricStats summarises one latency metric. Latencies are milliseconds as
-// floats (µs resolution). HDR is the histogram (values recorded in µs) in
-// HdrHistogram's V2 compressed encoding, base64.
+// floats (µs resolution), computed from the histogram. HDR is the histogram
+// (values recorded in µs, 1 µs .. 1 h, 3 significant digits) in
+// HdrHistogram's V2 compressed encoding, base64: the source of truth, from
+// which thresholds, merges and comparisons compute exact quantiles.
 type MetricStats struct {
-	Unit   string  `json:"unit"` // "ms"
-	Count  int64   `json:"count"`
-	Min    float64 `json:"min"`
-	Mean   float64 `json:"mean"`
-	Stddev float64 `json:"stddev"`
-	P50    float64 `json:"p50"`
-	P90    float64 `json:"p90"`
-	P95    float64 `json:"p95"`
-	P99    float64 `json:"p99"`
-	P999   float64 `json:"p999"`
-	Max    float64 `json:"max"`
-	// OutOfRange counts values outside the histogram's 1 µs .. 1 h range
+	Unit   string  `json:"unit"`   // "ms"
+	Count  int64   `json:"count"`  // number of samples
+	Min    float64 `json:"min"`    // smallest sample, ms
+	Mean   float64 `json:"mean"`   // arithmetic mean, ms
+	Stddev float64 `json:"stddev"` // population standard deviation, ms
+	P50    float64 `json:"p50"`    // median, ms
+	P90    float64 `json:"p90"`    // 90th percentile, ms
+	P95    float64 `json:"p95"`    // 95th percentile, ms
+	P99    float64 `json:"p99"`    // 99th percentile, ms
+	P999   float64 `json:"p999"`   // 99.9th percentile, ms
+	Max    float64 `json:"max"`    // largest sample, ms
+	// OutOfRange counts values outside the histogram's 0 .. 1 h range
 	// (clamped into it when recorded).
 	OutOfRange int64  `json:"out_of_range,omitempty"`
-	HDR        string `json:"hdr"`
+	HDR        string `json:"hdr"` // the histogram, V2 compressed, base64
 }
 
-// Counters are the run's totals.
+// Counters are the run's totals. Streams count first attempts; a stream
+// ends ok, failed (its last attempt failed), aborted (ended on purpose by
+// the scenario's abort rule) or cancelled (cut because the run ended: its
+// duration and grace passed, a ramp lowered the level, or an interrupt);
+// Errors count failed attempts by class.
 type Counters struct {
-	StreamsStarted  int64            `json:"streams_started"`
-	StreamsOK       int64            `json:"streams_ok"`
-	StreamsFailed   int64            `json:"streams_failed"`
-	Aborted         int64            `json:"aborted"`
-	Events          int64            `json:"events"`
-	ContentEvents   int64            `json:"content_events"`
-	Bytes           int64            `json:"bytes"`
-	Tokens          int64            `json:"tokens"`
-	Comments        int64            `json:"comments"`
-	Reconnects      int64            `json:"reconnects"`
-	IDsLost         int64            `json:"ids_lost"`
-	IDsDuplicated   int64            `json:"ids_duplicated"`
-	ArrivalsDropped int64            `json:"arrivals_dropped"`
-	Errors          map[string]int64 `json:"errors"` // "dial", "http_status:503", ...
+	StreamsStarted  int64            `json:"streams_started"`  // streams started (first attempts)
+	StreamsOK       int64            `json:"streams_ok"`       // streams whose last attempt ended cleanly
+	StreamsFailed   int64            `json:"streams_failed"`   // streams whose last attempt failed
+	Aborted         int64            `json:"aborted"`          // streams ended by the abort rule
+	Cancelled       int64            `json:"cancelled"`        // streams cut because the run ended: neither ok nor failed
+	Events          int64            `json:"events"`           // events dispatched
+	ContentEvents   int64            `json:"content_events"`   // content events (tokens, when the server reports no usage)
+	Bytes           int64            `json:"bytes"`            // response body bytes read
+	Tokens          int64            `json:"tokens"`           // output tokens (server usage, else content events)
+	Comments        int64            `json:"comments"`         // comment lines (heartbeats)
+	Reconnects      int64            `json:"reconnects"`       // attempts after the first
+	IDsLost         int64            `json:"ids_lost"`         // event ids skipped after a resume
+	IDsDuplicated   int64            `json:"ids_duplicated"`   // event ids seen again after a resume
+	ArrivalsDropped int64            `json:"arrivals_dropped"` // open-model arrivals that found no free worker
+	Errors          map[string]int64 `json:"errors"`           // failed attempts by class: "dial", "http_status:503", ...
 }
 
 // Rates are totals divided by the run's duration, per second.
 type Rates struct {
-	EventsPerS  float64 `json:"events_per_s"`
-	StreamsPerS float64 `json:"streams_per_s"`
-	TokensPerS  float64 `json:"tokens_per_s"`
+	EventsPerS  float64 `json:"events_per_s"`  // events per second
+	StreamsPerS float64 `json:"streams_per_s"` // streams started per second
+	TokensPerS  float64 `json:"tokens_per_s"`  // output tokens per second
 }
 
 // Interval is one tick (normally 1 s) of the run's time series. At is the
-// wall-clock end of the tick, so shards' intervals align when merged.
+// nominal wall-clock end of the tick (Started + n × interval_s), so shards'
+// intervals align when merged; TS is the actual end in seconds since the
+// run started, which differs from n × interval_s only for a final partial
+// tick (DurationS shorter than the interval). Counts are this tick's;
+// latencies are milliseconds.
 type Interval struct {
-	TS       float64   `json:"t_s"` // seconds since the run started, end of tick
-	At       time.Time `json:"at"`
-	Active   int64     `json:"active"`
-	Started  int64     `json:"started"`
-	Events   int64     `json:"events"`
-	Tokens   int64     `json:"tokens"`
-	Errors   int64     `json:"errors"`
-	TTFTP50  float64   `json:"ttft_p50"`
-	TTFTP99  float64   `json:"ttft_p99"`
-	LagP99   float64   `json:"lag_p99"`            // schedule lag (queue) p99, ms
-	TTFTHDR  string    `json:"ttft_hdr,omitempty"` // this tick's ttft histogram, for exact merges
-	QueueHDR string    `json:"queue_hdr,omitempty"`
+	TS        float64   `json:"t_s"`                 // seconds since the run started, end of tick
+	At        time.Time `json:"at"`                  // nominal wall-clock end of the tick (UTC)
+	DurationS float64   `json:"duration_s"`          // length of this tick, seconds
+	Active    int64     `json:"active"`              // attempts open at the end of the tick
+	Started   int64     `json:"started"`             // streams started in the tick
+	Events    int64     `json:"events"`              // events dispatched in the tick
+	Tokens    int64     `json:"tokens"`              // output tokens counted in the tick
+	Errors    int64     `json:"errors"`              // attempts that failed in the tick
+	TTFTP50   float64   `json:"ttft_p50"`            // this tick's ttft median, ms
+	TTFTP99   float64   `json:"ttft_p99"`            // this tick's ttft p99, ms
+	LagP99    float64   `json:"lag_p99"`             // schedule lag (queue) p99, ms
+	TTFTHDR   string    `json:"ttft_hdr,omitempty"`  // this tick's ttft histogram, for exact merges
+	QueueHDR  string    `json:"queue_hdr,omitempty"` // this tick's queue histogram, for exact merges
 }
 
 // ThresholdResult is the verdict of one threshold expression.
 type ThresholdResult struct {
-	Expr     string  `json:"expr"`
-	Observed float64 `json:"observed"`
-	Unit     string  `json:"unit,omitempty"`
-	Pass     bool    `json:"pass"`
-	Error    string  `json:"error,omitempty"` // e.g. metric has no samples
+	Expr     string  `json:"expr"`            // as written, e.g. "ttft.p99 < 500ms"
+	Observed float64 `json:"observed"`        // the statistic, in Unit (0 when Error is set)
+	Unit     string  `json:"unit,omitempty"`  // "ms", "/s", "fraction" or "" (a count)
+	Pass     bool    `json:"pass"`            // the threshold held
+	Error    string  `json:"error,omitempty"` // why nothing was observed, e.g. "no samples" (then Pass is false)
 }

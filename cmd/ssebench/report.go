@@ -1,0 +1,292 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ssebench/ssebench/reports"
+	"github.com/ssebench/ssebench/scenarios"
+)
+
+func init() {
+	register(&command{
+		name:    "report",
+		summary: "render, merge (shards), gate and compare JSON results",
+		run:     runReport,
+	})
+}
+
+const reportUsage = `[--format text|json|html|junit] [--compare BASE.json] [--max-regression 10%]
+                       [--threshold EXPR]... [--out FILE] FILE.json...
+
+Renders the JSON result of 'ssebench run --out'. Several files are the shards
+of one run ('ssebench run --shard I/N'): they are merged losslessly first
+(histograms merged exactly, counters added, time series aligned on wall time).
+'ssebench report merge A.json B.json --out all.json' writes the merged result
+(the format defaults to json after "merge").
+
+Thresholds: --threshold replaces the file's thresholds. Without it, a single
+file keeps the verdicts it was written with, and merged shards are evaluated
+once, globally, against the thresholds the shards recorded (and their
+scenario's). Exit 1 when a threshold fails.
+
+--compare BASE.json compares the (merged) result against a baseline and
+prints the delta table instead of the summary (--format json or junit give
+the comparison in that form). Exit 1 on a regression: a latency quantile
+worse than the tolerance and significantly so, an error rate up beyond it,
+an event rate down beyond it. With --compare only the comparison and the
+--threshold flags gate; the verdicts recorded in the files do not.
+
+Exit codes: 0 ok, 1 a threshold failed or a regression, 2 bad flags or an
+unreadable, invalid or unmergeable file (named), 3 the output could not be
+written.`
+
+// reportConfig is the parsed command line of 'ssebench report'.
+type reportConfig struct {
+	format        string
+	compare       string
+	maxRegression float64 // fraction; 0.10 for 10%
+	thresholds    []string
+	out           string
+	files         []string
+}
+
+func parseReportFlags(e *env, args []string) (*reportConfig, error) {
+	c := &reportConfig{format: "text", maxRegression: reports.DefaultMaxRegression}
+	fs := newFlagSet("report", reportUsage, e.stderr)
+	fs.StringVar(&c.format, "format", "text", "output `format`: text, json, html or junit")
+	fs.StringVar(&c.compare, "compare", "", "compare with the baseline result `BASE.json`; exit 1 on regression")
+	fs.Func("max-regression", "largest tolerated regression against --compare, in `percent` (default 10%)", func(s string) error {
+		f, err := parsePercent(s)
+		if err != nil {
+			return err
+		}
+		c.maxRegression = f
+		return nil
+	})
+	fs.Func("threshold", "pass/fail gate `EXPR`, e.g. 'ttft.p99 < 500ms' (repeatable; replaces the file's)", func(s string) error {
+		for _, t := range strings.Split(s, ";") {
+			if t = strings.TrimSpace(t); t != "" {
+				c.thresholds = append(c.thresholds, t)
+			}
+		}
+		return nil
+	})
+	fs.StringVar(&c.out, "out", "", "write to `FILE` instead of standard output")
+	files, err := parseInterleaved(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	c.files = files
+	// "ssebench report merge a.json b.json" (DESIGN.md §3) is the same as
+	// listing the files, with JSON as the default format: the merged result.
+	if len(files) > 0 && files[0] == "merge" {
+		if _, err := os.Stat("merge"); err != nil {
+			c.files = files[1:]
+			formatSet := false
+			fs.Visit(func(f *flag.Flag) { formatSet = formatSet || f.Name == "format" })
+			if !formatSet {
+				c.format = "json"
+			}
+		}
+	}
+	switch c.format {
+	case "text", "json", "html", "junit":
+	default:
+		return nil, usagef("--format %q: want text, json, html or junit", c.format)
+	}
+	if len(c.files) == 0 {
+		return nil, usagef("no result files (want FILE.json...; see ssebench report --help)")
+	}
+	if c.compare != "" && c.format == "html" {
+		return nil, usagef("--compare writes text, json or junit, not html")
+	}
+	if c.out != "" {
+		for _, in := range append([]string{c.compare}, c.files...) {
+			if in != "" && samePath(in, c.out) {
+				return nil, usagef("--out %s: would overwrite the input %s", c.out, in)
+			}
+		}
+	}
+	return c, nil
+}
+
+// samePath reports whether two paths name the same file (lexically).
+func samePath(a, b string) bool {
+	aa, err1 := filepath.Abs(a)
+	bb, err2 := filepath.Abs(b)
+	return err1 == nil && err2 == nil && aa == bb
+}
+
+func runReport(ctx context.Context, e *env, args []string) error {
+	cfg, err := parseReportFlags(e, args)
+	if err != nil {
+		return err
+	}
+	var ths []scenarios.Threshold
+	for _, expr := range cfg.thresholds {
+		t, err := scenarios.ParseThreshold(expr)
+		if err != nil {
+			return usagef("--threshold: %w", err)
+		}
+		ths = append(ths, t)
+	}
+
+	// Read and merge.
+	files := make([]*reports.File, 0, len(cfg.files))
+	for _, path := range cfg.files {
+		f, err := reports.ReadFile(path)
+		if err != nil {
+			return usageErr(err) // names the file
+		}
+		files = append(files, f)
+	}
+	f := files[0]
+	if len(files) > 1 {
+		if f, err = reports.Merge(files...); err != nil {
+			return usagef("%s: %w", strings.Join(cfg.files, ", "), err)
+		}
+	}
+
+	// Thresholds: given on the command line; else, when rendering, the
+	// verdicts the file recorded, or for merged shards the thresholds they
+	// recorded, evaluated once on the merged result. A comparison gates on
+	// the baseline and on --threshold only.
+	switch {
+	case len(cfg.thresholds) > 0:
+		reports.Evaluate(f, ths)
+	case cfg.compare != "":
+		f.Thresholds = nil
+	case len(files) > 1:
+		recorded, bad := recordedThresholds(files)
+		if len(bad) > 0 {
+			f.Notes = append(f.Notes, "thresholds not re-evaluated (cannot parse): "+strings.Join(bad, "; "))
+		}
+		reports.Evaluate(f, recorded)
+	}
+	failed := failedThresholdExprs(f)
+
+	// Compare.
+	var cmp *reports.Comparison
+	if cfg.compare != "" {
+		base, err := reports.ReadFile(cfg.compare)
+		if err != nil {
+			return usagef("--compare: %w", err)
+		}
+		tol := cfg.maxRegression
+		if tol == 0 {
+			tol = -1 // Compare reads 0 as "the default"; --max-regression 0% means none
+		}
+		cmp = reports.Compare(base, f, reports.CompareOptions{MaxRegression: tol})
+		cmp.BaseLabel = cfg.compare
+		cmp.CurrentLabel = strings.Join(cfg.files, " + ")
+	}
+
+	// Render.
+	render := func(w io.Writer) error {
+		if cmp != nil {
+			switch cfg.format {
+			case "json":
+				return reports.WriteComparisonJSON(w, cmp)
+			case "junit":
+				return reports.WriteComparisonJUnit(w, cmp)
+			}
+			if err := reports.WriteComparison(w, cmp); err != nil {
+				return err
+			}
+			if len(f.Thresholds) > 0 {
+				fmt.Fprintln(w)
+			}
+			return reports.WriteThresholds(w, f)
+		}
+		switch cfg.format {
+		case "json":
+			return reports.WriteJSON(w, f)
+		case "html":
+			return reports.WriteHTML(w, f)
+		case "junit":
+			return reports.WriteJUnit(w, f)
+		}
+		return reports.WriteText(w, f)
+	}
+	if cfg.out != "" {
+		err = writeFile(cfg.out, render)
+	} else {
+		var buf bytes.Buffer
+		if err = render(&buf); err == nil {
+			_, err = e.stdout.Write(buf.Bytes())
+		}
+	}
+	if err != nil {
+		return cannotRun(fmt.Errorf("write the report: %w", err))
+	}
+
+	// Gates.
+	var gates []string
+	if len(failed) > 0 {
+		gates = append(gates, fmt.Sprintf("%d of %d thresholds failed: %s", len(failed), len(f.Thresholds), strings.Join(failed, "; ")))
+	}
+	if cmp != nil && cmp.Regressed() {
+		gates = append(gates, fmt.Sprintf("regressed against the baseline %s (tolerance %g%%): %s",
+			cfg.compare, cmp.Tolerance*100, strings.Join(cmp.Regressions(), ", ")))
+	}
+	if len(gates) > 0 {
+		return gateFailed(errors.New(strings.Join(gates, "; ")))
+	}
+	return nil
+}
+
+// recordedThresholds collects the threshold expressions the shards were
+// judged by (their verdicts and their scenario's "thresholds"), without
+// repeats, parsed. Expressions that do not parse are returned in bad.
+func recordedThresholds(files []*reports.File) (ths []scenarios.Threshold, bad []string) {
+	seen := map[string]bool{}
+	add := func(expr string) {
+		expr = strings.TrimSpace(expr)
+		if expr == "" || seen[expr] {
+			return
+		}
+		seen[expr] = true
+		t, err := scenarios.ParseThreshold(expr)
+		if err != nil {
+			bad = append(bad, expr)
+			return
+		}
+		ths = append(ths, t)
+	}
+	for _, f := range files {
+		var sc struct {
+			Thresholds []string `json:"thresholds"`
+		}
+		if len(f.Scenario) > 0 && json.Unmarshal(f.Scenario, &sc) == nil {
+			for _, expr := range sc.Thresholds {
+				add(expr)
+			}
+		}
+		// The file's verdicts come before Merge cleared them; read them
+		// from the shard files.
+		for _, t := range f.Thresholds {
+			add(t.Expr)
+		}
+	}
+	return ths, bad
+}
+
+// failedThresholdExprs lists the failed thresholds with what was observed.
+func failedThresholdExprs(f *reports.File) []string {
+	var out []string
+	for _, t := range f.Thresholds {
+		if !t.Pass {
+			out = append(out, t.Expr+" ("+t.Observation()+")")
+		}
+	}
+	return out
+}
