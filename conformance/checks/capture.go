@@ -1,0 +1,274 @@
+package checks
+
+import (
+	"net/http"
+	"sync"
+	"time"
+)
+
+// End says how a captured response body ended.
+type End uint8
+
+// How a capture ends.
+const (
+	// EndNone: no body was read (the request failed or the status was not
+	// 200).
+	EndNone End = iota
+	// EndEOF: the server closed the body cleanly (chunked terminator, or
+	// the connection closed on a close-delimited body).
+	EndEOF
+	// EndAbort: the connection broke before a clean end (a reset, a
+	// missing chunked terminator, a truncated gzip stream).
+	EndAbort
+	// EndCut: the prober dropped the connection on purpose (enough
+	// events, or a resume probe's drop point).
+	EndCut
+	// EndTimeout: the read time limit passed.
+	EndTimeout
+	// EndLimit: the body exceeded the capture's byte limit.
+	EndLimit
+	// EndInterrupted: the run was interrupted.
+	EndInterrupted
+)
+
+var endNames = [...]string{
+	EndNone:        "none",
+	EndEOF:         "eof",
+	EndAbort:       "abort",
+	EndCut:         "cut",
+	EndTimeout:     "timeout",
+	EndLimit:       "limit",
+	EndInterrupted: "interrupted",
+}
+
+// String returns the end's name: "eof", "abort", "cut", ...
+func (e End) String() string {
+	if int(e) < len(endNames) {
+		return endNames[e]
+	}
+	return "end?"
+}
+
+// Read is one read of a response body: when it returned and how many bytes
+// it delivered.
+type Read struct {
+	// At is the time since the capture's start (the request being sent),
+	// from the monotonic clock.
+	At time.Duration
+	// N is the number of bytes the read returned.
+	N int
+}
+
+// Capture is one HTTP exchange recorded at the socket level: the request
+// as sent, the status and raw headers, every body read with its time, and
+// how the body ended. It is plain data: the prober fills it, the checks only
+// read it, and tests build it from byte strings. A Capture must not be
+// modified once a check has seen it; its methods are safe for concurrent use
+// after that.
+type Capture struct {
+	// Label names the connection in evidence: "main", "resumed", ...
+	Label string
+	// Method is the request's method.
+	Method string
+	// URL is the request's URL, credentials redacted.
+	URL string
+	// LastEventID is the Last-Event-ID header the request carried ("" when
+	// none). A parse of the body starts from it, as a browser's does.
+	LastEventID string
+	// Err is the transport error when no response arrived (dial, TLS,
+	// request write, timeout before the headers).
+	Err error
+	// Status is the final status code (after redirects); 0 without a
+	// response.
+	Status int
+	// Header is the final response's header block as received.
+	Header http.Header
+	// Headers is the time from the start to the response headers.
+	Headers time.Duration
+	// Body holds the decoded body bytes as the event-stream parser sees
+	// them (after gzip, when the response was compressed).
+	Body []byte
+	// Reads are the decoded body reads, in order; their N add up to
+	// len(Body).
+	Reads []Read
+	// Wire are the reads of the bytes as they came off the connection,
+	// before decompression. Nil when the body was not compressed (Reads
+	// are then the wire reads).
+	Wire []Read
+	// Cut is the number of Body bytes a client saw before the connection
+	// was dropped on purpose: a resume probe keeps reading into its buffer
+	// but pretends the connection broke at Cut. Zero means all of Body.
+	Cut int64
+	// End says how the body ended.
+	End End
+	// EndErr is the error behind an abort, a timeout or an interrupt.
+	EndErr error
+	// EndAt is when the body ended (or the request failed), since the
+	// start.
+	EndAt time.Duration
+
+	once   sync.Once
+	stream *Stream
+}
+
+// Visible returns the body bytes a client processed: Body up to Cut.
+func (c *Capture) Visible() []byte {
+	if c.Cut > 0 && c.Cut < int64(len(c.Body)) {
+		return c.Body[:c.Cut]
+	}
+	return c.Body
+}
+
+// Responded reports whether a response (any status) arrived.
+func (c *Capture) Responded() bool { return c != nil && c.Err == nil && c.Status != 0 }
+
+// Stream returns the visible body parsed as a browser would, with the lint
+// pass's findings. It is computed once.
+func (c *Capture) Stream() *Stream {
+	c.once.Do(func() { c.stream = Parse(c.Visible(), c.LastEventID, c.Reads) })
+	return c.stream
+}
+
+// ArrivalOf returns when the byte at offset off of Body arrived (the time
+// of the read that delivered it), and false when no read delivered it.
+func (c *Capture) ArrivalOf(off int64) (time.Duration, bool) {
+	return arrival(c.Reads, off)
+}
+
+func arrival(reads []Read, off int64) (time.Duration, bool) {
+	var end int64
+	for _, r := range reads {
+		end += int64(r.N)
+		if off < end {
+			return r.At, true
+		}
+	}
+	return 0, false
+}
+
+// ResumeProbe is a browser-style reconnect: a first connection read up to
+// a drop point, then a second request carrying Last-Event-ID.
+type ResumeProbe struct {
+	// First is the interrupted connection; First.Cut is where the client
+	// stopped processing (for a mid-event drop, inside the event).
+	First *Capture
+	// After is the number of events the client had received when it
+	// dropped the connection (k).
+	After int
+	// Resumed is the reconnect, nil when it was not attempted (Reason
+	// says why).
+	Resumed *Capture
+	// Reason explains why the probe could not run to its end, or is empty.
+	Reason string
+}
+
+// Probe names one exchange (or sequence of exchanges) the prober performs
+// for the checks that need it.
+type Probe uint8
+
+// The probes. A check lists the ones it reads, so a run that selects a few
+// checks performs only the probes they need.
+const (
+	// ProbeMain is the browser-like read of the stream: the reference,
+	// read until the stream ends or the read limits.
+	ProbeMain Probe = iota
+	// ProbeBoundary reads k events, drops the connection right after event
+	// k's empty line and reconnects with Last-Event-ID: id(k).
+	ProbeBoundary
+	// ProbeMidEvent cuts inside event k+1 and resumes with id(k).
+	ProbeMidEvent
+	// ProbeServerDrop resumes after the server itself aborted the main
+	// connection in the middle of an event (only when it did).
+	ProbeServerDrop
+	// ProbeUnknownID sends a Last-Event-ID the server cannot know.
+	ProbeUnknownID
+	// ProbeFiniteEnd reconnects, as a browser does, after the main
+	// stream's final event, with that event's id.
+	ProbeFiniteEnd
+	numProbes
+)
+
+var probeNames = [...]string{
+	ProbeMain:       "main",
+	ProbeBoundary:   "resume-boundary",
+	ProbeMidEvent:   "resume-mid-event",
+	ProbeServerDrop: "resume-after-server-drop",
+	ProbeUnknownID:  "unknown-id",
+	ProbeFiniteEnd:  "reconnect-after-end",
+}
+
+// String returns the probe's name.
+func (p Probe) String() string {
+	if int(p) < len(probeNames) {
+		return probeNames[p]
+	}
+	return "probe?"
+}
+
+// Probes returns every probe, in the order above.
+func Probes() []Probe {
+	out := make([]Probe, numProbes)
+	for i := range out {
+		out[i] = Probe(i)
+	}
+	return out
+}
+
+// Config holds the thresholds the checks judge against. The zero value is
+// not useful: start from DefaultConfig.
+type Config struct {
+	// FirstEvent is the deadline for the first event (stream/first-event).
+	FirstEvent time.Duration
+	// Idle is the longest silence allowed on the wire (stream/heartbeat).
+	Idle time.Duration
+	// HeadersHeld is the time to headers from which headers that arrive
+	// together with the first event count as held back
+	// (stream/headers-early).
+	HeadersHeld time.Duration
+	// EventWarn is the event size in bytes above which
+	// framing/event-size warns.
+	EventWarn int
+	// EventMax is the size in bytes above which the warning says the
+	// event is over the hard limit of common clients.
+	EventMax int
+	// Origin is the origin sent in the Origin header; empty skips
+	// http/cors.
+	Origin string
+}
+
+// DefaultConfig returns the default thresholds: first event within 10s, no
+// silence over 15s (the spec's authoring note), headers held from 500ms,
+// events up to 64 KiB (warn above; "over 1 MiB" above EventMax).
+func DefaultConfig() Config {
+	return Config{
+		FirstEvent:  10 * time.Second,
+		Idle:        15 * time.Second,
+		HeadersHeld: 500 * time.Millisecond,
+		EventWarn:   64 << 10,
+		EventMax:    1 << 20,
+	}
+}
+
+// Input is everything the checks judge: the captures of every probe that
+// ran (nil for one that did not) and the thresholds.
+type Input struct {
+	// Config holds the thresholds.
+	Config Config
+	// Main is the reference read (ProbeMain).
+	Main *Capture
+	// Boundary is the drop after event k and the resume (ProbeBoundary).
+	Boundary *ResumeProbe
+	// MidEvent is the drop inside event k+1 and the resume
+	// (ProbeMidEvent).
+	MidEvent *ResumeProbe
+	// ServerDrop is the resume after the server aborted Main inside an
+	// event (ProbeServerDrop); nil when it did not.
+	ServerDrop *ResumeProbe
+	// UnknownID is the request with an unknown Last-Event-ID.
+	UnknownID *Capture
+	// FiniteEnd is the reconnect after the final event; nil when the main
+	// stream did not end by itself or carried no id.
+	FiniteEnd *Capture
+	// FiniteEndReason says why FiniteEnd is nil.
+	FiniteEndReason string
+}

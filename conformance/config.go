@@ -1,0 +1,209 @@
+// Package conformance checks a Server-Sent Events endpoint against the
+// catalogue of package checks, as a Ginkgo/Gomega suite.
+//
+// The split follows the OCI distribution-spec lesson: the checks are plain
+// Go functions over recorded HTTP exchanges (package checks, unit-tested on
+// byte strings); this package records those exchanges (the prober: a
+// browser-like request, every body read timed at the socket, gzip decoded
+// with both the wire and the decoded arrival kept, resume and reconnect
+// sequences done the way a browser does them) and makes Ginkgo the thin
+// layer that runs and reports the checks: one spec per check, grouped
+// http, stream, framing, resume and reconnect, interruptible, with per-spec
+// timeouts, evidence attached to every finding that is not a pass, and JUnit
+// from Ginkgo's reporters.
+//
+// Run is the entry point of `ssebench conform`: it runs the same suite from
+// a built binary, without a Go toolchain. Ginkgo runs one suite per process,
+// so Run may be called once per process.
+package conformance
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/ssebench/ssebench/conformance/checks"
+)
+
+// Defaults of Config.
+const (
+	DefaultMaxEvents   = 1000
+	DefaultMaxTime     = 30 * time.Second
+	DefaultResumeAfter = 2
+	DefaultMidEvent    = 1
+	DefaultMaxBytes    = 64 << 20
+)
+
+// Config says what to check and how: the target and the request to send,
+// how much of the stream to read, and the thresholds. It is plain data; the
+// zero value of each field means its default (see WithDefaults).
+type Config struct {
+	// Target is the stream's URL (http or https).
+	Target string
+	// Method is the request method; "" means GET (POST for LLM APIs).
+	Method string
+	// Header holds extra request headers (Authorization, Content-Type...).
+	// They override the browser-like defaults: Accept: text/event-stream,
+	// Cache-Control: no-cache, Pragma: no-cache, Accept-Encoding: gzip.
+	Header http.Header
+	// Body is the request body, sent with every request of the run
+	// (reconnects too, as a fetch-based client resends it). When it is not
+	// empty and Header has no Content-Type, application/json is sent.
+	Body []byte
+	// Origin, when set, is sent as the Origin header and enables
+	// http/cors.
+	Origin string
+	// MaxEvents stops the main read after this many events (default
+	// 1000). The read also stops when the stream ends.
+	MaxEvents int
+	// MaxTime bounds each read of the stream (default 30s).
+	MaxTime time.Duration
+	// UntilEvent stops the main read after the first event of this type.
+	UntilEvent string
+	// FirstEvent is the deadline of stream/first-event (default 10s).
+	FirstEvent time.Duration
+	// Idle is the idle window of stream/heartbeat (default 15s).
+	Idle time.Duration
+	// ResumeAfter is k, the number of events the resume probe reads
+	// before it drops the connection (default 2).
+	ResumeAfter int
+	// MidEventAfter is the number of complete events the mid-event probe
+	// reads before it cuts inside the next one (default 1).
+	MidEventAfter int
+	// MaxBytes bounds the bytes recorded per connection (default 64 MiB).
+	MaxBytes int64
+	// Checks selects checks by glob ("framing/*", "resume/last-event-id");
+	// empty selects all.
+	Checks []string
+	// Client sends the requests; nil means a dedicated client with a 10s
+	// dial timeout, HTTP/2 when offered, and no transparent decompression.
+	Client *http.Client
+}
+
+// WithDefaults returns c with every zero field set to its default.
+func (c Config) WithDefaults() Config {
+	if c.Method == "" {
+		c.Method = http.MethodGet
+	}
+	if c.MaxEvents == 0 {
+		c.MaxEvents = DefaultMaxEvents
+	}
+	if c.MaxTime == 0 {
+		c.MaxTime = DefaultMaxTime
+	}
+	d := checks.DefaultConfig()
+	if c.FirstEvent == 0 {
+		c.FirstEvent = d.FirstEvent
+	}
+	if c.Idle == 0 {
+		c.Idle = d.Idle
+	}
+	if c.ResumeAfter == 0 {
+		c.ResumeAfter = DefaultResumeAfter
+	}
+	if c.MidEventAfter == 0 {
+		c.MidEventAfter = DefaultMidEvent
+	}
+	if c.MaxBytes == 0 {
+		c.MaxBytes = DefaultMaxBytes
+	}
+	return c
+}
+
+// Validate reports every problem with c at once (errors.Join), or nil. Call
+// it on the result of WithDefaults.
+func (c Config) Validate() error {
+	var errs []error
+	u, err := url.Parse(c.Target)
+	switch {
+	case c.Target == "":
+		errs = append(errs, errors.New("--target is required"))
+	case err != nil:
+		errs = append(errs, fmt.Errorf("--target: %w", err))
+	case u.Scheme != "http" && u.Scheme != "https":
+		errs = append(errs, fmt.Errorf("--target %q: want an http:// or https:// URL", redactURL(c.Target)))
+	case u.Host == "":
+		errs = append(errs, fmt.Errorf("--target %q: no host", redactURL(c.Target)))
+	}
+	if c.Method != strings.ToUpper(c.Method) || strings.ContainsAny(c.Method, " \t\r\n/") {
+		errs = append(errs, fmt.Errorf("--method %q: want an upper-case HTTP method such as GET or POST", c.Method))
+	}
+	if c.MaxEvents < 1 {
+		errs = append(errs, fmt.Errorf("--max-events %d: want at least 1", c.MaxEvents))
+	}
+	if c.MaxTime < 0 || c.FirstEvent < 0 || c.Idle < 0 {
+		errs = append(errs, errors.New("--max-time, the first-event deadline and --idle must not be negative"))
+	}
+	if c.ResumeAfter < 1 || c.MidEventAfter < 1 {
+		errs = append(errs, errors.New("the resume drop points must be at least 1 event"))
+	}
+	if c.MaxBytes < 1<<10 {
+		errs = append(errs, fmt.Errorf("max bytes %d: want at least 1 KiB", c.MaxBytes))
+	}
+	if strings.ContainsAny(c.Origin, "\r\n") {
+		errs = append(errs, errors.New("--origin contains a line break"))
+	}
+	for k, vs := range c.Header {
+		for _, v := range vs {
+			if strings.ContainsAny(k+v, "\r\n") {
+				errs = append(errs, fmt.Errorf("--header %s contains a line break", k))
+			}
+		}
+	}
+	if _, err := checks.Select(c.Checks); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// checkConfig returns the thresholds the checks judge against.
+func (c Config) checkConfig() checks.Config {
+	cc := checks.DefaultConfig()
+	cc.FirstEvent = c.FirstEvent
+	cc.Idle = c.Idle
+	cc.Origin = c.Origin
+	return cc
+}
+
+// secretParam reports whether a query parameter's name looks like it
+// carries a credential, whose value must never reach any output.
+func secretParam(name string) bool {
+	n := strings.ToLower(name)
+	switch n {
+	case "key", "sig", "auth", "code", "jwt", "pass", "pwd", "session", "sessionid", "session_id", "apikey", "api-key":
+		return true
+	}
+	for _, suffix := range []string{"token", "secret", "password", "signature", "credential", "_key", "-key", "apikey"} {
+		if strings.HasSuffix(n, suffix) {
+			return true
+		}
+	}
+	return false
+}
+
+// redactURL returns raw without user information and with the values of
+// query parameters that look like credentials replaced by REDACTED.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	u.User = nil
+	if u.RawQuery != "" {
+		q := u.Query()
+		changed := false
+		for k := range q {
+			if secretParam(k) {
+				q[k] = []string{"REDACTED"}
+				changed = true
+			}
+		}
+		if changed {
+			u.RawQuery = q.Encode()
+		}
+	}
+	return u.String()
+}
