@@ -1,0 +1,480 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ssebench/ssebench/mockserver"
+	"github.com/ssebench/ssebench/reports"
+	"github.com/ssebench/ssebench/reports/progress"
+	"github.com/ssebench/ssebench/scenarios"
+	"github.com/ssebench/ssebench/scenarios/swarm"
+)
+
+func init() {
+	register(&command{
+		name:    "run",
+		summary: "load-test an SSE endpoint: latency (ttft, gaps), throughput, errors, gates",
+		run:     runRun,
+	})
+}
+
+// runRun is `ssebench run`: DESIGN.md §3's data flow, composed. Scenario
+// (file or the embedded default) -> flags and SSEBENCH_* overrides ->
+// Validate -> Shard -> swarm.Run -> reports.Aggregator (live view fed
+// from its snapshots) -> File -> thresholds, baseline -> text, JSON, HTML,
+// JUnit. Ctrl-C (ctx) stops the swarm, and the partial results are still
+// evaluated and written before it returns interrupted (exit 130).
+func runRun(ctx context.Context, e *env, args []string) error {
+	cfg, err := parseRunFlags(e, args)
+	if err != nil {
+		return err
+	}
+	sc, err := loadRunScenario(cfg, e)
+	if err != nil {
+		return err
+	}
+	var baseline *reports.File
+	if cfg.baseline != "" {
+		if baseline, err = reports.ReadFile(cfg.baseline); err != nil {
+			return usagef("--baseline: %w", err)
+		}
+	}
+	if err := runCheckOutputs(cfg); err != nil {
+		return err
+	}
+
+	if cfg.shardCount > 1 {
+		if sc, err = sc.Shard(cfg.shardIndex, cfg.shardCount); err != nil {
+			return usagef("--shard: %w", err)
+		}
+	}
+
+	// The embedded mock: no scenario and no target.
+	embedded := cfg.scenario == "" && cfg.target == ""
+	if embedded {
+		if err := embeddedFits(sc); err != nil {
+			return cannotRun(err)
+		}
+		mock, err := mockserver.Start(mockserver.DefaultConfig(), "127.0.0.1:0")
+		if err != nil {
+			return cannotRun(fmt.Errorf("start the embedded mock server: %w", err))
+		}
+		defer mock.Stop()
+		if err := sc.SetTarget(mock.URL); err != nil {
+			return cannotRun(fmt.Errorf("point the default scenario at the embedded mock: %w", err))
+		}
+	}
+
+	opts := swarm.Options{}
+	if embedded {
+		// The mock's server sockets live in this process too.
+		opts.FDReserve = swarm.FDReserve + peakConnections(sc)
+	}
+	sw, err := swarm.New(sc, opts)
+	if err != nil {
+		return cannotRun(err) // *swarm.ResourceError says how to shard
+	}
+	if err := sw.Probe(ctx); err != nil {
+		if ctx.Err() != nil {
+			return interrupted(errors.New("interrupted before the run started"))
+		}
+		return cannotRun(err)
+	}
+
+	var hlog *bufio.Writer
+	if cfg.hlog != "" {
+		f, err := os.Create(cfg.hlog)
+		if err != nil {
+			return usagef("--hlog: %w", err)
+		}
+		defer f.Close()
+		hlog = bufio.NewWriter(f)
+	}
+
+	// Run: the swarm feeds the aggregator; the live view reads the
+	// aggregator's snapshots 4 times a second (never per event).
+	start := time.Now()
+	agg := reports.NewAggregator(reports.AggregatorOptions{Start: start, HLog: writerOrNil(hlog)})
+	results := sw.Run(ctx)
+	consumed := make(chan struct{})
+	go func() {
+		defer close(consumed)
+		agg.Consume(results)
+	}()
+	viewCtx, stopView := context.WithCancel(context.Background())
+	var viewDone sync.WaitGroup
+	view := progress.New(e.stderr, progress.Options{Mode: progressMode(cfg, e)})
+	viewDone.Go(func() {
+		view.Run(viewCtx, func() progress.Snapshot { return liveSnapshot(agg.Snapshot(), sw.Status(), sc) })
+	})
+	<-consumed
+	stopView()
+	viewDone.Wait()
+	wasInterrupted := ctx.Err() != nil
+
+	// Results.
+	f, err := runFinish(agg, sc, cfg, embedded, wasInterrupted, time.Since(start))
+	if err != nil {
+		return cannotRun(err)
+	}
+	pass := reports.Evaluate(f, sc.Thresholds)
+	var cmp *reports.Comparison
+	if baseline != nil {
+		tol := cfg.maxRegression
+		if tol == 0 {
+			tol = -1 // Compare reads 0 as "the default"; --max-regression 0% means none
+		}
+		cmp = reports.Compare(baseline, f, reports.CompareOptions{MaxRegression: tol})
+	}
+	var errs []error
+	if err := reports.WriteText(e.stdout, f); err != nil {
+		errs = append(errs, fmt.Errorf("write the summary: %w", err))
+	}
+	if cmp != nil {
+		fmt.Fprintf(e.stdout, "\nBaseline %s:\n", cfg.baseline)
+		if err := reports.WriteComparison(e.stdout, cmp); err != nil {
+			errs = append(errs, fmt.Errorf("write the comparison: %w", err))
+		}
+	}
+	errs = append(errs, runWriteOutputs(cfg, f, cmp)...)
+	if hlog != nil {
+		if err := hlog.Flush(); err != nil {
+			errs = append(errs, fmt.Errorf("--hlog: %w", err))
+		}
+	}
+	if err := agg.Err(); err != nil {
+		errs = append(errs, fmt.Errorf("--hlog: %w", err))
+	}
+
+	switch {
+	case wasInterrupted:
+		msg := "interrupted: partial results written"
+		if len(errs) > 0 {
+			msg = "interrupted"
+		}
+		return interrupted(errors.Join(append([]error{errors.New(msg)}, errs...)...))
+	case len(errs) > 0:
+		return cannotRun(errors.Join(errs...))
+	}
+	var gates []string
+	if !pass {
+		gates = append(gates, runFailedThresholds(f))
+	}
+	if cmp != nil && cmp.Regressed() {
+		gates = append(gates, fmt.Sprintf("regressed against the baseline %s (tolerance %g%%): %s",
+			cfg.baseline, cfg.maxRegression*100, strings.Join(cmp.Regressions(), ", ")))
+	}
+	if len(gates) > 0 {
+		return gateFailed(errors.New(strings.Join(gates, "; ")))
+	}
+	return nil
+}
+
+// loadRunScenario reads the scenario file (or the embedded default) and
+// applies the command line's overrides, then validates the result: every
+// problem, with file:line, is one usage error (exit 2).
+func loadRunScenario(cfg *runConfig, e *env) (*scenarios.Scenario, error) {
+	var sc *scenarios.Scenario
+	if cfg.scenario == "" {
+		sc = scenarios.Default()
+	} else {
+		var err error
+		if sc, err = scenarios.DecodeFile(cfg.scenario); err != nil {
+			return nil, scenarioError(err)
+		}
+	}
+	sc.Getenv = e.getenv
+	if err := applyOverrides(sc, cfg); err != nil {
+		return nil, err
+	}
+	if err := sc.Validate(); err != nil {
+		return nil, scenarioError(err)
+	}
+	return sc, nil
+}
+
+// scenarioError turns a scenario problem into a usage error whose message
+// lists every problem, one per line, each with file:line.
+func scenarioError(err error) error {
+	var ve *scenarios.ValidationError
+	if errors.As(err, &ve) {
+		n := len(ve.Problems)
+		s := "s"
+		if n == 1 {
+			s = ""
+		}
+		return usagef("invalid scenario (%d problem%s):\n  %s", n, s, strings.ReplaceAll(ve.Error(), "\n", "\n  "))
+	}
+	return usageErr(err)
+}
+
+// applyOverrides applies flags (and SSEBENCH_* variables) to sc. Problems
+// name the flag.
+func applyOverrides(sc *scenarios.Scenario, cfg *runConfig) error {
+	if cfg.target != "" {
+		if err := retarget(sc, cfg.target); err != nil {
+			return usagef("--target: %w", err)
+		}
+	}
+	switch {
+	case cfg.connectionsSet:
+		sc.UseConnections(cfg.connections)
+	case cfg.rateSet:
+		sc.UseRate(cfg.rate)
+	}
+	if cfg.durationSet {
+		sc.Duration = cfg.duration
+	}
+	for _, expr := range cfg.thresholds {
+		t, err := scenarios.ParseThreshold(expr)
+		if err != nil {
+			return usagef("--threshold: %w", err)
+		}
+		sc.Thresholds = append(sc.Thresholds, t)
+	}
+	if cfg.sourceIPs != nil {
+		sc.SourceIPs = cfg.sourceIPs
+	}
+	if cfg.http2Set {
+		sc.HTTP2 = cfg.http2
+	}
+	if cfg.insecureSet {
+		sc.Insecure = cfg.insecure
+	}
+	return nil
+}
+
+// retarget points sc at target: its scheme and host replace those of the
+// stream URL and the setup URL. A target with a path (other than "/") is
+// the whole stream URL: its path and query replace the scenario's (so
+// `--target http://host/v1/stream` does not inherit the default scenario's
+// mock parameters). A target with a query but no path replaces only the
+// query.
+func retarget(sc *scenarios.Scenario, target string) error {
+	t, err := url.Parse(target)
+	if err != nil || (t.Scheme != "http" && t.Scheme != "https") || t.Host == "" {
+		return fmt.Errorf("%q is not an http or https URL with a host", scenarios.RedactURL(target))
+	}
+	if t.User != nil {
+		return fmt.Errorf("credentials in the URL are not sent; use a header (Authorization: Bearer {{env.TOKEN}}) in the scenario")
+	}
+	if err := sc.SetTarget(t.Scheme + "://" + t.Host); err != nil {
+		return err
+	}
+	path := t.EscapedPath()
+	if path != "" && path != "/" {
+		sc.URL = t.Scheme + "://" + t.Host + path
+		if t.RawQuery != "" {
+			sc.URL += "?" + t.RawQuery
+		}
+		return nil
+	}
+	if t.RawQuery != "" {
+		// The scenario URL may hold templates: cut its query by hand.
+		base, _, _ := strings.Cut(sc.URL, "?")
+		sc.URL = base + "?" + t.RawQuery
+	}
+	return nil
+}
+
+// embeddedFits checks that the client's and the embedded mock's sockets
+// (two per stream) fit in this process's open-file limit, and says what to
+// do when they do not. (After sharding, the swarm checks its own share.)
+func embeddedFits(sc *scenarios.Scenario) error {
+	limit := fdHardLimit()
+	peak := uint64(peakConnections(sc))
+	if limit == 0 || limit > 1<<40 || peak == 0 {
+		return nil
+	}
+	need := 2*peak + uint64(swarm.FDReserve)
+	if need <= limit {
+		return nil
+	}
+	shards := (2*peak + limit - uint64(swarm.FDReserve) - 1) / (limit - uint64(swarm.FDReserve))
+	return fmt.Errorf("%d streams against the embedded mock need %d open files (client and server sockets in one process) but the limit is %d: "+
+		"start the mock apart (ssebench mock --addr 127.0.0.1:8080) and pass --target http://127.0.0.1:8080/v1/stream, "+
+		"or run %d shards: ssebench run --shard 1/%d ..., --shard %d/%d ...", peak, need, limit, shards, shards, shards, shards)
+}
+
+// peakConnections is the most streams the plan holds open at once (0 when
+// unbounded: an open model without max_connections).
+func peakConnections(sc *scenarios.Scenario) int {
+	if sc.Load.Model == scenarios.Open {
+		return sc.Load.MaxConnections
+	}
+	p := sc.Load.Connections
+	for _, st := range sc.Load.Stages {
+		p = max(p, int(st.Target+0.5))
+	}
+	return p
+}
+
+// progressMode picks the live view: none with --quiet, bars on a
+// terminal, plain lines otherwise.
+func progressMode(cfg *runConfig, e *env) progress.Mode {
+	switch {
+	case cfg.quiet:
+		return progress.Off
+	case e.stderrIsTerminal:
+		return progress.Bars
+	default:
+		return progress.Lines
+	}
+}
+
+// liveSnapshot is what the live view shows: the aggregator's counters and
+// live percentiles, with the swarm's own view of time, stage, target and
+// open streams (which the aggregator only learns of with a delay). The
+// event rate is the last tick's while running, the run's average at the end.
+func liveSnapshot(a reports.Snapshot, st swarm.Status, sc *scenarios.Scenario) progress.Snapshot {
+	eps := a.EventsPerS
+	if a.Done && a.Elapsed > 0 { // the final line: the run's average
+		eps = float64(a.Events) / a.Elapsed.Seconds()
+	}
+	return progress.Snapshot{
+		Elapsed:    st.Elapsed,
+		Duration:   sc.Duration,
+		Stage:      st.StageName,
+		Target:     st.Target,
+		Open:       sc.Load.Model == scenarios.Open,
+		Active:     st.Active,
+		Started:    a.Started,
+		Events:     a.Events,
+		EventsPerS: eps,
+		Errors:     a.Errors,
+		TTFTP50:    a.TTFTP50,
+		TTFTP99:    a.TTFTP99,
+		LagP99:     a.LagP99,
+	}
+}
+
+// runFinish builds the File: the aggregator's results plus the run's
+// metadata (version, redacted scenario, shard, environment, notes).
+func runFinish(agg *reports.Aggregator, sc *scenarios.Scenario, cfg *runConfig, embedded, wasInterrupted bool, took time.Duration) (*reports.File, error) {
+	scJSON, err := scenarioJSON(sc)
+	if err != nil {
+		return nil, err
+	}
+	envr := reports.HostEnvironment()
+	if h, err := os.Hostname(); err == nil {
+		envr.Host = h
+	}
+	envr.FDLimit = fdLimit()
+	envr.Target = targetOf(sc.URL)
+	envr.EmbeddedMock = embedded
+	var notes []string
+	if wasInterrupted {
+		notes = append(notes, fmt.Sprintf("interrupted after %.1fs of %s: partial results", took.Seconds(), sc.Duration))
+	}
+	if cfg.shardCount > 1 {
+		notes = append(notes, fmt.Sprintf("shard %d/%d: merge the shards' JSON results with 'ssebench report'", cfg.shardIndex, cfg.shardCount))
+	}
+	return agg.Finish(reports.Meta{
+		Version:     version(),
+		Scenario:    scJSON,
+		Shard:       sc.ShardString(),
+		Environment: envr,
+		Notes:       notes,
+	}), nil
+}
+
+// targetOf returns scheme://host of a URL, without credentials, path or
+// query ("" when it does not parse, e.g. a templated host).
+func targetOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || strings.Contains(u.Host, "{{") {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// runFailedThresholds lists the failed thresholds for the exit message.
+func runFailedThresholds(f *reports.File) string {
+	var failed []string
+	for _, t := range f.Thresholds {
+		if !t.Pass {
+			failed = append(failed, t.Expr)
+		}
+	}
+	return fmt.Sprintf("%d of %d thresholds failed: %s", len(failed), len(f.Thresholds), strings.Join(failed, ", "))
+}
+
+// runCheckOutputs checks before the run that every output file can be
+// created, so that a typo in a path does not cost a whole run.
+func runCheckOutputs(cfg *runConfig) error {
+	for _, o := range []struct{ flag, path string }{
+		{"--out", cfg.out}, {"--html", cfg.html}, {"--junit", cfg.junit}, {"--hlog", cfg.hlog},
+	} {
+		if o.path == "" {
+			continue
+		}
+		dir := filepath.Dir(o.path)
+		st, err := os.Stat(dir)
+		if err != nil {
+			return usagef("%s %s: %w", o.flag, o.path, err)
+		}
+		if !st.IsDir() {
+			return usagef("%s %s: %s is not a directory", o.flag, o.path, dir)
+		}
+		if st, err := os.Stat(o.path); err == nil && st.IsDir() {
+			return usagef("%s %s: is a directory", o.flag, o.path)
+		} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return usagef("%s %s: %w", o.flag, o.path, err)
+		}
+	}
+	return nil
+}
+
+// runWriteOutputs writes the JSON, HTML and JUnit files that were asked for,
+// and returns every error. The JUnit file holds the baseline comparison
+// too, when there is one.
+func runWriteOutputs(cfg *runConfig, f *reports.File, cmp *reports.Comparison) []error {
+	var errs []error
+	for _, o := range []struct {
+		flag, path string
+		write      func(io.Writer, *reports.File) error
+	}{
+		{"--out", cfg.out, reports.WriteJSON},
+		{"--html", cfg.html, reports.WriteHTML},
+		{"--junit", cfg.junit, func(w io.Writer, f *reports.File) error { return writeRunJUnit(w, f, cmp) }},
+	} {
+		if o.path == "" {
+			continue
+		}
+		if err := writeFile(o.path, func(w io.Writer) error { return o.write(w, f) }); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", o.flag, err))
+		}
+	}
+	return errs
+}
+
+// writeFile renders into memory, then writes path in one go, so that a
+// rendering error leaves no half-written file behind.
+func writeFile(path string, render func(io.Writer) error) error {
+	var buf bytes.Buffer
+	if err := render(&buf); err != nil {
+		return err
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o644)
+}
+
+// writerOrNil returns w as an io.Writer, or a nil interface when w is nil
+// (a typed nil pointer in an interface would not compare equal to nil).
+func writerOrNil(w *bufio.Writer) io.Writer {
+	if w == nil {
+		return nil
+	}
+	return w
+}

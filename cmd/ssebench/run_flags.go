@@ -1,0 +1,275 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ssebench/ssebench/scenarios"
+)
+
+// runUsage is the synopsis of `ssebench run`.
+const runUsage = `[SCENARIO.yaml] [--target URL] [--connections N | --rate R/s] [--duration D]
+         [--threshold EXPR]... [--baseline FILE --max-regression 10%]
+         [--out FILE.json] [--html FILE] [--junit FILE] [--hlog FILE]
+         [--shard I/N] [--source-ips A-B] [--http2] [--insecure] [--quiet]
+
+Runs a load test and reports latency (ttft, gap, e2e, ...), throughput and
+errors. With no SCENARIO and no --target it starts the mock server in process
+on a loopback port and runs the embedded default scenario against it (GET
+/v1/stream, 1,000 concurrent streams, 10s).
+
+Precedence: flags > SSEBENCH_* environment variables > the scenario file >
+built-in defaults. Every flag has an environment variable: SSEBENCH_ and the
+flag's name in upper case with - as _, e.g.
+  SSEBENCH_TARGET, SSEBENCH_CONNECTIONS, SSEBENCH_RATE, SSEBENCH_DURATION,
+  SSEBENCH_THRESHOLD (several expressions separated by ;), SSEBENCH_BASELINE,
+  SSEBENCH_MAX_REGRESSION, SSEBENCH_OUT, SSEBENCH_HTML, SSEBENCH_JUNIT,
+  SSEBENCH_HLOG, SSEBENCH_SHARD, SSEBENCH_SOURCE_IPS, SSEBENCH_HTTP2,
+  SSEBENCH_INSECURE, SSEBENCH_QUIET.
+
+Progress goes to stderr: bars on a terminal, a plain line every 5s
+otherwise, nothing with --quiet. The summary goes to stdout.
+
+Exit codes: 0 every gate passed; 1 a threshold failed or the run regressed
+against --baseline; 2 usage or scenario error (file:line); 3 could not run
+(target unreachable at start, not enough file descriptors: shard the run);
+130 interrupted (partial results are still written).`
+
+// runConfig is what the command line and the environment ask of a run.
+// Fields whose *Set twin is false were not given and leave the scenario's
+// value alone.
+type runConfig struct {
+	scenario string // path of the scenario file, "" for the default
+
+	target         string
+	connections    int
+	connectionsSet bool
+	rate           float64
+	rateSet        bool
+	duration       time.Duration
+	durationSet    bool
+	thresholds     []string
+
+	baseline      string
+	maxRegression float64 // fraction, 0.10 for 10%
+
+	out, html, junit, hlog string
+
+	shardIndex, shardCount int // 1/1 when not sharded
+
+	sourceIPs   []netip.Addr
+	http2       bool
+	http2Set    bool
+	insecure    bool
+	insecureSet bool
+	quiet       bool
+}
+
+// parseRunFlags parses `ssebench run`'s arguments and SSEBENCH_*
+// environment variables. Flags and the scenario path may come in any
+// order; "--" ends the flags. Problems are usage errors (exit 2) naming the
+// flag or the variable.
+func parseRunFlags(e *env, args []string) (*runConfig, error) {
+	c := &runConfig{maxRegression: 0.10, shardIndex: 1, shardCount: 1}
+	fs := newFlagSet("run", runUsage, e.stderr)
+	fs.StringVar(&c.target, "target", "", "target `URL`: replaces the scenario URL's scheme and host; with a path, the whole URL (path and query)")
+	fs.Func("connections", "closed model: `N` concurrent streams (overrides the scenario's load)", func(s string) error {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			return fmt.Errorf("want a positive integer, got %q", s)
+		}
+		c.connections, c.connectionsSet = n, true
+		return nil
+	})
+	fs.Func("rate", "open model: arrival `rate` of new streams, e.g. 50/s, 600/m or 50 (per second)", func(s string) error {
+		r, err := scenarios.ParseRate(s)
+		if err != nil {
+			return err
+		}
+		if r <= 0 {
+			return fmt.Errorf("want a positive rate such as 50/s, got %q", s)
+		}
+		c.rate, c.rateSet = r, true
+		return nil
+	})
+	fs.Func("duration", "how long to offer load, `D`: 30s, 5m (overrides the scenario; open streams then get the scenario's grace)", func(s string) error {
+		d, err := scenarios.ParseDuration(s)
+		if err != nil {
+			return err
+		}
+		if d <= 0 {
+			return fmt.Errorf("want a positive duration such as 30s, got %q", s)
+		}
+		c.duration, c.durationSet = d, true
+		return nil
+	})
+	fs.Func("threshold", "pass/fail gate `EXPR`, e.g. 'ttft.p99 < 500ms' (repeatable; added to the scenario's)", func(s string) error {
+		for _, t := range strings.Split(s, ";") {
+			if t = strings.TrimSpace(t); t != "" {
+				c.thresholds = append(c.thresholds, t)
+			}
+		}
+		return nil
+	})
+	fs.StringVar(&c.baseline, "baseline", "", "compare with the JSON result `FILE` of an earlier run; exit 1 on regression")
+	fs.Func("max-regression", "largest tolerated regression against --baseline, in `percent` (default 10%)", func(s string) error {
+		f, err := parsePercent(s)
+		if err != nil {
+			return err
+		}
+		c.maxRegression = f
+		return nil
+	})
+	fs.StringVar(&c.out, "out", "", "write the JSON result to `FILE` (mergeable, re-renderable with 'ssebench report')")
+	fs.StringVar(&c.html, "html", "", "write the HTML report to `FILE`")
+	fs.StringVar(&c.junit, "junit", "", "write the thresholds (and the --baseline comparison) as JUnit XML to `FILE`")
+	fs.StringVar(&c.hlog, "hlog", "", "write every metric's per-second histograms as an HdrHistogram interval log to `FILE`")
+	fs.Func("shard", "run shard `I/N` of a split run: 1/1 .. N/N (merge the results with 'ssebench report')", func(s string) error {
+		i, n, err := scenarios.ParseShard(strings.TrimSpace(s))
+		if err != nil {
+			return err
+		}
+		c.shardIndex, c.shardCount = i, n
+		return nil
+	})
+	fs.Func("source-ips", "local `addresses` to dial from: a range 127.0.0.2-127.0.0.9, a prefix 127.0.0.0/28 or a list a,b,c", func(s string) error {
+		ips, err := parseSourceIPs(s)
+		if err != nil {
+			return err
+		}
+		c.sourceIPs = ips
+		return nil
+	})
+	fs.BoolFunc("http2", "negotiate HTTP/2 (h2 over TLS, h2c prior knowledge over http)", func(s string) error {
+		b, err := strconv.ParseBool(s)
+		c.http2, c.http2Set = b, true
+		return err
+	})
+	fs.BoolFunc("insecure", "skip TLS certificate verification", func(s string) error {
+		b, err := strconv.ParseBool(s)
+		c.insecure, c.insecureSet = b, true
+		return err
+	})
+	fs.BoolVar(&c.quiet, "quiet", false, "no live progress on stderr (the summary still goes to stdout)")
+
+	if err := applyEnv(fs, e.getenv); err != nil {
+		return nil, err
+	}
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	switch len(pos) {
+	case 0:
+	case 1:
+		c.scenario = pos[0]
+	default:
+		return nil, usagef("want at most one scenario file, got %d: %s", len(pos), strings.Join(pos, " "))
+	}
+	if c.connectionsSet && c.rateSet {
+		return nil, usagef("--connections and --rate exclude each other: --connections sets a closed model, --rate an open one")
+	}
+	if c.target != "" {
+		if err := checkTarget(c.target); err != nil {
+			return nil, usagef("--target: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// applyEnv sets each flag from its SSEBENCH_* variable when that is set, so
+// that the command line, parsed afterwards, overrides it.
+func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
+	if getenv == nil {
+		return nil
+	}
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := envName(f.Name)
+		v := getenv(name)
+		if v == "" || err != nil {
+			return
+		}
+		if e := fs.Set(f.Name, v); e != nil {
+			err = usagef("%s=%q: %w", name, v, e)
+		}
+	})
+	return err
+}
+
+// envName is the environment variable of a flag: SSEBENCH_MAX_REGRESSION
+// for --max-regression.
+func envName(flagName string) string {
+	return "SSEBENCH_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// parseInterleaved parses flags that may come before or after positional
+// arguments (the standard flag package stops at the first non-flag) and
+// returns the positional arguments in order. Everything after "--" is
+// positional.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := parseFlags(fs, args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// parsePercent parses a percentage, "10%" or "10", into a fraction (0.10).
+func parsePercent(s string) (float64, error) {
+	t := strings.TrimSuffix(strings.TrimSpace(s), "%")
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil || f < 0 {
+		return 0, fmt.Errorf("want a percentage such as 10%%, got %q", s)
+	}
+	return f / 100, nil
+}
+
+// maxSourceIPs bounds --source-ips, so that a typo cannot allocate
+// millions of addresses.
+const maxSourceIPs = 4096
+
+// parseSourceIPs parses a comma-separated list of addresses, ranges
+// (127.0.0.2-127.0.0.9 or 127.0.0.2-9) and CIDR prefixes, as the
+// scenario's source_ips.
+func parseSourceIPs(s string) ([]netip.Addr, error) {
+	var out []netip.Addr
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		addrs, err := scenarios.ParseAddrs(part, maxSourceIPs-len(out))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, addrs...)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no address given")
+	}
+	return out, nil
+}
+
+// checkTarget checks that a --target is an absolute http(s) URL.
+func checkTarget(t string) error {
+	scheme, rest, ok := strings.Cut(t, "://")
+	if !ok || (scheme != "http" && scheme != "https") || rest == "" || rest[0] == '/' {
+		return fmt.Errorf("want an absolute http:// or https:// URL, got %q", scenarios.RedactURL(t))
+	}
+	return nil
+}
