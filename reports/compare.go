@@ -21,6 +21,10 @@ import (
 // 10% worse than the baseline before it counts as regressed.
 const DefaultMaxRegression = 0.10
 
+// DefaultMinDelta is the default CompareOptions.MinDelta: latency changes
+// smaller than this never count as a regression (or an improvement).
+const DefaultMinDelta = time.Millisecond
+
 // DefaultCompareMetrics are the latency metrics Compare tracks by default,
 // each at p50 and p99.
 var DefaultCompareMetrics = []string{"ttft", "gap", "e2e", "ttfb"}
@@ -50,6 +54,11 @@ type CompareOptions struct {
 	// DefaultCompareMetrics. The error rate and the event rate are always
 	// compared.
 	Metrics []string
+	// MinDelta is the smallest latency increase that can count as a
+	// regression, whatever the percentage: a ttfb going from 0.28 ms to
+	// 0.42 ms is +50% and may be statistically real, yet no user can tell.
+	// 0 means DefaultMinDelta; a negative value means no floor.
+	MinDelta time.Duration
 	// Resamples is the number of bootstrap resamples. 0 means
 	// DefaultResamples.
 	Resamples int
@@ -162,6 +171,9 @@ func Compare(base, cur *File, opts CompareOptions) *Comparison {
 	if opts.Resamples <= 0 {
 		opts.Resamples = DefaultResamples
 	}
+	if opts.MinDelta == 0 {
+		opts.MinDelta = DefaultMinDelta
+	}
 	if len(opts.Metrics) == 0 {
 		opts.Metrics = DefaultCompareMetrics
 	}
@@ -229,6 +241,14 @@ func compareLatency(base, cur *File, name, stat string, tol float64, opts Compar
 		up, down = false, false
 	}
 	row.Significant = up || down
+	floor := ms(opts.MinDelta)
+	if opts.MinDelta < 0 {
+		floor = 0
+	}
+	if (up || down) && math.Abs(row.Current-row.Base) < floor {
+		row.Note = fmt.Sprintf("change under %s, the smallest that counts", opts.MinDelta)
+		return row
+	}
 	switch {
 	case up && row.Current > row.Base*(1+tol):
 		row.Verdict = VerdictRegressed

@@ -297,3 +297,25 @@ func TestCompareTailNeedsSamples(t *testing.T) {
 		t.Errorf("p50 of 60 samples is judged: %+v", r)
 	}
 }
+
+// A +50% change that is statistically real but under MinDelta (a ttfb of
+// 0.28 ms becoming 0.42 ms) is not a regression; with the floor disabled it
+// is, so the floor is what decides.
+func TestCompareMinDeltaFloor(t *testing.T) {
+	base := buildSynth(synth{streams: 1200, every: 5 * time.Millisecond, events: 10}, fixedStart, 7*time.Second, nil, "")
+	var fast []time.Duration
+	for i := range 5000 {
+		fast = append(fast, 280*time.Microsecond+time.Duration(i%20)*time.Microsecond)
+	}
+	base = withMetric(t, base, "ttfb", fast)
+	cur := shifted(t, base, "ttfb", 1.5)
+	c := Compare(base, cur, CompareOptions{})
+	r := rowOf(t, c, "ttfb.p50")
+	if !r.Significant || r.Verdict != VerdictOK || !strings.Contains(r.Note, "smallest that counts") {
+		t.Errorf("sub-ms shift with the default floor: %+v", r)
+	}
+	c = Compare(base, cur, CompareOptions{MinDelta: -1})
+	if r := rowOf(t, c, "ttfb.p50"); r.Verdict != VerdictRegressed {
+		t.Errorf("sub-ms shift without a floor: %+v", r)
+	}
+}

@@ -24,7 +24,7 @@ func init() {
 	})
 }
 
-const reportUsage = `[--format text|json|html|junit] [--compare BASE.json] [--max-regression 10%]
+const reportUsage = `[--format text|json|html|junit] [--compare BASE.json] [--max-regression 10%] [--min-delta 1ms]
                        [--threshold EXPR]... [--out FILE] FILE.json...
 
 Renders the JSON result of 'ssebench run --out'. Several files are the shards
@@ -51,27 +51,20 @@ written.`
 
 // reportConfig is the parsed command line of 'ssebench report'.
 type reportConfig struct {
-	format        string
-	compare       string
-	maxRegression float64 // fraction; 0.10 for 10%
-	thresholds    []string
-	out           string
-	files         []string
+	format  string
+	compare string
+	compareFlags
+	thresholds []string
+	out        string
+	files      []string
 }
 
 func parseReportFlags(e *env, args []string) (*reportConfig, error) {
-	c := &reportConfig{format: "text", maxRegression: reports.DefaultMaxRegression}
+	c := &reportConfig{format: "text"}
 	fs := newFlagSet("report", reportUsage, e.stderr)
 	fs.StringVar(&c.format, "format", "text", "output `format`: text, json, html or junit")
 	fs.StringVar(&c.compare, "compare", "", "compare with the baseline result `BASE.json`; exit 1 on regression")
-	fs.Func("max-regression", "largest tolerated regression against --compare, in `percent` (default 10%)", func(s string) error {
-		f, err := parsePercent(s)
-		if err != nil {
-			return err
-		}
-		c.maxRegression = f
-		return nil
-	})
+	c.compareFlags.register(fs, "--compare")
 	fs.Func("threshold", "pass/fail gate `EXPR`, e.g. 'ttft.p99 < 500ms' (repeatable; replaces the file's)", func(s string) error {
 		for _, t := range strings.Split(s, ";") {
 			if t = strings.TrimSpace(t); t != "" {
@@ -181,11 +174,7 @@ func runReport(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return usagef("--compare: %w", err)
 		}
-		tol := cfg.maxRegression
-		if tol == 0 {
-			tol = -1 // Compare reads 0 as "the default"; --max-regression 0% means none
-		}
-		cmp = reports.Compare(base, f, reports.CompareOptions{MaxRegression: tol})
+		cmp = reports.Compare(base, f, cfg.compareFlags.options())
 		cmp.BaseLabel = cfg.compare
 		cmp.CurrentLabel = strings.Join(cfg.files, " + ")
 	}

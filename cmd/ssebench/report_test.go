@@ -283,6 +283,16 @@ func TestReportCompare(t *testing.T) {
 		t.Errorf("+30%% with 50%% tolerance: exit %d: %s", code, errs)
 	}
 
+	// A floor above the change lets it pass; a bad floor is a usage error.
+	code, _, errs = reportRun(t, "--compare", fixture("base.json"), "--min-delta", "1h", fixture("slow.json"))
+	if code != 0 {
+		t.Errorf("+30%% under a 1h floor: exit %d: %s", code, errs)
+	}
+	code, _, errs = reportRun(t, "--compare", fixture("base.json"), "--min-delta", "soon", fixture("slow.json"))
+	if code != exitUsage || !strings.Contains(errs, "min-delta") {
+		t.Errorf("--min-delta soon: exit %d: %s", code, errs)
+	}
+
 	// JSON and JUnit forms of the comparison.
 	code, out, _ = reportRun(t, "--format", "json", "--compare", fixture("base.json"), fixture("slow.json"))
 	var c reports.Comparison

@@ -132,11 +132,7 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	pass := reports.Evaluate(f, sc.Thresholds)
 	var cmp *reports.Comparison
 	if baseline != nil {
-		tol := cfg.maxRegression
-		if tol == 0 {
-			tol = -1 // Compare reads 0 as "the default"; --max-regression 0% means none
-		}
-		cmp = reports.Compare(baseline, f, reports.CompareOptions{MaxRegression: tol})
+		cmp = reports.Compare(baseline, f, cfg.compareFlags.options())
 	}
 	var errs []error
 	if err := reports.WriteText(e.stdout, f); err != nil {

@@ -14,7 +14,7 @@ import (
 
 // runUsage is the synopsis of `ssebench run`.
 const runUsage = `[SCENARIO.yaml] [--target URL] [--connections N | --rate R/s] [--duration D]
-         [--threshold EXPR]... [--baseline FILE --max-regression 10%]
+         [--threshold EXPR]... [--baseline FILE --max-regression 10% --min-delta 1ms]
          [--out FILE.json] [--html FILE] [--junit FILE] [--hlog FILE]
          [--shard I/N] [--source-ips A-B] [--http2] [--insecure] [--quiet]
 
@@ -28,7 +28,7 @@ built-in defaults. Every flag has an environment variable: SSEBENCH_ and the
 flag's name in upper case with - as _, e.g.
   SSEBENCH_TARGET, SSEBENCH_CONNECTIONS, SSEBENCH_RATE, SSEBENCH_DURATION,
   SSEBENCH_THRESHOLD (several expressions separated by ;), SSEBENCH_BASELINE,
-  SSEBENCH_MAX_REGRESSION, SSEBENCH_OUT, SSEBENCH_HTML, SSEBENCH_JUNIT,
+  SSEBENCH_MAX_REGRESSION, SSEBENCH_MIN_DELTA, SSEBENCH_OUT, SSEBENCH_HTML, SSEBENCH_JUNIT,
   SSEBENCH_HLOG, SSEBENCH_SHARD, SSEBENCH_SOURCE_IPS, SSEBENCH_HTTP2,
   SSEBENCH_INSECURE, SSEBENCH_QUIET.
 
@@ -55,8 +55,8 @@ type runConfig struct {
 	durationSet    bool
 	thresholds     []string
 
-	baseline      string
-	maxRegression float64 // fraction, 0.10 for 10%
+	baseline string
+	compareFlags
 
 	out, html, junit, hlog string
 
@@ -75,7 +75,7 @@ type runConfig struct {
 // order; "--" ends the flags. Problems are usage errors (exit 2) naming the
 // flag or the variable.
 func parseRunFlags(e *env, args []string) (*runConfig, error) {
-	c := &runConfig{maxRegression: 0.10, shardIndex: 1, shardCount: 1}
+	c := &runConfig{shardIndex: 1, shardCount: 1}
 	fs := newFlagSet("run", runUsage, e.stderr)
 	fs.StringVar(&c.target, "target", "", "target `URL`: replaces the scenario URL's scheme and host; with a path, the whole URL (path and query)")
 	fs.Func("connections", "closed model: `N` concurrent streams (overrides the scenario's load)", func(s string) error {
@@ -117,14 +117,7 @@ func parseRunFlags(e *env, args []string) (*runConfig, error) {
 		return nil
 	})
 	fs.StringVar(&c.baseline, "baseline", "", "compare with the JSON result `FILE` of an earlier run; exit 1 on regression")
-	fs.Func("max-regression", "largest tolerated regression against --baseline, in `percent` (default 10%)", func(s string) error {
-		f, err := parsePercent(s)
-		if err != nil {
-			return err
-		}
-		c.maxRegression = f
-		return nil
-	})
+	c.compareFlags.register(fs, "--baseline")
 	fs.StringVar(&c.out, "out", "", "write the JSON result to `FILE` (mergeable, re-renderable with 'ssebench report')")
 	fs.StringVar(&c.html, "html", "", "write the HTML report to `FILE`")
 	fs.StringVar(&c.junit, "junit", "", "write the thresholds (and the --baseline comparison) as JUnit XML to `FILE`")
