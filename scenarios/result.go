@@ -138,7 +138,9 @@ const (
 	// KindProgress carries what an open stream measured since its previous
 	// Result: the first-event metrics once they are known, and batches of
 	// gaps. A stream sends one when its first content event arrives (so live
-	// views see TTFT at once) and whenever its gap batch is full.
+	// views see TTFT at once), whenever its gap batch is full, and when
+	// 250 ms passed since its last send with events unsent (so live event
+	// rates stay current on slow streams).
 	KindProgress
 	// KindEnd is the last Result of one attempt (one connection): it carries
 	// the end-of-stream metrics and, when the attempt failed, the error.

@@ -41,8 +41,14 @@ func writeEvents(w http.ResponseWriter, s string) {
 
 // TestErrorClasses makes a handler misbehave in each way and checks the
 // class the stream fails with, and that it does not reconnect when it must
-// not.
+// not, on the direct path and over the shared Transport.
 func TestErrorClasses(t *testing.T) {
+	for _, path := range []string{"direct", "transport"} {
+		t.Run(path, func(t *testing.T) { testErrorClasses(t, path == "transport") })
+	}
+}
+
+func testErrorClasses(t *testing.T, shared bool) {
 	for _, tc := range []struct {
 		name    string
 		extra   string
@@ -117,7 +123,11 @@ func TestErrorClasses(t *testing.T) {
 				m := serveMem(t, tc.h)
 				m.refuse.Store(tc.refuse)
 				sc := scenario(t, one(tc.extra+"\nreconnect: {max: 1, delay: 100ms}\n"))
-				c := runMem(t, m, sc)
+				s, err := New(sc, Options{Dial: m.Dial, SharedTransport: shared})
+				if err != nil {
+					t.Fatal(err)
+				}
+				c := collect(t, t.Context(), s)
 				c.checkWellFormed(t)
 				ends := c.ends()
 				if len(ends) == 0 {

@@ -126,6 +126,8 @@ func TestTLS(t *testing.T) {
 		{name: "untrusted", class: scenarios.ErrTLS},
 		{name: "insecure", extra: "insecure: true", proto: "HTTP/1.1"},
 		{name: "trusted", opts: Options{TLSConfig: &tls.Config{RootCAs: pool}}, proto: "HTTP/1.1"},
+		{name: "trusted_transport", opts: Options{TLSConfig: &tls.Config{RootCAs: pool}, SharedTransport: true}, proto: "HTTP/1.1"},
+		{name: "untrusted_transport", opts: Options{SharedTransport: true}, class: scenarios.ErrTLS},
 		{name: "h2", extra: "http2: true", opts: Options{TLSConfig: &tls.Config{RootCAs: pool}}, proto: "HTTP/2.0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

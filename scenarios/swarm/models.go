@@ -99,6 +99,9 @@ func (s *Swarm) runClosed(ctx context.Context, start time.Time, wg *sync.WaitGro
 // slotLoop runs streams in slot i while the slot is wanted.
 func (s *Swarm) slotLoop(ctx context.Context, i int, sl *slot, wg *sync.WaitGroup) {
 	defer wg.Done()
+	// The slot's next stream reuses its direct connection.
+	var idle idleConn
+	defer idle.close()
 	backoff := time.Duration(0)
 	for {
 		for s.wanted(i) && ctx.Err() == nil {
@@ -112,7 +115,7 @@ func (s *Swarm) slotLoop(ctx context.Context, i int, sl *slot, wg *sync.WaitGrou
 			sl.mu.Lock()
 			sl.cancel = cancel
 			sl.mu.Unlock()
-			healthy := s.startStream(sctx, s.sc.StreamNumber(s.nextLocal.Add(1)-1), time.Time{}, false)
+			healthy := s.startStream(sctx, s.sc.StreamNumber(s.nextLocal.Add(1)-1), time.Time{}, false, &idle)
 			sl.mu.Lock()
 			sl.cancel = nil
 			sl.mu.Unlock()
@@ -190,7 +193,9 @@ func (s *Swarm) runOpen(ctx context.Context, start time.Time, wg *sync.WaitGroup
 		go func() {
 			defer wg.Done()
 			defer s.slotsUsed.Add(-1)
-			s.startStream(ctx, no, sched, true)
+			var idle idleConn
+			defer idle.close()
+			s.startStream(ctx, no, sched, true, &idle)
 		}()
 	}
 }

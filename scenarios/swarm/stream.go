@@ -78,6 +78,7 @@ type stream struct {
 	abort bool // the abort rule picked this stream
 
 	vars scenarios.Vars // template values, with the setup's
+	idle *idleConn      // the kept direct connection (the caller's)
 
 	lastID    string        // the source's last event ID; persists across attempts
 	retry     time.Duration // the server's reconnection time
@@ -352,14 +353,21 @@ func (st *stream) attempt(ctx context.Context, n uint32) attemptEnd {
 
 	actx, cancel := context.WithCancelCause(ctx)
 	defer cancel(errDone)
-	ct := &connTrace{}
-	req, err := st.buildRequest(httptrace.WithClientTrace(actx, ct.hooks()), n > 0 && sc.Reconnect.LastEventID)
+	req, err := st.buildRequest(actx, n > 0 && sc.Reconnect.LastEventID)
+	direct := err == nil && s.direct && isDirectScheme(req.URL.Scheme)
+	var ct *connTrace
+	if err == nil && !direct {
+		ct = &connTrace{}
+		req = req.WithContext(httptrace.WithClientTrace(actx, ct.hooks()))
+	}
 
 	start := time.Now()
 	if n == 0 && st.sched.IsZero() {
 		st.sched = start // closed model: the schedule is the start
 	}
-	ct.start = start
+	if ct != nil {
+		ct.start = start
+	}
 	r := st.newResult(scenarios.KindStart, n, start)
 	if n == 0 && st.open {
 		r.Set(scenarios.Queue, st.queue)
@@ -385,35 +393,67 @@ func (st *stream) attempt(ctx context.Context, n uint32) attemptEnd {
 	w.arm()
 	defer w.stop()
 
-	resp, err := st.transport().RoundTrip(req)
-	hdr := time.Now()
-	if d, ok := ct.connect(); ok {
-		res.Set(scenarios.Connect, d)
-	}
-	if err != nil {
-		if o, cls := st.causeOf(actx); o != outOK {
-			return st.end(res, o, cls, 0, "")
+	var (
+		resp *http.Response
+		dc   *rawConn // the direct path's connection
+	)
+	if direct {
+		t := st.roundTripDirect(actx, req)
+		if t.dialled {
+			res.Set(scenarios.Connect, t.connect)
 		}
-		return st.fail(res, roundTripClass(err, ct), 0, err.Error())
+		resp, dc, err = t.resp, t.c, t.err
+		if err != nil {
+			if o, cls := st.causeOf(actx); o != outOK {
+				return st.end(res, o, cls, 0, "")
+			}
+			return st.fail(res, t.class, 0, err.Error())
+		}
+	} else {
+		resp, err = st.transport().RoundTrip(req)
+		if d, ok := ct.connect(); ok {
+			res.Set(scenarios.Connect, d)
+		}
+		if err != nil {
+			if o, cls := st.causeOf(actx); o != outOK {
+				return st.end(res, o, cls, 0, "")
+			}
+			return st.fail(res, roundTripClass(err, ct), 0, err.Error())
+		}
 	}
+	hdr := time.Now()
 	w.hdr.Store(max(int64(hdr.Sub(start)), 1))
 	w.rearm(hdr.Sub(start)) // from the first-byte deadline to the idle one
 	res.Set(scenarios.TTFB, hdr.Sub(start))
 
+	// done ends the response; clean says its body was read to its end,
+	// so that its connection may serve the next request. (On the direct
+	// path the body must not be closed: closing it would read on to its
+	// end.)
+	done := func(clean bool) {
+		if dc != nil {
+			st.finishDirect(dc, resp, clean)
+			return
+		}
+		resp.Body.Close()
+	}
 	switch {
 	case resp.StatusCode == http.StatusNoContent:
-		resp.Body.Close()
+		done(true)
 		res.Status = resp.StatusCode
 		return attemptEnd{res: res, out: outStop}
 	case resp.StatusCode != http.StatusOK:
-		resp.Body.Close()
+		done(false)
 		return st.fail(res, scenarios.ErrHTTPStatus, resp.StatusCode, resp.Status)
 	case !isEventStream(resp.Header.Get("Content-Type")):
-		resp.Body.Close()
+		done(false)
 		return st.fail(res, scenarios.ErrContentType, resp.StatusCode,
 			"Content-Type "+strconv.Quote(resp.Header.Get("Content-Type"))+", want text/event-stream")
 	}
 	res.Status = resp.StatusCode
+	if dc != nil {
+		resp.Header = nil // not needed while the body is read
+	}
 
 	b := &body{rc: resp.Body, w: w}
 	a := reading{st: st, res: res, start: start, n: n, b: b, w: w}
@@ -427,6 +467,7 @@ func (st *stream) attempt(ctx context.Context, n uint32) attemptEnd {
 	})
 	st.havePrev = false
 	end := a.read(actx, rd)
+	clean := end.out == outOK && !a.terminal // the body ended (no terminal rule)
 	if end.out == outOK && a.terminal {
 		// Read on to the body's end (bounded) so the connection can be
 		// reused; the metrics were taken at the terminal event.
@@ -438,12 +479,13 @@ func (st *stream) attempt(ctx context.Context, n uint32) attemptEnd {
 			k, err := b.Read(*bp)
 			total += k
 			if err != nil {
+				clean = err == io.EOF
 				break
 			}
 		}
 		drainPool.Put(bp)
 	}
-	resp.Body.Close()
+	done(clean)
 	if id := rd.LastEventID(); id != st.lastID {
 		st.lastID = id
 	}
@@ -560,10 +602,18 @@ type reading struct {
 	haveUsage       bool
 	ttft            time.Duration
 	terminal        bool
+	sentAt          time.Time // when the stream last sent a Result (its KindStart, a progress)
 }
 
-// flush sends the Result being filled as KindProgress and starts another.
-func (a *reading) flush() {
+// progressEvery is how long a stream that has events not yet sent waits
+// at most before it sends them (a KindProgress), so that live views count
+// events of slow streams (a token every 20ms fills a batch of gaps in
+// 1.3s) as they come.
+const progressEvery = 250 * time.Millisecond
+
+// flush sends the Result being filled, at now, as KindProgress and starts
+// another.
+func (a *reading) flush(now time.Time) {
 	r := a.res
 	r.Kind = scenarios.KindProgress
 	r.Bytes = a.b.n - a.bytesSent
@@ -571,12 +621,14 @@ func (a *reading) flush() {
 	r.Comments = a.comments - a.commentsSent
 	a.commentsSent = a.comments
 	a.st.s.send(r)
+	a.sentAt = now
 	a.res = a.st.newResult(scenarios.KindEnd, a.n, a.start)
 }
 
 // read is the hot loop: one iteration per dispatched event, no allocation,
-// no channel send except when a batch is full. It returns the attempt's
-// KindEnd (in a.res).
+// no channel send except when a batch is full, at the first content
+// event, or progressEvery after the previous send. It returns the
+// attempt's KindEnd (in a.res).
 func (a *reading) read(actx context.Context, rd *sse.Reader) attemptEnd {
 	st := a.st
 	s := st.s
@@ -586,6 +638,9 @@ func (a *reading) read(actx context.Context, rd *sse.Reader) attemptEnd {
 		abortAfter = int64(s.sc.Abort.AfterEvents)
 	}
 	var prev, prevContent time.Time
+	if a.sentAt.IsZero() {
+		a.sentAt = a.start // the KindStart
+	}
 	for {
 		v, err := rd.NextView()
 		now := time.Now()
@@ -597,7 +652,7 @@ func (a *reading) read(actx context.Context, rd *sse.Reader) attemptEnd {
 		if a.events == 1 {
 			a.res.Set(scenarios.TTFE, now.Sub(a.start))
 		} else if a.res.AddGap(now.Sub(prev)) {
-			a.flush()
+			a.flush(now)
 		}
 		prev = now
 		if len(v.ID) > 0 {
@@ -620,9 +675,9 @@ func (a *reading) read(actx context.Context, rd *sse.Reader) attemptEnd {
 					st.ttftSched = true
 					a.res.Set(scenarios.TTFTSched, now.Sub(st.sched))
 				}
-				a.flush() // live views see ttft at once
+				a.flush(now) // live views see ttft at once
 			} else if a.res.AddITL(now.Sub(prevContent)) {
-				a.flush()
+				a.flush(now)
 			}
 			prevContent = now
 			if abortAfter > 0 && a.content >= abortAfter {
@@ -636,6 +691,10 @@ func (a *reading) read(actx context.Context, rd *sse.Reader) attemptEnd {
 			a.endTokens()
 			detail := "error event " + strconv.Quote(clip(v.Type, 64)) + ": " + strconv.Quote(clip(v.Data, 200))
 			return st.fail(a.res, scenarios.ErrTerminalErrorEvent, 0, detail)
+		}
+		// This event is not sent yet (a flush above sets sentAt to now).
+		if now.Sub(a.sentAt) >= progressEvery {
+			a.flush(now)
 		}
 	}
 }

@@ -6,9 +6,9 @@
 // # Measurement
 //
 // Every time is read from the monotonic clock. An attempt's Start is taken
-// just before its request is handed to the shared http.Transport, so ttfb,
-// ttfe, ttft and e2e include connection setup when the attempt dials (the
-// dial and TLS time alone is reported as connect). In the open model Sched
+// just before it dials (or takes its kept connection) and writes its
+// request, so ttfb, ttfe, ttft and e2e include connection setup when the
+// attempt dials (the dial and TLS time alone is reported as connect). In the open model Sched
 // is when the pacer wanted the stream and queue is the delay from Sched to
 // the moment the stream's goroutine began: the generator's own lag, which
 // also flows into ttft_sched and e2e_sched, so coordinated omission is
@@ -21,12 +21,22 @@
 // accumulates gaps into the pooled Result it will send: no allocation and
 // no channel send per event. It sends a KindStart per attempt, a
 // KindProgress at the first content event (so a live view sees ttft at
-// once) and whenever a batch of gaps is full, and a KindEnd. Deadlines
-// (first byte, idle, total, abort-after) share one timer per attempt,
-// re-armed lazily. The shared HTTP/1.1 transport adds two goroutines per
-// connection (its read and write loops): three per stream in all, about
-// 32 KiB of memory per open stream (half of it the transport's). HTTP/2
-// multiplexes streams over shared connections and their goroutines.
+// once), whenever a batch of gaps is full and, while events keep coming,
+// at least every 250ms (so live event counts follow slow streams), and a
+// KindEnd. Deadlines (first byte, idle, total, abort-after) share one timer
+// per attempt, re-armed lazily.
+//
+// Over HTTP/1.1 (http:// and https:// without http2) a stream dials,
+// writes and reads its own connection on its goroutine (the direct path,
+// direct.go): one goroutine per stream, about 19 KiB of memory per open
+// stream, 8 KiB of it the goroutine's stack. A cancelled attempt closes
+// its connection, which ends a blocked read at once. A connection whose
+// response ended cleanly is kept for the stream's next attempt and, in the
+// closed model, for the slot's next stream; never shared between
+// goroutines. HTTP/2 (h2, h2c) goes through a shared net/http Transport,
+// which multiplexes streams over shared connections and their goroutines;
+// so does the setup request. Options.SharedTransport sends HTTP/1.1
+// streams through it too: three goroutines per stream, about 33 KiB.
 //
 // A closed-model slot whose streams fail before their first event (target
 // down, 503 at once) backs off from 10ms to 1s between streams instead of
@@ -105,6 +115,13 @@ type Options struct {
 	// before it drops it (counting it in arrivals_dropped) instead. 0
 	// means 1s.
 	MaxLag time.Duration
+
+	// SharedTransport sends HTTP/1.1 streams through the shared
+	// net/http Transport, as HTTP/2 streams always are, instead of each
+	// stream's own connection (the direct path): a fallback, and a
+	// yardstick for the direct path. It costs two more goroutines and
+	// about 15 KiB more memory per open stream.
+	SharedTransport bool
 }
 
 // Status is a snapshot of a running Swarm.
@@ -146,6 +163,9 @@ type Swarm struct {
 	opts Options
 
 	trs      []*http.Transport // one per source address (sc.SourceIP), or one
+	direct   bool              // HTTP/1.1 streams on their own connections
+	dials    []dialFunc        // the direct path's: one per source address, or one
+	tlsConf  *tlsConfigs       // the direct path's
 	ev       events
 	req      *scenarios.PreparedRequest
 	setup    *scenarios.PreparedRequest // nil: no setup request
@@ -236,11 +256,15 @@ func New(sc *scenarios.Scenario, opts Options) (*Swarm, error) {
 	idle := min(need, 1<<16)
 	if len(sc.SourceIPs) == 0 || opts.Dial != nil {
 		s.trs = []*http.Transport{newTransport(&opts, sc.HTTP2, sc.Insecure, netip.Addr{}, idle)}
+		s.dials = []dialFunc{dialer(opts.Dial, netip.Addr{})}
 	} else {
 		for _, a := range sc.SourceIPs {
 			s.trs = append(s.trs, newTransport(&opts, sc.HTTP2, sc.Insecure, a, ceilDiv(idle, len(sc.SourceIPs))))
+			s.dials = append(s.dials, dialer(nil, a))
 		}
 	}
+	s.direct = !sc.HTTP2 && !opts.SharedTransport
+	s.tlsConf = newTLSConfigs(&opts, sc.Insecure)
 	return s, nil
 }
 
@@ -410,15 +434,16 @@ func (s *Swarm) send(r *scenarios.Result) {
 	}
 }
 
-// startStream runs stream no to its end on the calling goroutine. It
-// reports whether the stream was healthy: it did not fail, or it failed
-// after at least one event.
-func (s *Swarm) startStream(ctx context.Context, no uint64, sched time.Time, open bool) bool {
+// startStream runs stream no to its end on the calling goroutine. idle
+// holds the calling goroutine's kept direct connection, which the stream
+// may use and replace. It reports whether the stream was healthy: it did
+// not fail, or it failed after at least one event.
+func (s *Swarm) startStream(ctx context.Context, no uint64, sched time.Time, open bool, idle *idleConn) bool {
 	began := time.Now()
 	s.inFlight.Add(1)
 	defer s.inFlight.Add(-1)
 	s.started.Add(1)
-	st := &stream{s: s, no: no, sched: sched, open: open, abort: s.sc.Aborts(no), vars: s.sc.Vars(no)}
+	st := &stream{s: s, no: no, sched: sched, open: open, abort: s.sc.Aborts(no), vars: s.sc.Vars(no), idle: idle}
 	if open {
 		st.queue = began.Sub(sched)
 		for {

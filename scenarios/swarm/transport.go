@@ -12,7 +12,8 @@ import (
 
 // Transport buffer sizes. A stream's request is small and its response is
 // read through sse.Reader's own buffer, so the transport's per-connection
-// bufio buffers are kept small: they are a large share of a stream's memory.
+// bufio buffers are kept small: they are a large share of a stream's memory
+// (HTTP/1.1 over the Transport: Options.SharedTransport).
 const (
 	transportReadBuffer  = 2 << 10
 	transportWriteBuffer = 1 << 10
@@ -30,9 +31,11 @@ const (
 // dialFunc dials a connection, as net.Dialer.DialContext does.
 type dialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 
-// newTransport returns the one http.Transport all streams of a swarm share.
-// maxConns sizes the idle pool, so that a closed-model slot reuses its
-// connection for its next stream instead of dialling again.
+// newTransport returns the http.Transport the streams of a swarm share for
+// HTTP/2, for setup requests, and for HTTP/1.1 with Options.SharedTransport
+// (otherwise HTTP/1.1 streams take the direct path). maxConns sizes the
+// idle pool, so that a closed-model slot reuses its connection for its
+// next stream instead of dialling again.
 func newTransport(o *Options, http2, insecure bool, source netip.Addr, maxConns int) *http.Transport {
 	tr := &http.Transport{
 		DialContext:         dialer(o.Dial, source),
@@ -72,7 +75,7 @@ func newTransport(o *Options, http2, insecure bool, source netip.Addr, maxConns 
 	return tr
 }
 
-// dialer returns the transport's DialContext. custom, if not nil, replaces
+// dialer returns the transport's DialContext (and the direct path's dial). custom, if not nil, replaces
 // the TCP dial (tests use in-memory pipes); source, if valid, is the local
 // address to dial from (one transport per source address spreads the
 // streams over them, lifting the ephemeral-port ceiling of one address).
