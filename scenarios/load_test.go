@@ -294,16 +294,31 @@ func TestDecodeOverrideValidate(t *testing.T) {
 	}
 }
 
-func TestSetTargetPrefix(t *testing.T) {
+func TestSetTarget(t *testing.T) {
+	for _, tt := range []struct{ url, target, want string }{
+		{"http://127.0.0.1:8080/v1/stream?ttft=1ms", "https://api.example.com", "https://api.example.com/v1/stream?ttft=1ms"},
+		{"http://127.0.0.1:8080/v1/stream?ttft=1ms", "https://api.example.com/", "https://api.example.com/v1/stream?ttft=1ms"},
+		{"http://127.0.0.1:8080/v1/stream?ttft=1ms", "http://h:9/other", "http://h:9/other"},
+		{"http://127.0.0.1:8080/v1/stream?ttft=1ms", "http://h:9/other?x=1", "http://h:9/other?x=1"},
+		{"http://127.0.0.1:8080/s/{{stream}}?n={{stream}}", "http://h:9", "http://h:9/s/{{stream}}?n={{stream}}"},
+		{"http://127.0.0.1:8080/v1/stream", "http://h:9?x=2", "http://h:9/v1/stream?x=2"},
+		{"", "http://h:9/v1/x?y=1", "http://h:9/v1/x?y=1"},
+	} {
+		s := Default()
+		s.URL = tt.url
+		if err := s.SetTarget(tt.target); err != nil {
+			t.Errorf("SetTarget(%s) on %s: %v", tt.target, tt.url, err)
+			continue
+		}
+		if s.URL != tt.want {
+			t.Errorf("SetTarget(%s) on %s = %s, want %s", tt.target, tt.url, s.URL, tt.want)
+		}
+	}
 	s := Default()
-	if err := s.SetTarget("http://10.0.0.1:9000/proxy/"); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(s.URL, "http://10.0.0.1:9000/proxy/v1/stream?") {
-		t.Errorf("url %q", s.URL)
-	}
-	if err := s.SetTarget("ftp://x"); err == nil {
-		t.Error("ftp target accepted")
+	for _, bad := range []string{"ftp://x", "http://u:SECRET@h:9/", "not a url"} {
+		if err := s.SetTarget(bad); err == nil || strings.Contains(err.Error(), "SECRET") {
+			t.Errorf("SetTarget(%q): err %v, want an error without the secret", bad, err)
+		}
 	}
 }
 

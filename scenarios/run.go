@@ -83,18 +83,27 @@ func (s *Scenario) SourceIP(stream uint64) netip.Addr {
 	return s.SourceIPs[stream%uint64(len(s.SourceIPs))]
 }
 
-// SetTarget replaces the scheme and host (and port) of the stream URL and
-// of the setup URL with those of target (e.g. "https://api.example.com" or
-// "http://127.0.0.1:9000"), keeping paths and queries: the CLI's --target.
-// A target with a path other than "/" prefixes it to the scenario's paths;
-// a scenario without a URL takes target as its whole URL.
+// SetTarget points the scenario at target (the CLI's --target). The
+// target's scheme and host (and port) replace those of the stream URL and
+// of the setup URL. A target with a path other than "/" is the whole stream
+// URL: its path and query replace the scenario's, so
+// "--target http://host/v1/stream" does not inherit another endpoint's
+// parameters. A target with a query but no path replaces only the stream
+// URL's query. A scenario without a URL takes target as its whole URL.
+// Credentials in target are refused (they would be sent and logged); the
+// error never repeats them.
 func (s *Scenario) SetTarget(target string) error {
 	t, err := url.Parse(target)
 	if err != nil || (t.Scheme != "http" && t.Scheme != "https") || t.Host == "" {
-		return fmt.Errorf("target %q is not an http or https URL with a host", target)
+		return fmt.Errorf("target %q is not an http or https URL with a host", RedactURL(target))
 	}
-	set := func(raw string) (string, error) {
-		// The URL may hold templates: split off scheme://host by hand.
+	if t.User != nil {
+		return fmt.Errorf("target %q has credentials, which are never sent from a URL; use a header in the scenario (Authorization: Bearer {{env.TOKEN}})", RedactURL(target))
+	}
+	origin := t.Scheme + "://" + t.Host
+	// rehost swaps the scheme://host of raw, which may hold templates, so
+	// it is split by hand rather than parsed.
+	rehost := func(raw string) (string, error) {
 		rest, ok := strings.CutPrefix(raw, "http://")
 		if !ok {
 			rest, ok = strings.CutPrefix(raw, "https://")
@@ -102,25 +111,29 @@ func (s *Scenario) SetTarget(target string) error {
 		if !ok {
 			return "", fmt.Errorf("url %q is not an http or https URL", raw)
 		}
-		path := ""
 		if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-			path = rest[i:]
+			return origin + rest[i:], nil
 		}
-		prefix := strings.TrimSuffix(t.EscapedPath(), "/")
-		if prefix != "" && !strings.HasPrefix(path, "/") {
-			path = "/" + path
-		}
-		return t.Scheme + "://" + t.Host + prefix + path, nil
-	}
-	if s.URL == "" {
-		s.URL = target // no scenario URL: the target is the whole URL
-	} else if s.URL, err = set(s.URL); err != nil {
-		return err
+		return origin, nil
 	}
 	if s.Setup != nil && s.Setup.URL != "" {
-		if s.Setup.URL, err = set(s.Setup.URL); err != nil {
+		if s.Setup.URL, err = rehost(s.Setup.URL); err != nil {
 			return err
 		}
+	}
+	if path := t.EscapedPath(); s.URL == "" || (path != "" && path != "/") {
+		s.URL = origin + t.EscapedPath()
+		if t.RawQuery != "" {
+			s.URL += "?" + t.RawQuery
+		}
+		return nil
+	}
+	if s.URL, err = rehost(s.URL); err != nil {
+		return err
+	}
+	if t.RawQuery != "" {
+		base, _, _ := strings.Cut(s.URL, "?")
+		s.URL = base + "?" + t.RawQuery
 	}
 	return nil
 }

@@ -220,7 +220,7 @@ func scenarioError(err error) error {
 // name the flag.
 func applyOverrides(sc *scenarios.Scenario, cfg *runConfig) error {
 	if cfg.target != "" {
-		if err := retarget(sc, cfg.target); err != nil {
+		if err := sc.SetTarget(cfg.target); err != nil {
 			return usagef("--target: %w", err)
 		}
 	}
@@ -248,39 +248,6 @@ func applyOverrides(sc *scenarios.Scenario, cfg *runConfig) error {
 	}
 	if cfg.insecureSet {
 		sc.Insecure = cfg.insecure
-	}
-	return nil
-}
-
-// retarget points sc at target: its scheme and host replace those of the
-// stream URL and the setup URL. A target with a path (other than "/") is
-// the whole stream URL: its path and query replace the scenario's (so
-// `--target http://host/v1/stream` does not inherit the default scenario's
-// mock parameters). A target with a query but no path replaces only the
-// query.
-func retarget(sc *scenarios.Scenario, target string) error {
-	t, err := url.Parse(target)
-	if err != nil || (t.Scheme != "http" && t.Scheme != "https") || t.Host == "" {
-		return fmt.Errorf("%q is not an http or https URL with a host", scenarios.RedactURL(target))
-	}
-	if t.User != nil {
-		return fmt.Errorf("credentials in the URL are not sent; use a header (Authorization: Bearer {{env.TOKEN}}) in the scenario")
-	}
-	if err := sc.SetTarget(t.Scheme + "://" + t.Host); err != nil {
-		return err
-	}
-	path := t.EscapedPath()
-	if path != "" && path != "/" {
-		sc.URL = t.Scheme + "://" + t.Host + path
-		if t.RawQuery != "" {
-			sc.URL += "?" + t.RawQuery
-		}
-		return nil
-	}
-	if t.RawQuery != "" {
-		// The scenario URL may hold templates: cut its query by hand.
-		base, _, _ := strings.Cut(sc.URL, "?")
-		sc.URL = base + "?" + t.RawQuery
 	}
 	return nil
 }

@@ -720,31 +720,6 @@ func TestRedactBody(t *testing.T) {
 	}
 }
 
-func TestRetarget(t *testing.T) {
-	for _, tt := range []struct{ url, target, want string }{
-		{"http://127.0.0.1:8080/v1/stream?ttft=1ms", "https://api.example.com", "https://api.example.com/v1/stream?ttft=1ms"},
-		{"http://127.0.0.1:8080/v1/stream?ttft=1ms", "https://api.example.com/", "https://api.example.com/v1/stream?ttft=1ms"},
-		{"http://127.0.0.1:8080/v1/stream?ttft=1ms", "http://h:9/other", "http://h:9/other"},
-		{"http://127.0.0.1:8080/v1/stream?ttft=1ms", "http://h:9/other?x=1", "http://h:9/other?x=1"},
-		{"http://127.0.0.1:8080/s/{{stream}}?n={{stream}}", "http://h:9", "http://h:9/s/{{stream}}?n={{stream}}"},
-		{"http://127.0.0.1:8080/v1/stream", "http://h:9?x=2", "http://h:9/v1/stream?x=2"},
-	} {
-		sc := scenarios.Default()
-		sc.URL = tt.url
-		if err := retarget(sc, tt.target); err != nil {
-			t.Errorf("retarget(%s, %s): %v", tt.url, tt.target, err)
-			continue
-		}
-		if sc.URL != tt.want {
-			t.Errorf("retarget(%s, %s) = %s, want %s", tt.url, tt.target, sc.URL, tt.want)
-		}
-	}
-	sc := scenarios.Default()
-	if err := retarget(sc, "http://u:SECRET@h:9/"); err == nil || strings.Contains(err.Error(), "SECRET") {
-		t.Errorf("credentials in --target: err %v, want an error without the secret", err)
-	}
-}
-
 func TestParseInterleaved(t *testing.T) {
 	e := &env{stderr: &bytes.Buffer{}, getenv: func(string) string { return "" }}
 	c, err := parseRunFlags(e, []string{"--quiet", "s.yaml", "--duration", "5s", "--threshold", "a < 1ms", "--threshold", "b < 2ms"})
