@@ -64,6 +64,11 @@ func genReportFixture(t *testing.T, fx reportFixture) []byte {
 		done := make(chan struct{})
 		go func() { agg.Consume(ch); close(done) }()
 		const streams, events = 1200, 20
+		// Arrivals every 5 ms from 2.5 ms on never coincide with a 1 s tick:
+		// at a shared fake instant the scheduler could run either the
+		// producer or the aggregator's tick first, and the fixture would
+		// depend on which.
+		time.Sleep(2500 * time.Microsecond)
 		for i := 0; i < streams; i++ {
 			time.Sleep(5 * time.Millisecond)
 			if fx.keep != nil && !fx.keep(i) {

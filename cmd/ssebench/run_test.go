@@ -576,15 +576,18 @@ grace: 10s
 			if want := ms(union.Quantile(q.q)); math.Abs(q.got-want) > 0.001*want+0.001 {
 				t.Errorf("%s.%s: merged %.3f ms, union of the shards %.3f ms", name, q.stat, q.got, want)
 			}
-			// Against a one-process run of the same plan, only scheduling
-			// jitter between the runs differs: p50 is tight, p99 (near the
-			// maximum of a few dozen samples) looser.
-			tol := 0.001*q.one + 5
-			if q.stat == "p99" {
-				tol = 0.25*q.one + 30
-			}
-			if math.Abs(q.got-q.one) > tol {
-				t.Errorf("%s.%s: merged %.3f ms, one process %.3f ms", name, q.stat, q.got, q.one)
+			// The one-process run is a separate run on a wall clock, so its
+			// latencies differ by scheduling jitter, which on a loaded CI
+			// machine reaches tens of milliseconds at p99: comparing the
+			// numbers would be a timed test. That merging shards gives
+			// exactly what one process would have recorded from the same
+			// samples is asserted without timing in
+			// reports.TestMergeShardsEqualsOneRun; here both runs must
+			// measure the same thing: the server's 20 ms before the first
+			// token is a floor for every stream's ttft and e2e (its events
+			// then follow back to back, so gap has no floor).
+			if name != "gap" && (q.got < 20 || q.one < 20) {
+				t.Errorf("%s.%s: merged %.3f ms, one process %.3f ms; both must be >= the server's 20 ms", name, q.stat, q.got, q.one)
 			}
 		}
 	}
