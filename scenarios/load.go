@@ -686,28 +686,28 @@ func (d *decoder) uint(n *yaml.Node, path string) uint64 {
 	return i
 }
 
-func (d *decoder) duration(n *yaml.Node, path string) time.Duration {
-	v, ok := d.scalar(n, path, "a duration")
+// parsed decodes the scalar n with parse, recording a parse error as a
+// problem at n's line; it returns parse's value (the zero value when n is
+// not a scalar).
+func parsed[T any](d *decoder, n *yaml.Node, path, want string, parse func(string) (T, error)) T {
+	v, ok := d.scalar(n, path, want)
 	if !ok {
-		return 0
+		var zero T
+		return zero
 	}
-	dur, err := ParseDuration(v)
+	x, err := parse(v)
 	if err != nil {
 		d.problem(n.Line, path, "%v", err)
 	}
-	return dur
+	return x
+}
+
+func (d *decoder) duration(n *yaml.Node, path string) time.Duration {
+	return parsed(d, n, path, "a duration", ParseDuration)
 }
 
 func (d *decoder) rate(n *yaml.Node, path string) float64 {
-	v, ok := d.scalar(n, path, "a rate")
-	if !ok {
-		return 0
-	}
-	r, err := ParseRate(v)
-	if err != nil {
-		d.problem(n.Line, path, "%v", err)
-	}
-	return r
+	return parsed(d, n, path, "a rate", ParseRate)
 }
 
 // target is a stage target: a number of connections or a rate; which one
@@ -735,27 +735,11 @@ func (d *decoder) target(n *yaml.Node, path string) float64 {
 }
 
 func (d *decoder) fraction(n *yaml.Node, path string) float64 {
-	v, ok := d.scalar(n, path, "a fraction")
-	if !ok {
-		return 0
-	}
-	f, err := ParseFraction(v)
-	if err != nil {
-		d.problem(n.Line, path, "%v", err)
-	}
-	return f
+	return parsed(d, n, path, "a fraction", ParseFraction)
 }
 
 func (d *decoder) size(n *yaml.Node, path string) int {
-	v, ok := d.scalar(n, path, "a size")
-	if !ok {
-		return 0
-	}
-	sz, err := ParseSize(v)
-	if err != nil {
-		d.problem(n.Line, path, "%v", err)
-	}
-	return sz
+	return parsed(d, n, path, "a size", ParseSize)
 }
 
 // maxSourceIPs bounds the expansion of source_ips ranges.
