@@ -465,3 +465,24 @@ func TestDecodeReportsAllAfterOverrides(t *testing.T) {
 		t.Error("syntax error accepted")
 	}
 }
+
+func TestRedactBody(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{`{"model":"m","api_key":"sk-1","max_tokens":5}`, `{"api_key":"REDACTED","max_tokens":5,"model":"m"}`},
+		{`{"auth":{"password":"p"},"messages":[{"content":"hi"}]}`, `{"auth":"REDACTED","messages":[{"content":"hi"}]}`},
+		{`{"n":1}`, `{"n":1}`},
+		{`plain text token=abc`, `plain text token=abc`},
+		{`{broken`, `{broken`},
+	} {
+		if got := redactBody(tt.in); got != tt.want {
+			t.Errorf("redactBody(%s) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
+	// Through the scenario's JSON, which every output uses.
+	s := Default()
+	s.Body = `{"api_key":"sk-SECRET","max_tokens":5}`
+	b, err := json.Marshal(s)
+	if err != nil || strings.Contains(string(b), "SECRET") || !strings.Contains(string(b), "max_tokens") {
+		t.Errorf("scenario JSON: %s (%v)", b, err)
+	}
+}

@@ -74,8 +74,10 @@ func RedactURL(raw string) string {
 
 // Redacted returns a copy of s with secrets replaced by Redacted: values of
 // secret-looking headers (see IsSecretName) and URL query parameters, and
-// URL user information, in the stream and setup requests. Request bodies
-// are kept: do not put secrets in bodies, use {{env.NAME}}.
+// URL user information, in the stream and setup requests, and the values
+// of secret-named fields of JSON request bodies ({"api_key": "..."}; token
+// counts such as max_tokens are kept). Other bodies are kept as written:
+// put secrets in {{env.NAME}}.
 func (s *Scenario) Redacted() *Scenario {
 	c := s.Clone()
 	redactRequest(&c.Request)
@@ -92,6 +94,62 @@ func redactRequest(r *Request) {
 			r.Headers[i].Value = RedactedText
 		}
 	}
+	r.Body = redactBody(r.Body)
+}
+
+// redactBody returns a request body with the values of secret fields
+// replaced, when the body is JSON; any other body is returned unchanged
+// (it is the scenario's text, templates included, not the expanded one).
+func redactBody(body string) string {
+	t := strings.TrimSpace(body)
+	if t == "" || (t[0] != '{' && t[0] != '[') {
+		return body
+	}
+	var v any
+	if err := json.Unmarshal([]byte(t), &v); err != nil {
+		return body
+	}
+	if !redactJSON(v) {
+		return body
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return body
+	}
+	return string(b)
+}
+
+// secretField reports whether a JSON body field holds a secret: a name
+// IsSecretName flags, except token counts (max_tokens).
+func secretField(k string) bool {
+	if strings.HasSuffix(strings.ToLower(k), "tokens") {
+		return false
+	}
+	return IsSecretName(k)
+}
+
+// redactJSON replaces, in place, the values of secret keys of a decoded
+// JSON value, and reports whether it changed anything.
+func redactJSON(v any) bool {
+	changed := false
+	switch x := v.(type) {
+	case map[string]any:
+		for k, val := range x {
+			if secretField(k) {
+				if s, ok := val.(string); !ok || s != RedactedText {
+					x[k] = RedactedText
+					changed = true
+				}
+				continue
+			}
+			changed = redactJSON(val) || changed
+		}
+	case []any:
+		for _, e := range x {
+			changed = redactJSON(e) || changed
+		}
+	}
+	return changed
 }
 
 // MarshalJSON encodes the scenario, with secrets redacted (see Redacted),
