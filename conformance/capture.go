@@ -14,6 +14,7 @@ import (
 
 	"github.com/ssebench/ssebench/conformance/checks"
 	"github.com/ssebench/ssebench/conformance/sse"
+	"github.com/ssebench/ssebench/scenarios/secret"
 )
 
 // errCaptureLimit ends a read that recorded Config.MaxBytes bytes.
@@ -149,7 +150,7 @@ func (p *prober) request(ctx context.Context, lastEventID string) (*http.Request
 // failure is recorded in the Capture. ctx interrupts the whole run; the
 // plan's maxTime bounds this read.
 func (p *prober) capture(ctx context.Context, label, lastEventID string, plan readPlan) *checks.Capture {
-	c := &checks.Capture{Label: label, Method: p.cfg.Method, URL: redactURL(p.cfg.Target), LastEventID: lastEventID}
+	c := &checks.Capture{Label: label, Method: p.cfg.Method, URL: secret.URL(p.cfg.Target), LastEventID: lastEventID}
 	rctx, cancel := context.WithTimeoutCause(ctx, plan.maxTime, errReadTimeout)
 	defer cancel()
 	req, err := p.request(rctx, lastEventID)

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/ssebench/ssebench/conformance/checks"
+	"github.com/ssebench/ssebench/scenarios/secret"
 )
 
 // Defaults of Config.
@@ -124,9 +125,9 @@ func (c Config) Validate() error {
 	case err != nil:
 		errs = append(errs, fmt.Errorf("--target: %w", err))
 	case u.Scheme != "http" && u.Scheme != "https":
-		errs = append(errs, fmt.Errorf("--target %q: want an http:// or https:// URL", redactURL(c.Target)))
+		errs = append(errs, fmt.Errorf("--target %q: want an http:// or https:// URL", secret.URL(c.Target)))
 	case u.Host == "":
-		errs = append(errs, fmt.Errorf("--target %q: no host", redactURL(c.Target)))
+		errs = append(errs, fmt.Errorf("--target %q: no host", secret.URL(c.Target)))
 	}
 	if c.Method != strings.ToUpper(c.Method) || strings.ContainsAny(c.Method, " \t\r\n/") {
 		errs = append(errs, fmt.Errorf("--method %q: want an upper-case HTTP method such as GET or POST", c.Method))
@@ -166,44 +167,4 @@ func (c Config) checkConfig() checks.Config {
 	cc.Idle = c.Idle
 	cc.Origin = c.Origin
 	return cc
-}
-
-// secretParam reports whether a query parameter's name looks like it
-// carries a credential, whose value must never reach any output.
-func secretParam(name string) bool {
-	n := strings.ToLower(name)
-	switch n {
-	case "key", "sig", "auth", "code", "jwt", "pass", "pwd", "session", "sessionid", "session_id", "apikey", "api-key":
-		return true
-	}
-	for _, suffix := range []string{"token", "secret", "password", "signature", "credential", "_key", "-key", "apikey"} {
-		if strings.HasSuffix(n, suffix) {
-			return true
-		}
-	}
-	return false
-}
-
-// redactURL returns raw without user information and with the values of
-// query parameters that look like credentials replaced by REDACTED.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	u.User = nil
-	if u.RawQuery != "" {
-		q := u.Query()
-		changed := false
-		for k := range q {
-			if secretParam(k) {
-				q[k] = []string{"REDACTED"}
-				changed = true
-			}
-		}
-		if changed {
-			u.RawQuery = q.Encode()
-		}
-	}
-	return u.String()
 }

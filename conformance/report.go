@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ssebench/ssebench/conformance/checks"
+	"github.com/ssebench/ssebench/scenarios/secret"
 )
 
 // Report is the outcome of a conformance run, in catalogue order. It is
@@ -108,7 +109,7 @@ type Summary struct {
 func newReport(cfg Config, selected []*checks.Check, found map[string]checks.Finding, started time.Time, took time.Duration) *Report {
 	r := &Report{
 		Tool:      "ssebench",
-		Target:    redactURL(cfg.Target),
+		Target:    secret.URL(cfg.Target),
 		Method:    cfg.Method,
 		Origin:    cfg.Origin,
 		Started:   started.UTC().Round(time.Millisecond),

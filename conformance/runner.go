@@ -15,6 +15,7 @@ import (
 	"github.com/onsi/ginkgo/v2/types"
 
 	"github.com/ssebench/ssebench/conformance/checks"
+	"github.com/ssebench/ssebench/scenarios/secret"
 )
 
 // ErrAlreadyRan is returned by a second Run in the same process: Ginkgo
@@ -121,7 +122,7 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) (*Report, error) {
 	sess := newSession(ctx, cfg, selected)
 	found := &findings{m: make(map[string]checks.Finding)}
 	defineSuite([]*target{{
-		name:   fmt.Sprintf("ssebench conform %s %s", cfg.Method, redactURL(cfg.Target)),
+		name:   fmt.Sprintf("ssebench conform %s %s", cfg.Method, secret.URL(cfg.Target)),
 		sess:   sess,
 		checks: selected,
 		assert: cliAssert,

@@ -245,16 +245,3 @@ func TestRunValidates(t *testing.T) {
 		}
 	}
 }
-
-func TestRedactURL(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"http://u:p@h/x?tokens=5&api_key=abc", "http://h/x?api_key=REDACTED&tokens=5"},
-		{"https://h/s?access_token=t", "https://h/s?access_token=REDACTED"},
-		{"http://h/v1/stream?ttft=1s", "http://h/v1/stream?ttft=1s"},
-	}
-	for _, tt := range tests {
-		if got := redactURL(tt.in); got != tt.want {
-			t.Errorf("redactURL(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}

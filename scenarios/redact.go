@@ -3,77 +3,18 @@ package scenarios
 import (
 	"encoding/json"
 	"net/netip"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ssebench/ssebench/scenarios/secret"
 )
 
-// RedactedText is the text that replaces secrets in output.
-const RedactedText = "REDACTED"
-
-var secretWords = map[string]bool{
-	"auth": true, "authorization": true, "token": true, "secret": true, "password": true,
-	"passwd": true, "pwd": true, "key": true, "apikey": true, "cookie": true, "signature": true,
-	"sig": true, "credential": true, "credentials": true, "jwt": true, "bearer": true,
-}
-
-// IsSecretName reports whether a header or query parameter named name
-// probably carries a secret: one of its words (split at non-letters and
-// non-digits, case-insensitive) is auth, authorization, token, secret,
-// password, key, apikey, cookie, signature, sig, credential(s), jwt or
-// bearer. So Authorization, X-Api-Key, access_token and Cookie are
-// secrets; tokens and keyword are not.
-func IsSecretName(name string) bool {
-	words := strings.FieldsFunc(strings.ToLower(name), func(r rune) bool {
-		return !('a' <= r && r <= 'z' || '0' <= r && r <= '9')
-	})
-	for _, w := range words {
-		if secretWords[w] {
-			return true
-		}
-	}
-	return false
-}
-
-// RedactURL returns raw with user information and the values of
-// secret-looking query parameters replaced by Redacted. Template values in
-// raw are kept. A raw that does not parse is returned unchanged.
-func RedactURL(raw string) string {
-	base, query, hasQuery := strings.Cut(raw, "?")
-	frag := ""
-	if hasQuery {
-		query, frag, _ = strings.Cut(query, "#")
-		if frag != "" {
-			frag = "#" + frag
-		}
-	}
-	if scheme, rest, ok := strings.Cut(base, "://"); ok {
-		host := rest
-		path := ""
-		if i := strings.IndexByte(rest, '/'); i >= 0 {
-			host, path = rest[:i], rest[i:]
-		}
-		if i := strings.LastIndexByte(host, '@'); i >= 0 {
-			host = RedactedText + "@" + host[i+1:]
-		}
-		base = scheme + "://" + host + path
-	}
-	if !hasQuery {
-		return base
-	}
-	parts := strings.Split(query, "&")
-	for i, p := range parts {
-		k, _, ok := strings.Cut(p, "=")
-		if name, err := url.QueryUnescape(k); ok && err == nil && IsSecretName(name) {
-			parts[i] = k + "=" + RedactedText
-		}
-	}
-	return base + "?" + strings.Join(parts, "&") + frag
-}
+// RedactedText is the text that replaces secrets in output (secret.Redacted).
+const RedactedText = secret.Redacted
 
 // Redacted returns a copy of s with secrets replaced by Redacted: values of
-// secret-looking headers (see IsSecretName) and URL query parameters, and
+// secret-looking headers (see package secret) and URL query parameters, and
 // URL user information, in the stream and setup requests, and the values
 // of secret-named fields of JSON request bodies ({"api_key": "..."}; token
 // counts such as max_tokens are kept). Other bodies are kept as written:
@@ -88,9 +29,9 @@ func (s *Scenario) Redacted() *Scenario {
 }
 
 func redactRequest(r *Request) {
-	r.URL = RedactURL(r.URL)
+	r.URL = secret.URL(r.URL)
 	for i, h := range r.Headers {
-		if IsSecretName(h.Name) {
+		if secret.IsCredentialHeader(h.Name) {
 			r.Headers[i].Value = RedactedText
 		}
 	}
@@ -120,12 +61,12 @@ func redactBody(body string) string {
 }
 
 // secretField reports whether a JSON body field holds a secret: a name
-// IsSecretName flags, except token counts (max_tokens).
+// secret.IsName flags, except token counts (max_tokens).
 func secretField(k string) bool {
 	if strings.HasSuffix(strings.ToLower(k), "tokens") {
 		return false
 	}
-	return IsSecretName(k)
+	return secret.IsName(k)
 }
 
 // redactJSON replaces, in place, the values of secret keys of a decoded

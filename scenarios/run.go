@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ssebench/ssebench/scenarios/pacer"
+	"github.com/ssebench/ssebench/scenarios/secret"
 )
 
 // Pacer returns the open model's arrival schedule: hit k (counted from 0
@@ -95,10 +96,10 @@ func (s *Scenario) SourceIP(stream uint64) netip.Addr {
 func (s *Scenario) SetTarget(target string) error {
 	t, err := url.Parse(target)
 	if err != nil || (t.Scheme != "http" && t.Scheme != "https") || t.Host == "" {
-		return fmt.Errorf("target %q is not an http or https URL with a host", RedactURL(target))
+		return fmt.Errorf("target %q is not an http or https URL with a host", secret.URL(target))
 	}
 	if t.User != nil {
-		return fmt.Errorf("target %q has credentials, which are never sent from a URL; use a header in the scenario (Authorization: Bearer {{env.TOKEN}})", RedactURL(target))
+		return fmt.Errorf("target %q has credentials, which are never sent from a URL; use a header in the scenario (Authorization: Bearer {{env.TOKEN}})", secret.URL(target))
 	}
 	origin := t.Scheme + "://" + t.Host
 	// rehost swaps the scheme://host of raw, which may hold templates, so

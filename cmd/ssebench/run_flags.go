@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ssebench/ssebench/scenarios"
+	"github.com/ssebench/ssebench/scenarios/secret"
 )
 
 // runUsage is the synopsis of `ssebench run`.
@@ -262,7 +263,7 @@ func parseSourceIPs(s string) ([]netip.Addr, error) {
 func checkTarget(t string) error {
 	scheme, rest, ok := strings.Cut(t, "://")
 	if !ok || (scheme != "http" && scheme != "https") || rest == "" || rest[0] == '/' {
-		return fmt.Errorf("want an absolute http:// or https:// URL, got %q", scenarios.RedactURL(t))
+		return fmt.Errorf("want an absolute http:// or https:// URL, got %q", secret.URL(t))
 	}
 	return nil
 }
