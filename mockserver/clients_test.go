@@ -31,7 +31,6 @@ func TestChatCompletionIdentity(t *testing.T) {
 	before := time.Now().Unix()
 	ids := make([]string, len(reqs))
 	var wg sync.WaitGroup
-	errs := make(chan string, len(reqs))
 	for i, rq := range reqs {
 		wg.Go(func() {
 			h := map[string]string{}
@@ -40,7 +39,7 @@ func TestChatCompletionIdentity(t *testing.T) {
 			}
 			r := do(t, "POST", ts.URL+"/v1/chat/completions", rq.body, h)
 			if r.status != 200 {
-				errs <- fmt.Sprintf("request %d: status %d", i, r.status)
+				t.Errorf("request %d: status %d", i, r.status)
 				return
 			}
 			var objs [][]byte
@@ -59,26 +58,27 @@ func TestChatCompletionIdentity(t *testing.T) {
 					Created int64  `json:"created"`
 				}
 				if err := json.Unmarshal(o, &c); err != nil {
-					errs <- fmt.Sprintf("request %d, object %d: %v", i, j, err)
+					t.Errorf("request %d, object %d: %v", i, j, err)
 					return
 				}
+				bad := ""
 				switch {
 				case !idRE.MatchString(c.ID):
-					errs <- fmt.Sprintf("request %d: id %q", i, c.ID)
+					bad = fmt.Sprintf("id %q", c.ID)
 				case j > 0 && c.ID != ids[i]:
-					errs <- fmt.Sprintf("request %d: chunk %d has id %q, chunk 0 %q", i, j, c.ID, ids[i])
+					bad = fmt.Sprintf("chunk %d has id %q, chunk 0 %q", j, c.ID, ids[i])
 				case c.Created < before || c.Created > time.Now().Unix():
-					errs <- fmt.Sprintf("request %d: created %d, not between %d and now", i, c.Created, before)
+					bad = fmt.Sprintf("created %d, not between %d and now", c.Created, before)
+				}
+				if bad != "" {
+					t.Errorf("request %d: %s", i, bad)
+					return
 				}
 				ids[i] = c.ID
 			}
 		})
 	}
 	wg.Wait()
-	close(errs)
-	for e := range errs {
-		t.Error(e)
-	}
 	seen := map[string]int{}
 	for i, id := range ids {
 		if j, dup := seen[id]; dup {
