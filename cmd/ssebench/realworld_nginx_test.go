@@ -49,25 +49,36 @@ func startNginx(t *testing.T, upstream, location string) string {
 		exe, err = exec.LookPath("/usr/sbin/nginx")
 	}
 	need(t, err, "apt-get install nginx-light")
-	prefix := t.TempDir()
-	port := freePort(t)
-	conf := filepath.Join(prefix, "nginx.conf")
-	f, err := os.Create(conf)
-	if err != nil {
+	// nginx cannot report the port it bound: it gets one that was free a
+	// moment ago, and another (at most three in all) if that one was taken
+	// in between.
+	for try := 1; ; try++ {
+		prefix := t.TempDir()
+		port := freePort(t)
+		conf := filepath.Join(prefix, "nginx.conf")
+		f, err := os.Create(conf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = nginxConf.Execute(f, map[string]any{"Prefix": prefix, "Port": port, "Upstream": upstream, "Location": location})
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		// -e: the error log before the configuration is read, too.
+		p := startProc(t, prefix, exe, "-e", "stderr", "-p", prefix, "-c", conf)
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		err = dialUntil(p, addr)
+		switch {
+		case err == nil:
+			return "http://" + addr
+		case try < 3 && strings.Contains(p.stderr.String(), "Address already in use"):
+			continue
+		}
 		t.Fatal(err)
 	}
-	err = nginxConf.Execute(f, map[string]any{"Prefix": prefix, "Port": port, "Upstream": upstream, "Location": location})
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	// -e: the error log before the configuration is read, too.
-	p := startProc(t, prefix, exe, "-e", "stderr", "-p", prefix, "-c", conf)
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	waitTCP(t, p, addr)
-	return "http://" + addr
 }
 
 // realworldMock starts the mock in process for a proxy to stand in front of.

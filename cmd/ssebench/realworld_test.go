@@ -178,6 +178,14 @@ func (p *proc) listening(t *testing.T) string {
 // 10s, failing early if p exits.
 func waitTCP(t *testing.T, p *proc, addr string) {
 	t.Helper()
+	if err := dialUntil(p, addr); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// dialUntil is waitTCP's loop: it returns nil once addr accepts a
+// connection, or why it gave up (p exited, or 10s passed).
+func dialUntil(p *proc, addr string) error {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	deadline := time.NewTimer(10 * time.Second)
@@ -186,14 +194,14 @@ func waitTCP(t *testing.T, p *proc, addr string) {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			c.Close()
-			return
+			return nil
 		}
 		select {
 		case <-tick.C:
 		case <-p.exited:
-			t.Fatalf("%s exited (%v) before it listened on %s; stderr:\n%s", p.name, p.err, addr, p.stderr)
+			return fmt.Errorf("%s exited (%v) before it listened on %s; stderr:\n%s", p.name, p.err, addr, p.stderr)
 		case <-deadline.C:
-			t.Fatalf("%s did not listen on %s within 10s: %v; stderr:\n%s", p.name, addr, err, p.stderr)
+			return fmt.Errorf("%s did not listen on %s within 10s: %v; stderr:\n%s", p.name, addr, err, p.stderr)
 		}
 	}
 }
