@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 )
@@ -25,15 +26,18 @@ type chatRequest struct {
 	Seed                *int64 `json:"seed"`
 }
 
-// readJSON decodes the request body, limited to MaxBodyBytes, into v. It
-// returns the HTTP status and message to answer with when that fails.
+// readJSON decodes the request body into v: at most MaxBodyBytes, read
+// within BodyTimeout of the handler's start. It returns the HTTP status and
+// message to answer with when that fails.
 func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, v any) (int, error) {
-	body := http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
-	dec := json.NewDecoder(body)
-	err := dec.Decode(v)
+	body, err := s.readBody(w, r)
 	if err == nil {
-		if _, terr := dec.Token(); terr != io.EOF {
-			err = errors.New("unexpected data after the JSON value")
+		dec := json.NewDecoder(bytes.NewReader(body))
+		err = dec.Decode(v)
+		if err == nil {
+			if _, terr := dec.Token(); terr != io.EOF {
+				err = errors.New("unexpected data after the JSON value")
+			}
 		}
 	}
 	if err == nil {
@@ -43,11 +47,31 @@ func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, v any) (int, e
 	switch {
 	case errors.As(err, &tooBig):
 		return http.StatusRequestEntityTooLarge, fmt.Errorf("request body over %d bytes", tooBig.Limit)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// The rest of the body may still be on its way: the connection
+		// cannot serve another request.
+		w.Header().Set("Connection", "close")
+		return http.StatusRequestTimeout, fmt.Errorf("request body not received within %v (%d bytes arrived)", s.cfg.BodyTimeout, len(body))
 	case errors.Is(err, io.EOF):
 		return http.StatusBadRequest, errors.New("invalid JSON: empty body")
 	default:
 		return http.StatusBadRequest, fmt.Errorf("invalid JSON: %w", err)
 	}
+}
+
+// readBody reads the whole request body, at most MaxBodyBytes, under a read
+// deadline of BodyTimeout on the connection, which it clears afterwards (a
+// stream's connection must not time out while the client only listens).
+// Behind a ResponseWriter without deadlines (a test recorder, some
+// wrappers) the body is read without one.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	rc := http.NewResponseController(w)
+	if rc.SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout)) == nil {
+		defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
+	}
+	var buf bytes.Buffer
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	return buf.Bytes(), err
 }
 
 // handleChat serves POST /v1/chat/completions. Parameters resolve in this
@@ -59,19 +83,19 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	var req chatRequest
 	if status, err := s.readJSON(w, r, &req); err != nil {
 		fs := s.requestFaults(r)
-		s.jsonError(w, &fs, epChat, status, "invalid_request", err.Error())
+		s.jsonError(w, r, &fs, epChat, status, "invalid_request", err.Error())
 		return
 	}
 	if err := p.applyChat(&req); err == nil {
 		err = p.applyValues(r.URL.Query())
 		if err != nil {
 			fs := s.requestFaults(r)
-			s.jsonError(w, &fs, epChat, http.StatusBadRequest, "invalid_parameter", err.Error())
+			s.jsonError(w, r, &fs, epChat, http.StatusBadRequest, "invalid_parameter", err.Error())
 			return
 		}
 	} else {
 		fs := s.requestFaults(r)
-		s.jsonError(w, &fs, epChat, http.StatusBadRequest, "invalid_request", err.Error())
+		s.jsonError(w, r, &fs, epChat, http.StatusBadRequest, "invalid_request", err.Error())
 		return
 	}
 	if p.explicitToken {
@@ -123,22 +147,23 @@ func (p *params) applyChat(req *chatRequest) error {
 // event), holding a slot meanwhile. Of the faults, status=CODE,
 // wrong-content-type and no-cors apply.
 func (s *Server) serveCompletion(w http.ResponseWriter, r *http.Request, p *params) {
+	c := s.newCompletion()
 	f := &p.faults
 	s.countFaults(f)
 	if f.has(fStatus) && f.status != http.StatusOK {
 		if f.status == http.StatusNoContent || f.status == http.StatusNotModified {
-			s.setCORS(w, f)
+			s.setCORS(w, r, f)
 			w.WriteHeader(f.status)
 			s.m.requests.WithLabelValues(epChat, strconv.Itoa(f.status)).Inc()
 			return
 		}
-		s.jsonError(w, f, epChat, f.status, "mock_fault", "injected status (fault status="+strconv.Itoa(f.status)+")")
+		s.jsonError(w, r, f, epChat, f.status, "mock_fault", "injected status (fault status="+strconv.Itoa(f.status)+")")
 		return
 	}
 	ticket, err := s.slots.enter()
 	if err != nil {
 		w.Header().Set("Retry-After", "1")
-		s.jsonError(w, f, epChat, http.StatusTooManyRequests, "queue_full", err.Error())
+		s.jsonError(w, r, f, epChat, http.StatusTooManyRequests, "queue_full", err.Error())
 		return
 	}
 	defer ticket.release()
@@ -173,9 +198,9 @@ func (s *Server) serveCompletion(w http.ResponseWriter, r *http.Request, p *para
 
 	b := make([]byte, 0, 256+8*p.tokens)
 	b = append(b, `{"id":"chatcmpl-`...)
-	b = appendHex16(b, st.streamHash())
+	b = appendHex16(b, c.id)
 	b = append(b, `","object":"chat.completion","created":`...)
-	b = appendInt(b, mockCreated)
+	b = strconv.AppendInt(b, c.created, 10)
 	b = append(b, `,"model":`...)
 	b = appendJSONString(b, p.model)
 	b = append(b, `,"system_fingerprint":"fp_ssebench","choices":[{"index":0,"message":{"role":"assistant","content":"`...)
@@ -186,7 +211,7 @@ func (s *Server) serveCompletion(w http.ResponseWriter, r *http.Request, p *para
 	b = st.appendUsage(b)
 	b = append(b, '\n')
 
-	s.setCORS(w, f)
+	s.setCORS(w, r, f)
 	h := w.Header()
 	if f.has(fWrongContentType) {
 		h.Set("Content-Type", "text/plain; charset=utf-8")

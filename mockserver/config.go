@@ -23,6 +23,9 @@ const (
 	// DefaultMaxBodyBytes is the request body limit when Config.MaxBodyBytes
 	// is 0: 1 MiB.
 	DefaultMaxBodyBytes = 1 << 20
+	// DefaultBodyTimeout is the request body read timeout when
+	// Config.BodyTimeout is 0: 10s.
+	DefaultBodyTimeout = 10 * time.Second
 	// DefaultModel is the model name reported when the request names none.
 	DefaultModel = "ssebench-mock"
 	// DefaultAddr is the address `ssebench mock` binds: loopback only.
@@ -69,12 +72,25 @@ type Config struct {
 	// request's ?fault= adds to them; ?fault=none clears them.
 	Faults []string
 	// CORSOrigin is the Access-Control-Allow-Origin value sent on every
-	// response and preflight; empty sends none.
+	// response and preflight; empty sends none. With CORSCredentials it is
+	// the origin admitted ("*": any), and the value sent is the request's
+	// own Origin.
 	CORSOrigin string
+	// CORSCredentials serves EventSource and fetch clients that send
+	// credentials (withCredentials: true, credentials: "include"): a
+	// browser refuses such a response when Access-Control-Allow-Origin is
+	// "*", so the request's exact Origin is echoed (when CORSOrigin admits
+	// it), with Access-Control-Allow-Credentials: true and Vary: Origin.
+	CORSCredentials bool
 	// Model is the model name reported when a request names none.
 	Model string
 	// MaxBodyBytes limits request bodies; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// BodyTimeout bounds the time to read a request body, from the end of
+	// its headers; a body still incomplete then gets 408 and the
+	// connection is closed, so a client that trickles its body cannot hold
+	// a handler. 0 means DefaultBodyTimeout.
+	BodyTimeout time.Duration
 	// WriteTimeout, when positive, is the deadline for each write to a
 	// client, so a client that stops reading cannot park a stream forever.
 	WriteTimeout time.Duration
@@ -86,7 +102,8 @@ type Config struct {
 
 // DefaultConfig returns the defaults of `ssebench mock`: TTFT 200ms, ITL
 // 20ms, 64 tokens, one token per event, seed 1, heartbeat every 15s, retry
-// 3000ms, unlimited slots, no auth, no faults, CORS "*", write timeout 30s.
+// 3000ms, unlimited slots, no auth, no faults, CORS "*" without
+// credentials, write timeout 30s, body timeout 10s.
 func DefaultConfig() Config {
 	return Config{
 		TTFT:         Fixed(200 * time.Millisecond),
@@ -99,6 +116,7 @@ func DefaultConfig() Config {
 		CORSOrigin:   "*",
 		Model:        DefaultModel,
 		MaxBodyBytes: DefaultMaxBodyBytes,
+		BodyTimeout:  DefaultBodyTimeout,
 		WriteTimeout: 30 * time.Second,
 	}
 }
@@ -127,11 +145,14 @@ func (c *Config) Validate() error {
 	if c.MaxBodyBytes < 0 {
 		errs = append(errs, fmt.Errorf("max body %d bytes: want 0 (default) or more", c.MaxBodyBytes))
 	}
-	if c.WriteTimeout < 0 || c.ShutdownTimeout < 0 {
-		errs = append(errs, errors.New("write and shutdown timeouts must not be negative"))
+	if c.WriteTimeout < 0 || c.ShutdownTimeout < 0 || c.BodyTimeout < 0 {
+		errs = append(errs, errors.New("write, body and shutdown timeouts must not be negative"))
 	}
 	if strings.ContainsAny(c.CORSOrigin, "\r\n") {
 		errs = append(errs, errors.New("CORS origin contains a line break"))
+	}
+	if c.CORSCredentials && c.CORSOrigin == "" {
+		errs = append(errs, errors.New("CORS credentials need a CORS origin to admit (\"*\" admits any)"))
 	}
 	if err := checkModel(c.Model); err != nil {
 		errs = append(errs, err)

@@ -16,7 +16,25 @@
 // parameters and k, so a request with Last-Event-ID: k continues with exactly
 // event k+1, byte for byte, with no stored state; the final id gets 204 (a
 // browser EventSource stops instead of re-running the generation), and an id
-// that names no event gets 400 with a JSON error.
+// that names no event gets 400 with a JSON error. The one exception is a chat
+// completion's "id" and "created" fields: every request, a resume included,
+// is a completion of its own, with an id no other completion of the Server
+// has and the Unix time of its request.
+//
+// # Requests
+//
+// A request body is read within Config.BodyTimeout (10s by default) of the
+// end of its headers and is at most Config.MaxBodyBytes (1 MiB); a slower
+// body gets 408 and the connection is closed, a larger one 413
+// (https://www.rfc-editor.org/rfc/rfc9110#name-408-request-timeout). CORS
+// follows the Fetch standard
+// (https://fetch.spec.whatwg.org/#http-cors-protocol): Access-Control-Allow-
+// Origin is Config.CORSOrigin, or, with Config.CORSCredentials, the
+// request's own Origin with Access-Control-Allow-Credentials: true and
+// Vary: Origin, since a browser refuses "*" on a credentialed request (an
+// EventSource with withCredentials). Preflights admit the request headers
+// they name (at most 64 valid names) besides Last-Event-ID, Authorization,
+// Content-Type, Accept and Cache-Control.
 //
 // # Faults
 //

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -177,6 +178,17 @@ func do(t *testing.T, method, url, body string, hdr map[string]string) response 
 func get(t *testing.T, url string, hdr map[string]string) response {
 	t.Helper()
 	return do(t, http.MethodGet, url, "", hdr)
+}
+
+// completionRE matches the two fields that identify one chat completion.
+var completionRE = regexp.MustCompile(`"id":"chatcmpl-[0-9a-f]{16}","object":"(chat\.completion(?:\.chunk)?)","created":[0-9]+`)
+
+// anyCompletion replaces the id and created fields of chat completions with
+// placeholders: every request is a completion of its own (a resume too), so
+// these are the only bytes two requests with the same parameters do not
+// share.
+func anyCompletion(b []byte) []byte {
+	return completionRE.ReplaceAll(b, []byte(`"id":"chatcmpl-<id>","object":"$1","created":<created>`))
 }
 
 func golden(t *testing.T, name string, got []byte) {

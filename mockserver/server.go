@@ -7,14 +7,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/net/http/httpguts"
 )
 
 // Server is the mock SSE/LLM server, an http.Handler. Its endpoints:
@@ -41,6 +45,12 @@ type Server struct {
 	promh     http.Handler
 	done      chan struct{}
 	closeOnce sync.Once
+
+	// Chat completion identities: completion n gets the id
+	// mix(idSalt+n), unique within the Server (mix is a bijection), and
+	// unpredictable across Servers.
+	idSalt      uint64
+	completions atomic.Uint64
 }
 
 // New returns a Server with the given configuration, or an error listing
@@ -55,11 +65,14 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if cfg.BodyTimeout == 0 {
+		cfg.BodyTimeout = DefaultBodyTimeout
+	}
 	if cfg.Model == "" {
 		cfg.Model = DefaultModel
 	}
 	cfg.Faults = append([]string(nil), cfg.Faults...)
-	s := &Server{cfg: cfg, done: make(chan struct{}), token: []byte(cfg.Token)}
+	s := &Server{cfg: cfg, done: make(chan struct{}), token: []byte(cfg.Token), idSalt: rand.Uint64()}
 	s.base = params{
 		ttft: cfg.TTFT, itl: cfg.ITL, tokens: cfg.Tokens, chunk: cfg.Chunk, seed: cfg.Seed,
 		retryMS: int64(cfg.Retry / 1e6), heartbeat: cfg.Heartbeat, model: cfg.Model,
@@ -112,7 +125,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.healthz(w, r)
 		return
 	case path == "/metrics":
-		s.setCORS(w, &s.base.faults)
+		s.setCORS(w, r, &s.base.faults)
 		s.promh.ServeHTTP(w, r)
 		return
 	case path == "/" || path == "":
@@ -121,16 +134,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ep := endpointOf(path)
 	if ep == "" {
-		s.jsonError(w, &s.base.faults, "other", http.StatusNotFound, "not_found", "no such endpoint: "+path+" (see GET /)")
+		s.jsonError(w, r, &s.base.faults, "other", http.StatusNotFound, "not_found", "no such endpoint: "+path+" (see GET /)")
 		return
 	}
 	if s.closing() {
-		s.jsonError(w, &s.base.faults, ep, http.StatusServiceUnavailable, "server_closing", "the mock server is shutting down")
+		s.jsonError(w, r, &s.base.faults, ep, http.StatusServiceUnavailable, "server_closing", "the mock server is shutting down")
 		return
 	}
 	if len(s.token) > 0 && !s.authorized(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="ssebench-mock"`)
-		s.jsonError(w, &s.base.faults, ep, http.StatusUnauthorized, "invalid_api_key", "missing or wrong bearer token (Authorization: Bearer ...)")
+		s.jsonError(w, r, &s.base.faults, ep, http.StatusUnauthorized, "invalid_api_key", "missing or wrong bearer token (Authorization: Bearer ...)")
 		return
 	}
 	switch ep {
@@ -188,7 +201,7 @@ func (s *Server) allow(w http.ResponseWriter, r *http.Request, ep, method string
 		return true
 	}
 	w.Header().Set("Allow", method+", OPTIONS")
-	s.jsonError(w, &s.base.faults, ep, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed here; use "+method)
+	s.jsonError(w, r, &s.base.faults, ep, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed here; use "+method)
 	return false
 }
 
@@ -213,26 +226,85 @@ func (s *Server) requestFaults(r *http.Request) faultSet {
 	return fs
 }
 
-func (s *Server) setCORS(w http.ResponseWriter, fs *faultSet) {
-	if s.cfg.CORSOrigin != "" && !fs.has(fNoCORS) {
-		w.Header().Set("Access-Control-Allow-Origin", s.cfg.CORSOrigin)
+// setCORS adds the CORS response headers for r, unless the no-cors fault
+// is on. Without credentials, Access-Control-Allow-Origin is the configured
+// value as it is; with them it is r's exact Origin, when the configured
+// value admits it, with Access-Control-Allow-Credentials: true, and the
+// response varies by Origin.
+func (s *Server) setCORS(w http.ResponseWriter, r *http.Request, fs *faultSet) {
+	allow := s.cfg.CORSOrigin
+	if allow == "" || fs.has(fNoCORS) {
+		return
 	}
+	h := w.Header()
+	if !s.cfg.CORSCredentials {
+		h.Set("Access-Control-Allow-Origin", allow)
+		return
+	}
+	h.Add("Vary", "Origin")
+	origin := r.Header.Get("Origin")
+	if origin == "" || allow != "*" && origin != allow || strings.ContainsAny(origin, "\r\n") {
+		return
+	}
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Set("Access-Control-Allow-Credentials", "true")
 }
 
-// preflight answers a CORS preflight: Last-Event-ID, Authorization and
-// Content-Type may be sent, by GET or POST.
+// preflightHeaders are the request headers a preflight always admits: the
+// ones EventSource and OpenAI-style clients send.
+const preflightHeaders = "Last-Event-ID, Authorization, Content-Type, Accept, Cache-Control"
+
+// Bounds on the header names a preflight echoes from
+// Access-Control-Request-Headers.
+const (
+	maxPreflightNames   = 64
+	maxPreflightNameLen = 128
+)
+
+// preflight answers a CORS preflight, by GET or POST: the headers named in
+// Access-Control-Request-Headers are admitted (each valid header name, at
+// most 64), besides Last-Event-ID, Authorization, Content-Type, Accept and
+// Cache-Control.
 func (s *Server) preflight(w http.ResponseWriter, r *http.Request) {
 	fs := s.requestFaults(r)
 	h := w.Header()
 	if s.cfg.CORSOrigin != "" && !fs.has(fNoCORS) {
-		h.Set("Access-Control-Allow-Origin", s.cfg.CORSOrigin)
+		s.setCORS(w, r, &fs)
 		h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
-		h.Set("Access-Control-Allow-Headers", "Last-Event-ID, Authorization, Content-Type, Accept, Cache-Control")
+		h.Set("Access-Control-Allow-Headers", allowedHeaders(r.Header.Values("Access-Control-Request-Headers")))
 		h.Set("Access-Control-Max-Age", "600")
+		h.Add("Vary", "Access-Control-Request-Headers")
 	}
 	h.Set("Allow", "GET, POST, OPTIONS")
 	w.WriteHeader(http.StatusNoContent)
 	s.m.requests.WithLabelValues("preflight", "204").Inc()
+}
+
+// allowedHeaders returns the Access-Control-Allow-Headers value for the
+// comma-separated header names a preflight asks for: the fixed list plus
+// every requested name that is a valid header name and not in it yet.
+// Invalid names are left out (the browser then refuses the request).
+func allowedHeaders(requested []string) string {
+	b := []byte(preflightHeaders)
+	seen := map[string]bool{}
+	for _, f := range strings.Split(preflightHeaders, ", ") {
+		seen[strings.ToLower(f)] = true
+	}
+	n := 0
+	for _, v := range requested {
+		for _, name := range strings.Split(v, ",") {
+			name = strings.TrimSpace(name)
+			low := strings.ToLower(name)
+			if n == maxPreflightNames || len(name) > maxPreflightNameLen || seen[low] || !httpguts.ValidHeaderFieldName(name) {
+				continue
+			}
+			seen[low] = true
+			n++
+			b = append(b, ", "...)
+			b = append(b, low...)
+		}
+	}
+	return string(b)
 }
 
 // apiError is the OpenAI-style JSON error body.
@@ -246,7 +318,7 @@ type apiError struct {
 }
 
 // jsonError writes an OpenAI-style JSON error with the given status.
-func (s *Server) jsonError(w http.ResponseWriter, fs *faultSet, ep string, status int, code, msg string) {
+func (s *Server) jsonError(w http.ResponseWriter, r *http.Request, fs *faultSet, ep string, status int, code, msg string) {
 	var e apiError
 	e.Error.Message = msg
 	e.Error.Code = code
@@ -255,7 +327,7 @@ func (s *Server) jsonError(w http.ResponseWriter, fs *faultSet, ep string, statu
 		e.Error.Type = "server_error"
 	}
 	body, _ := json.Marshal(&e)
-	s.setCORS(w, fs)
+	s.setCORS(w, r, fs)
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
@@ -265,9 +337,9 @@ func (s *Server) jsonError(w http.ResponseWriter, fs *faultSet, ep string, statu
 	s.m.requests.WithLabelValues(ep, strconv.Itoa(status)).Inc()
 }
 
-func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	s.setCORS(w, &s.base.faults)
+	s.setCORS(w, r, &s.base.faults)
 	if s.closing() {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = io.WriteString(w, "closing\n")
@@ -276,9 +348,9 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 	_, _ = io.WriteString(w, "ok\n")
 }
 
-func (s *Server) index(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	s.setCORS(w, &s.base.faults)
+	s.setCORS(w, r, &s.base.faults)
 	_, _ = io.WriteString(w, `ssebench mock server
   GET  /v1/stream?ttft=200ms&itl=20ms&tokens=64&chunk=1&seed=7&fault=NAME
   POST /v1/chat/completions      {"model":..,"messages":[..],"stream":true,"stream_options":{"include_usage":true},"max_tokens":64}
@@ -291,13 +363,13 @@ Faults (?fault=a,b=1): see 'ssebench mock --help'.
 `)
 }
 
-func (s *Server) models(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) models(w http.ResponseWriter, r *http.Request) {
 	b := []byte(`{"object":"list","data":[{"id":`)
 	b = appendJSONString(b, s.cfg.Model)
 	b = append(b, `,"object":"model","created":`...)
 	b = appendInt(b, mockCreated)
 	b = append(b, `,"owned_by":"ssebench"}]}`+"\n"...)
-	s.setCORS(w, &s.base.faults)
+	s.setCORS(w, r, &s.base.faults)
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(b)
 	s.m.requests.WithLabelValues("models", "200").Inc()
@@ -316,7 +388,7 @@ func (s *Server) handleNamed(w http.ResponseWriter, r *http.Request, ep string, 
 	}
 	if err != nil {
 		fs := s.requestFaults(r)
-		s.jsonError(w, &fs, ep, http.StatusBadRequest, "invalid_parameter", err.Error())
+		s.jsonError(w, r, &fs, ep, http.StatusBadRequest, "invalid_parameter", err.Error())
 		return
 	}
 	s.serveEvents(w, r, &p, kindNamed, ep)
@@ -379,7 +451,7 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request, p *params, 
 	s.countFaults(f)
 	l := newLayout(p, k)
 	if f.has(fStatus) && f.status != http.StatusOK {
-		s.setCORS(w, f)
+		s.setCORS(w, r, f)
 		h := w.Header()
 		h.Set("Content-Type", "text/event-stream; charset=utf-8")
 		h.Set("Cache-Control", "no-cache")
@@ -394,7 +466,7 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request, p *params, 
 	switch status {
 	case http.StatusOK:
 	case http.StatusNoContent:
-		s.setCORS(w, f)
+		s.setCORS(w, r, f)
 		w.WriteHeader(http.StatusNoContent)
 		s.m.requests.WithLabelValues(ep, "204").Inc()
 		return
@@ -403,13 +475,13 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request, p *params, 
 		if status == http.StatusServiceUnavailable {
 			code = "reconnect_refused"
 		}
-		s.jsonError(w, f, ep, status, code, err.Error())
+		s.jsonError(w, r, f, ep, status, code, err.Error())
 		return
 	}
 	ticket, err := s.slots.enter()
 	if err != nil {
 		w.Header().Set("Retry-After", "1")
-		s.jsonError(w, f, ep, http.StatusTooManyRequests, "queue_full", err.Error())
+		s.jsonError(w, r, f, ep, http.StatusTooManyRequests, "queue_full", err.Error())
 		return
 	}
 	defer ticket.release()
@@ -420,7 +492,7 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request, p *params, 
 	defer em.active.Dec()
 	s.m.requests.WithLabelValues(ep, "200").Inc()
 
-	s.setCORS(w, f)
+	s.setCORS(w, r, f)
 	h := w.Header()
 	if f.has(fWrongContentType) {
 		h.Set("Content-Type", "text/plain; charset=utf-8")
@@ -433,19 +505,35 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request, p *params, 
 	h.Set("X-Accel-Buffering", "no")
 	if f.has(fGzipBuffered) {
 		h.Set("Content-Encoding", "gzip")
-		h.Set("Vary", "Accept-Encoding")
+		h.Add("Vary", "Accept-Encoding")
 	}
 	w.WriteHeader(http.StatusOK)
 
 	st := &stream{s: s, ctx: r.Context(), w: w, rc: http.NewResponseController(w), m: em, p: p, l: l,
 		buf: make([]byte, 0, 256)}
 	if k == kindChat {
-		st.prefix = chatPrefix(p, st.streamHash())
+		st.prefix = chatPrefix(p, s.newCompletion())
 	}
 	if f.has(fBuffered) || f.has(fGzipBuffered) {
 		st.hold = new(bytes.Buffer)
 	}
 	st.run(start, ticket)
+}
+
+// completion is the identity of one chat completion: the id after
+// "chatcmpl-" and the Unix time it was created.
+type completion struct {
+	id      uint64
+	created int64
+}
+
+// newCompletion returns the identity of a new chat completion: an id no
+// other completion of this Server has, and the current time. Every
+// request is a completion of its own, a resume with Last-Event-ID too: the
+// mock keeps no state, so the resumed text and event ids continue exactly
+// while the id and created fields are the new request's.
+func (s *Server) newCompletion() completion {
+	return completion{id: mix(s.idSalt + s.completions.Add(1)), created: time.Now().Unix()}
 }
 
 func (s *Server) countFaults(f *faultSet) {

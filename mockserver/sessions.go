@@ -31,7 +31,7 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 	fs := s.requestFaults(r)
 	var raw map[string]json.RawMessage
 	if status, err := s.readJSON(w, r, &raw); err != nil {
-		s.jsonError(w, &fs, "sessions", status, "invalid_request", err.Error())
+		s.jsonError(w, r, &fs, "sessions", status, "invalid_request", err.Error())
 		return
 	}
 	v, err := sessionValues(raw)
@@ -40,12 +40,12 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 		err = p.applyValues(v)
 	}
 	if err != nil {
-		s.jsonError(w, &fs, "sessions", http.StatusBadRequest, "invalid_parameter", err.Error())
+		s.jsonError(w, r, &fs, "sessions", http.StatusBadRequest, "invalid_parameter", err.Error())
 		return
 	}
 	id := sessionPrefix + base64.RawURLEncoding.EncodeToString([]byte(v.Encode()))
 	if len(id) > maxSessionID {
-		s.jsonError(w, &fs, "sessions", http.StatusBadRequest, "invalid_parameter",
+		s.jsonError(w, r, &fs, "sessions", http.StatusBadRequest, "invalid_parameter",
 			fmt.Sprintf("session parameters too long: the id would be %d bytes (at most %d)", len(id), maxSessionID))
 		return
 	}
@@ -53,7 +53,7 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 	b = append(b, `","object":"stream.session","stream_url":"/v1/sessions/`...)
 	b = append(b, id...)
 	b = append(b, "/stream\"}\n"...)
-	s.setCORS(w, &fs)
+	s.setCORS(w, r, &fs)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write(b)
@@ -126,7 +126,7 @@ func (s *Server) sessionStream(w http.ResponseWriter, r *http.Request) {
 	v, err := decodeSession(id)
 	if err != nil {
 		fs := s.requestFaults(r)
-		s.jsonError(w, &fs, epSession, http.StatusNotFound, "unknown_session", err.Error())
+		s.jsonError(w, r, &fs, epSession, http.StatusNotFound, "unknown_session", err.Error())
 		return
 	}
 	s.handleNamed(w, r, epSession, v)

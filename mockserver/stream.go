@@ -17,8 +17,8 @@ const (
 	kindChat              // chat completions: role chunk, content chunks, finish chunk, [usage], [DONE] | error
 )
 
-// mockCreated is the "created" field of every chat chunk. It is a constant
-// so that a resumed stream is byte-identical to the uninterrupted one.
+// mockCreated is the "created" field of the one model GET /v1/models
+// lists. Chat completions carry their own (see Server.newCompletion).
 const mockCreated = 1735689600 // 2025-01-01T00:00:00Z
 
 // padding is what huge-event pads with; written in slices of it, never
@@ -274,13 +274,13 @@ func (st *stream) streamHash() uint64 {
 	return mix(p.seed ^ mix(uint64(p.tokens)<<20^uint64(p.chunk)) ^ uint64(st.l.kind)<<62)
 }
 
-// chatPrefix renders the JSON every chat chunk starts with.
-func chatPrefix(p *params, h uint64) []byte {
+// chatPrefix renders the JSON every chunk of chat completion c starts with.
+func chatPrefix(p *params, c completion) []byte {
 	b := make([]byte, 0, 160+len(p.model))
 	b = append(b, `{"id":"chatcmpl-`...)
-	b = appendHex16(b, h)
+	b = appendHex16(b, c.id)
 	b = append(b, `","object":"chat.completion.chunk","created":`...)
-	b = appendInt(b, mockCreated)
+	b = strconv.AppendInt(b, c.created, 10)
 	b = append(b, `,"model":`...)
 	b = appendJSONString(b, p.model)
 	b = append(b, `,"system_fingerprint":"fp_ssebench","choices":`...)

@@ -111,10 +111,12 @@ func runMock(ctx context.Context, e *env, args []string) error {
 	var faults mockFaultList
 	fs.Var(&faults, "fault", "server-wide fault `profile`s, comma-separated or repeated (see the table below)")
 	fs.Var(&faults, "profile", "alias of --fault")
-	fs.StringVar(&cfg.CORSOrigin, "cors-origin", cfg.CORSOrigin, "Access-Control-Allow-Origin `value` (empty = no CORS headers)")
+	fs.StringVar(&cfg.CORSOrigin, "cors-origin", cfg.CORSOrigin, "Access-Control-Allow-Origin `value` (empty = no CORS headers); with --cors-credentials the origin admitted (* = any)")
+	fs.BoolVar(&cfg.CORSCredentials, "cors-credentials", false, "serve credentialed cross-origin clients (EventSource withCredentials, fetch credentials: include): echo the request's Origin, Access-Control-Allow-Credentials: true, Vary: Origin")
 	fs.StringVar(&cfg.Model, "model", cfg.Model, "model `name` reported when a request names none")
 	fs.Int64Var(&cfg.MaxBodyBytes, "max-body", cfg.MaxBodyBytes, "request body limit in `bytes`; larger bodies get 413")
 	fs.DurationVar(&cfg.WriteTimeout, "write-timeout", cfg.WriteTimeout, "deadline for each write to a client that stopped reading (0 = none)")
+	fs.DurationVar(&cfg.BodyTimeout, "body-timeout", cfg.BodyTimeout, "time allowed to receive a request body; a slower one gets 408 and a closed connection (0 = the default)")
 	reuseport := fs.Bool("reuseport", false, "set SO_REUSEPORT so several mock processes can share one port")
 	listFaults := fs.Bool("list-faults", false, "print the fault profiles as a table on stdout and exit")
 	fs.Usage = func() {
@@ -175,6 +177,9 @@ func runMock(ctx context.Context, e *env, args []string) error {
 	}
 	if cfg.Token != "" {
 		desc += ", bearer auth"
+	}
+	if cfg.CORSCredentials {
+		desc += ", CORS with credentials"
 	}
 	fmt.Fprintf(e.stderr, "ssebench mock: listening on http://%s (%s)\n", ln.Addr(), desc)
 	if err := srv.Serve(ctx, ln); err != nil {

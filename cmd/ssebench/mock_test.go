@@ -139,11 +139,42 @@ func TestMockUsageErrors(t *testing.T) {
 		{[]string{"extra"}, nil, exitUsage, "extra"},
 		{nil, map[string]string{"SSEBENCH_TOKENS": "many"}, exitUsage, "SSEBENCH_TOKENS"},
 		{[]string{"--addr", "256.0.0.1:1"}, nil, exitCannotRun, "listen"},
+		{[]string{"--cors-credentials", "--cors-origin", ""}, nil, exitUsage, "CORS credentials"},
+		{[]string{"--body-timeout", "-1s"}, nil, exitUsage, "timeouts must not be negative"},
 	} {
 		e, _, errb := mockTestEnv(tc.vars)
 		if got := run(context.Background(), e, append([]string{"mock"}, tc.args...)); got != tc.code || !strings.Contains(errb.String(), tc.want) {
 			t.Errorf("mock %v: exit %d (want %d), stderr %q", tc.args, got, tc.code, errb.String())
 		}
+	}
+}
+
+// TestMockCORSCredentials: --cors-credentials echoes the caller's Origin
+// with Allow-Credentials (never "*"), from the flag and from the
+// environment.
+func TestMockCORSCredentials(t *testing.T) {
+	for _, tc := range []struct {
+		vars map[string]string
+		args []string
+	}{
+		{nil, []string{"--cors-credentials"}},
+		{map[string]string{"SSEBENCH_CORS_CREDENTIALS": "true"}, nil},
+	} {
+		url, _, cancel, code := mockStart(t, tc.vars, append([]string{"--addr", "127.0.0.1:0", "--ttft", "0", "--itl", "0", "--tokens", "1"}, tc.args...)...)
+		req, _ := http.NewRequest("GET", url+"/v1/stream", nil)
+		req.Header.Set("Origin", "http://127.0.0.1:9")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.Header.Get("Access-Control-Allow-Origin") != "http://127.0.0.1:9" || resp.Header.Get("Access-Control-Allow-Credentials") != "true" ||
+			resp.Header.Get("Vary") != "Origin" {
+			t.Errorf("%v %v: headers %v", tc.vars, tc.args, resp.Header)
+		}
+		cancel()
+		<-code
 	}
 }
 
@@ -166,7 +197,7 @@ func TestMockHelpListsEveryKnob(t *testing.T) {
 	}
 	help := errb.String()
 	for _, want := range []string{"--ttft", "--itl", "--tokens", "--chunk", "--seed", "--heartbeat", "--retry", "--slots", "--queue",
-		"--token", "--fault", "--cors-origin", "--reuseport", "--addr", "lognormal(", "uniform(", "Last-Event-ID", "SSEBENCH_"} {
+		"--token", "--fault", "--cors-origin", "--cors-credentials", "--body-timeout", "--reuseport", "--addr", "lognormal(", "uniform(", "Last-Event-ID", "SSEBENCH_"} {
 		if !strings.Contains(help, strings.TrimPrefix(want, "-")) {
 			t.Errorf("--help lacks %s", want)
 		}
