@@ -105,8 +105,8 @@ func TestDirectBodies(t *testing.T) {
 					t.Fatalf("%d streams, want several", len(ends))
 				}
 				for _, e := range ends {
-					if e.Err != scenarios.ErrNone || e.Tokens != 2 {
-						t.Errorf("stream %d: %v %q tokens %d", e.Stream, e.Err, e.Detail, e.Tokens)
+					if e.Err != scenarios.ErrNone || c.tokens(e.Stream) != 2 {
+						t.Errorf("stream %d: %v %q tokens %d", e.Stream, e.Err, e.Detail, c.tokens(e.Stream))
 					}
 				}
 				if n := sum(c.all, func(r *scenarios.Result) int64 { return r.Bytes }); n != int64(len(ends)*len(events)) {

@@ -157,6 +157,11 @@ func (c *collected) streams() []uint64 {
 	return out
 }
 
+// tokens returns the tokens of stream no: the sum of its Results' deltas.
+func (c *collected) tokens(no uint64) int64 {
+	return sum(c.stream(no), func(r *scenarios.Result) int64 { return r.Tokens })
+}
+
 // sum adds up a counter over Results.
 func sum(rs []scenarios.Result, f func(*scenarios.Result) int64) int64 {
 	var n int64
@@ -250,6 +255,7 @@ type sseHandler struct {
 	dropAfter  int  // close the connection abruptly after this many events of a connection
 	skipResume bool // on resume, skip one event (lost data)
 	dupResume  bool // on resume, repeat the last event
+	usage      int  // the usage the finish event reports: 0 means tokens, -1 none
 	hits       atomic.Int64
 	mu         sync.Mutex
 	lastIDs    map[string][]string // URL query -> the Last-Event-ID headers received
@@ -307,8 +313,14 @@ func (h *sseHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				pause(r, h.itl)
 			}
 			_, err = fmt.Fprintf(w, "event: add\nid: %d\ndata: tok%d\n\n", id, id)
+		case h.usage < 0:
+			_, err = fmt.Fprintf(w, "event: finish\nid: %d\ndata: {}\n\n", id)
 		default:
-			_, err = fmt.Fprintf(w, "event: finish\nid: %d\ndata: {\"usage\":{\"completion_tokens\":%d}}\n\n", id, h.tokens)
+			u := h.tokens
+			if h.usage > 0 {
+				u = h.usage
+			}
+			_, err = fmt.Fprintf(w, "event: finish\nid: %d\ndata: {\"usage\":{\"completion_tokens\":%d}}\n\n", id, u)
 		}
 		if err != nil || r.Context().Err() != nil {
 			return // the client is gone

@@ -63,8 +63,9 @@ const (
 type attemptEnd struct {
 	res     *scenarios.Result
 	out     outcome
-	retries bool  // a premature end: a reconnect may follow
-	events  int64 // events dispatched in the attempt
+	retries bool      // a premature end: a reconnect may follow
+	events  int64     // events dispatched in the attempt
+	at      time.Time // when the attempt ended (its terminal event, the end of its body, its failure)
 }
 
 // stream is the state of one stream across its attempts (reconnects). It
@@ -80,10 +81,24 @@ type stream struct {
 	vars scenarios.Vars // template values, with the setup's
 	idle *idleConn      // the kept direct connection (the caller's)
 
-	lastID    string        // the source's last event ID; persists across attempts
-	retry     time.Duration // the server's reconnection time
-	retrySet  bool
-	ttftSched bool // ttft_sched already recorded
+	lastID   string        // the source's last event ID; persists across attempts
+	retry    time.Duration // the server's reconnection time
+	retrySet bool
+
+	// Whole-stream accounting: a stream is the unit of every metric, so
+	// these persist across attempts.
+	first     time.Time     // when attempt 0 started: the once-per-stream metrics count from it
+	hdrSeen   bool          // ttfb recorded
+	evSeen    bool          // ttfe recorded
+	haveTTFT  bool          // ttft (and ttft_sched) recorded
+	ttft      time.Duration // first -> the first content event
+	prevEv    time.Time     // the last event dispatched, on any attempt (for gap)
+	prevCont  time.Time     // the last content event, on any attempt (for itl)
+	content   int64         // content events over all attempts
+	usage     int64         // the server's last usage report, when haveUsage
+	haveUsage bool
+	credited  int64     // tokens already sent in Results
+	dropAt    time.Time // the end of the attempt that dropped, until a resumed attempt dispatches an event
 
 	// id accounting: ids that are integers, or end in one.
 	idKnown  bool
@@ -288,27 +303,66 @@ func (st *stream) run(ctx context.Context) (healthy bool) {
 	s := st.s
 	for attempt := uint32(0); ; attempt++ {
 		end := st.attempt(ctx, attempt)
+		if end.at.IsZero() {
+			end.at = time.Now()
+		}
 		healthy = healthy || end.out != outFailed || end.events > 0
 		// A stream reconnects during the grace period too: it is still
 		// open, and its premature end is not the run's doing.
 		reconnect := end.retries && int(attempt) < s.sc.Reconnect.Max && ctx.Err() == nil
 		if reconnect {
+			if st.dropAt.IsZero() {
+				st.dropAt = end.at
+			}
 			// The attempt's KindEnd waits until the reconnect is certain, so
 			// that Final is exact: a run that ends during the wait ends the
 			// stream with the attempt's own error.
 			reconnect = sleep(ctx, st.reconnectDelay())
 		}
 		end.res.Final = !reconnect
-		if end.out == outOK && !reconnect {
-			if e2e, ok := end.res.Get(scenarios.E2E); ok {
-				end.res.Set(scenarios.E2ESched, end.res.Start.Add(e2e).Sub(st.sched))
-			}
+		if end.res.Final && (end.out == outOK || end.out == outStop) {
+			st.endOK(end.res, end.at)
 		}
-		s.send(end.res)
+		st.send(end.res)
 		if !reconnect {
 			return healthy
 		}
 	}
+}
+
+// endOK records the metrics of a stream that ended ok at at on res, its
+// Final Result: e2e and e2e_sched from the stream's first start and its
+// schedule, and tpot over the whole stream.
+func (st *stream) endOK(res *scenarios.Result, at time.Time) {
+	e2e := at.Sub(st.first)
+	res.Set(scenarios.E2E, e2e)
+	res.Set(scenarios.E2ESched, at.Sub(st.sched))
+	if tokens := st.tokens(); st.haveTTFT && tokens > 1 {
+		res.Set(scenarios.TPOT, (e2e-st.ttft)/time.Duration(tokens-1))
+	}
+}
+
+// tokens returns the stream's output tokens so far: the server's last
+// usage report when there was one, else its content events.
+func (st *stream) tokens() int64 {
+	if st.haveUsage {
+		return st.usage
+	}
+	return st.content
+}
+
+// send credits r's tokens and sends it. Tokens are credited as content
+// events arrive (a Result's content events are its tokens); the Final
+// Result carries the rest, so that a stream's tokens add up to its usage
+// when the server reported one, else to its content events.
+func (st *stream) send(r *scenarios.Result) {
+	if r.Final {
+		r.Tokens = st.tokens() - st.credited
+	} else {
+		r.Tokens = r.Content
+	}
+	st.credited += r.Tokens
+	st.s.send(r)
 }
 
 func (st *stream) reconnectDelay() time.Duration {
@@ -362,8 +416,11 @@ func (st *stream) attempt(ctx context.Context, n uint32) attemptEnd {
 	}
 
 	start := time.Now()
-	if n == 0 && st.sched.IsZero() {
-		st.sched = start // closed model: the schedule is the start
+	if n == 0 {
+		st.first = start
+		if st.sched.IsZero() {
+			st.sched = start // closed model: the schedule is the start
+		}
 	}
 	if ct != nil {
 		ct.start = start
@@ -388,7 +445,8 @@ func (st *stream) attempt(ctx context.Context, n uint32) attemptEnd {
 		cancel:    cancel,
 	}
 	if st.abort && sc.Abort.After > 0 {
-		w.abortAfter = sc.Abort.After
+		// The abort rule counts from the stream's first start.
+		w.abortAfter = max(sc.Abort.After-start.Sub(st.first), 1)
 	}
 	w.arm()
 	defer w.stop()
@@ -424,7 +482,10 @@ func (st *stream) attempt(ctx context.Context, n uint32) attemptEnd {
 	hdr := time.Now()
 	w.hdr.Store(max(int64(hdr.Sub(start)), 1))
 	w.rearm(hdr.Sub(start)) // from the first-byte deadline to the idle one
-	res.Set(scenarios.TTFB, hdr.Sub(start))
+	if !st.hdrSeen {
+		st.hdrSeen = true
+		res.Set(scenarios.TTFB, hdr.Sub(st.first))
+	}
 
 	// done ends the response; clean says its body was read to its end,
 	// so that its connection may serve the next request. (On the direct
@@ -441,7 +502,7 @@ func (st *stream) attempt(ctx context.Context, n uint32) attemptEnd {
 	case resp.StatusCode == http.StatusNoContent:
 		done(true)
 		res.Status = resp.StatusCode
-		return attemptEnd{res: res, out: outStop}
+		return attemptEnd{res: res, out: outStop, at: hdr}
 	case resp.StatusCode != http.StatusOK:
 		done(false)
 		return st.fail(res, scenarios.ErrHTTPStatus, resp.StatusCode, resp.Status)
@@ -594,15 +655,13 @@ type reading struct {
 	b     *body
 	w     *watch
 
-	events, content int64
-	comments        int64
-	bytesSent       int64 // body bytes already reported in a sent Result
-	commentsSent    int64
-	tokens          int64 // from the server's usage, when reported
-	haveUsage       bool
-	ttft            time.Duration
-	terminal        bool
-	sentAt          time.Time // when the stream last sent a Result (its KindStart, a progress)
+	events       int64 // events dispatched in this attempt
+	content      int64 // content events in this attempt
+	comments     int64
+	bytesSent    int64 // body bytes already reported in a sent Result
+	commentsSent int64
+	terminal     bool
+	sentAt       time.Time // when the stream last sent a Result (its KindStart, a progress)
 }
 
 // progressEvery is how long a stream that has events not yet sent waits
@@ -620,14 +679,14 @@ func (a *reading) flush(now time.Time) {
 	a.bytesSent = a.b.n
 	r.Comments = a.comments - a.commentsSent
 	a.commentsSent = a.comments
-	a.st.s.send(r)
+	a.st.send(r)
 	a.sentAt = now
 	a.res = a.st.newResult(scenarios.KindEnd, a.n, a.start)
 }
 
 // read is the hot loop: one iteration per dispatched event, no allocation,
-// no channel send except when a batch is full, at the first content
-// event, or progressEvery after the previous send. It returns the
+// no channel send except when a batch is full, at the stream's first
+// content event, or progressEvery after the previous send. It returns the
 // attempt's KindEnd (in a.res).
 func (a *reading) read(actx context.Context, rd *sse.Reader) attemptEnd {
 	st := a.st
@@ -637,7 +696,6 @@ func (a *reading) read(actx context.Context, rd *sse.Reader) attemptEnd {
 	if st.abort {
 		abortAfter = int64(s.sc.Abort.AfterEvents)
 	}
-	var prev, prevContent time.Time
 	if a.sentAt.IsZero() {
 		a.sentAt = a.start // the KindStart
 	}
@@ -649,46 +707,49 @@ func (a *reading) read(actx context.Context, rd *sse.Reader) attemptEnd {
 		}
 		a.events++
 		a.res.Events++
-		if a.events == 1 {
-			a.res.Set(scenarios.TTFE, now.Sub(a.start))
-		} else if a.res.AddGap(now.Sub(prev)) {
+		if a.events == 1 && !st.dropAt.IsZero() {
+			// The first event after a resume.
+			a.res.Set(scenarios.ResumeGap, now.Sub(st.dropAt))
+			st.dropAt = time.Time{}
+		}
+		if !st.evSeen {
+			st.evSeen = true
+			a.res.Set(scenarios.TTFE, now.Sub(st.first))
+		} else if a.res.AddGap(now.Sub(st.prevEv)) {
 			a.flush(now)
 		}
-		prev = now
+		st.prevEv = now
 		if len(v.ID) > 0 {
 			st.trackID(a.res, v.ID)
 		}
 		c := cls.Classify(v.Type, v.Data)
 		if c.HasUsage() {
 			if t, ok := cls.Usage(v.Data); ok {
-				a.tokens, a.haveUsage = int64(t), true
+				st.usage, st.haveUsage = int64(t), true
 			}
 		}
 		switch c.Kind() {
 		case scenarios.ClassContent:
 			a.content++
+			st.content++
 			a.res.Content++
-			if a.content == 1 {
-				a.ttft = now.Sub(a.start)
-				a.res.Set(scenarios.TTFT, a.ttft)
-				if !st.ttftSched {
-					st.ttftSched = true
-					a.res.Set(scenarios.TTFTSched, now.Sub(st.sched))
-				}
+			if !st.haveTTFT {
+				st.haveTTFT = true
+				st.ttft = now.Sub(st.first)
+				a.res.Set(scenarios.TTFT, st.ttft)
+				a.res.Set(scenarios.TTFTSched, now.Sub(st.sched))
 				a.flush(now) // live views see ttft at once
-			} else if a.res.AddITL(now.Sub(prevContent)) {
+			} else if a.res.AddITL(now.Sub(st.prevCont)) {
 				a.flush(now)
 			}
-			prevContent = now
-			if abortAfter > 0 && a.content >= abortAfter {
-				a.endTokens()
+			st.prevCont = now
+			if abortAfter > 0 && st.content >= abortAfter {
 				return st.end(a.res, outAborted, scenarios.ErrNone, 0, "")
 			}
 		case scenarios.ClassTerminal:
 			a.terminal = true
-			return a.ok(now)
+			return attemptEnd{res: a.res, out: outOK, at: now}
 		case scenarios.ClassError:
-			a.endTokens()
 			detail := "error event " + strconv.Quote(clip(v.Type, 64)) + ": " + strconv.Quote(clip(v.Data, 200))
 			return st.fail(a.res, scenarios.ErrTerminalErrorEvent, 0, detail)
 		}
@@ -699,51 +760,33 @@ func (a *reading) read(actx context.Context, rd *sse.Reader) attemptEnd {
 	}
 }
 
-// ok ends the attempt successfully at now.
-func (a *reading) ok(now time.Time) attemptEnd {
-	e2e := now.Sub(a.start)
-	a.res.Set(scenarios.E2E, e2e)
-	tokens := a.endTokens()
-	if a.content > 0 && tokens > 1 {
-		a.res.Set(scenarios.TPOT, (e2e-a.ttft)/time.Duration(tokens-1))
-	}
-	return attemptEnd{res: a.res, out: outOK}
-}
-
-// endTokens records the attempt's output tokens: the server's usage when
-// it reported one, else the content events.
-func (a *reading) endTokens() int64 {
-	t := a.content
-	if a.haveUsage {
-		t = a.tokens
-	}
-	a.res.Tokens = t
-	return t
-}
-
 // finish classifies the end of the body.
 func (a *reading) finish(actx context.Context, err error, now time.Time) attemptEnd {
 	st := a.st
 	if err == io.EOF {
 		if !st.s.ev.terminal {
-			end := a.ok(now)
-			end.retries = true // a browser reconnects after a clean end
-			return end
+			// No terminal rule: a clean end of the body ends the stream ok.
+			return attemptEnd{res: a.res, out: outOK, at: now, retries: true}
 		}
-		a.endTokens()
-		return st.fail(a.res, scenarios.ErrEOFBeforeTerminal, 0, "stream ended without a terminal event")
+		end := st.fail(a.res, scenarios.ErrEOFBeforeTerminal, 0, "stream ended without a terminal event")
+		end.at = now
+		return end
 	}
-	a.endTokens()
+	var end attemptEnd
 	if o, cls := st.causeOf(actx); o != outOK {
-		return st.end(a.res, o, cls, 0, "")
+		end = st.end(a.res, o, cls, 0, "")
+	} else {
+		switch {
+		case errors.Is(err, sse.ErrLimit):
+			end = st.fail(a.res, scenarios.ErrParse, 0, err.Error())
+		case errors.Is(err, sse.ErrEOFMidEvent):
+			end = st.fail(a.res, scenarios.ErrEOFMidEvent, 0, err.Error())
+		default:
+			end = st.fail(a.res, scenarios.ErrReset, 0, err.Error())
+		}
 	}
-	switch {
-	case errors.Is(err, sse.ErrLimit):
-		return st.fail(a.res, scenarios.ErrParse, 0, err.Error())
-	case errors.Is(err, sse.ErrEOFMidEvent):
-		return st.fail(a.res, scenarios.ErrEOFMidEvent, 0, err.Error())
-	}
-	return st.fail(a.res, scenarios.ErrReset, 0, err.Error())
+	end.at = now
+	return end
 }
 
 // trackID counts ids lost and duplicated, for ids that are integers or end
