@@ -287,7 +287,7 @@ func (d *decoder) scenario(n *yaml.Node) {
 				}
 			})
 		case "reconnect":
-			d.fields(v, p, []string{"max", "delay", "honor_retry", "last_event_id"}, func(key string, v *yaml.Node, p string) {
+			d.fields(v, p, []string{"max", "delay", "honor_retry", "last_event_id", "after_clean_end"}, func(key string, v *yaml.Node, p string) {
 				switch key {
 				case "max":
 					s.Reconnect.Max = d.int(v, p)
@@ -297,6 +297,8 @@ func (d *decoder) scenario(n *yaml.Node) {
 					s.Reconnect.HonorRetry = d.bool(v, p)
 				case "last_event_id":
 					s.Reconnect.LastEventID = d.bool(v, p)
+				case "after_clean_end":
+					s.Reconnect.AfterCleanEnd = d.bool(v, p)
 				}
 			})
 		case "abort":
@@ -963,7 +965,7 @@ func applyDefaults(s *Scenario) {
 		}
 	}
 	if !s.given("events.preset") {
-		s.Events.Preset = PresetEventSource
+		s.Events.Preset = PresetGeneric
 	}
 	l := &s.Load
 	if !s.given("load.model") {

@@ -289,10 +289,8 @@ func (v *validator) setup(st *Setup) {
 }
 
 func (v *validator) events(e *Events) {
-	switch e.Preset {
-	case PresetEventSource, PresetOpenAI, PresetCustom:
-	default:
-		msg := fmt.Sprintf("%q is not a preset (want eventsource, openai or custom)", e.Preset)
+	if _, ok := ParsePreset(string(e.Preset)); !ok {
+		msg := fmt.Sprintf("%q is not a preset (want generic, eventsource, openai or custom)", e.Preset)
 		v.add("events.preset", "%s", msg)
 	}
 	seen := map[string]string{}

@@ -86,8 +86,13 @@ func serveMem(t testing.TB, h http.Handler) *memNet {
 }
 
 // scenario parses a scenario from YAML (the defaults merged, validated).
+// The tests' handlers follow the mock's convention (info, add..., finish),
+// so the events preset is eventsource unless the YAML sets events.
 func scenario(t testing.TB, yaml string) *scenarios.Scenario {
 	t.Helper()
+	if !strings.Contains(yaml, "\nevents:") && !strings.HasPrefix(yaml, "events:") {
+		yaml += "\nevents: eventsource\n"
+	}
 	sc, err := scenarios.Parse("test.yaml", []byte(yaml))
 	if err != nil {
 		t.Fatalf("scenario: %v\n%s", err, yaml)
@@ -357,5 +362,3 @@ func waitGoroutines(t testing.TB, n int) {
 }
 
 func errIs(err error, target any) bool { return errors.As(err, target) }
-
-var _ = strings.Contains

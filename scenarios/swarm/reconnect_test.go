@@ -130,7 +130,8 @@ func Test204Stops(t *testing.T) {
 }
 
 // TestCleanEOFFeed: with no terminal rule (a live feed), a clean end is a
-// success, and a browser-like reconnect follows while allowed.
+// success, and with after_clean_end a browser-like reconnect follows while
+// allowed.
 func TestCleanEOFFeed(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		m := serveMem(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -138,7 +139,7 @@ func TestCleanEOFFeed(t *testing.T) {
 		}))
 		sc := scenario(t, one(`
 events: {preset: custom}
-reconnect: {max: 1, delay: 10ms}`))
+reconnect: {max: 1, delay: 10ms, after_clean_end: true}`))
 		c := runMem(t, m, sc)
 		c.checkWellFormed(t)
 		ends := c.ends()

@@ -765,8 +765,10 @@ func (a *reading) finish(actx context.Context, err error, now time.Time) attempt
 	st := a.st
 	if err == io.EOF {
 		if !st.s.ev.terminal {
-			// No terminal rule: a clean end of the body ends the stream ok.
-			return attemptEnd{res: a.res, out: outOK, at: now, retries: true}
+			// No terminal rule: a clean end of the body ends the attempt
+			// ok, and the stream too unless it reconnects as a browser
+			// would (reconnect.after_clean_end).
+			return attemptEnd{res: a.res, out: outOK, at: now, retries: st.s.sc.Reconnect.AfterCleanEnd}
 		}
 		end := st.fail(a.res, scenarios.ErrEOFBeforeTerminal, 0, "stream ended without a terminal event")
 		end.at = now
