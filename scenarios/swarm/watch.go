@@ -188,4 +188,3 @@ func (c *connTrace) connect() (time.Duration, bool) {
 	}
 	return time.Duration(d - s), true
 }
-
