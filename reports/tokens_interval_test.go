@@ -66,6 +66,7 @@ func TestTokensPerInterval(t *testing.T) {
 
 		sc, err := scenarios.Parse("tokens.yaml", []byte(`
 url: http://127.0.0.1/v1/stream?ttft=50ms&itl=50ms&tokens=100
+events: eventsource
 load: {rate: 1/m}
 duration: 6s
 `))

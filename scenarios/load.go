@@ -253,7 +253,7 @@ func kindName(n *yaml.Node) string {
 var topKeys = []string{
 	"name", "url", "method", "headers", "body", "setup", "events", "load",
 	"duration", "grace", "deadlines", "reconnect", "abort", "thresholds",
-	"http2", "insecure", "source_ips", "max_line", "max_event",
+	"http2", "insecure", "compression", "source_ips", "max_line", "max_event",
 }
 
 func (d *decoder) scenario(n *yaml.Node) {
@@ -318,6 +318,8 @@ func (d *decoder) scenario(n *yaml.Node) {
 			s.HTTP2 = d.bool(v, p)
 		case "insecure":
 			s.Insecure = d.bool(v, p)
+		case "compression":
+			s.DisableCompression = !d.bool(v, p)
 		case "source_ips":
 			s.SourceIPs = d.sourceIPs(v, p)
 		case "max_line":

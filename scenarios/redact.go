@@ -192,6 +192,9 @@ func (s *Scenario) MarshalJSON() ([]byte, error) {
 	m.add("thresholds", th)
 	m.add("http2", r.HTTP2)
 	m.add("insecure", r.Insecure)
+	if r.DisableCompression {
+		m.add("compression", "off")
+	}
 	if len(r.SourceIPs) > 0 {
 		m.add("source_ips", addrRanges(r.SourceIPs))
 	}

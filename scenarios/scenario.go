@@ -72,6 +72,14 @@ type Scenario struct {
 	// Insecure skips TLS certificate verification. Opt-in only.
 	Insecure bool
 
+	// DisableCompression (YAML compression: off) sends no Accept-Encoding
+	// and refuses compressed responses (class content_type). By default
+	// the stream request asks, as a browser does, for
+	// AcceptEncoding, and the swarm decodes the response as it streams,
+	// so a server or proxy that holds or batches a compressed body shows
+	// as the delay a browser sees.
+	DisableCompression bool
+
 	// SourceIPs are local addresses to dial from, used round-robin by
 	// stream number, to lift the ~28k ephemeral-port ceiling per source
 	// address. Empty means the system's choice.
@@ -113,8 +121,10 @@ type Request struct {
 	// URL is the absolute http or https URL (a template).
 	URL string
 
-	// Headers are sent in order (names may repeat). The swarm adds
-	// Accept: text/event-stream and Cache-Control: no-cache unless set here.
+	// Headers are sent in order (names may repeat). The stream request
+	// adds Accept: text/event-stream, Cache-Control: no-cache and (unless
+	// compression is off) Accept-Encoding: gzip, deflate, br, zstd, as a
+	// browser's EventSource does, unless set here.
 	Headers []Header
 
 	// Body is the request body (a template). In YAML it is a string, a

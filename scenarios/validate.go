@@ -139,6 +139,13 @@ func (s *Scenario) Validate() error {
 			v.add(fmt.Sprintf("source_ips[%d]", i), "not a valid address")
 		}
 	}
+	if s.DisableCompression {
+		for _, h := range s.Headers {
+			if strings.EqualFold(h.Name, "Accept-Encoding") {
+				v.add("headers."+h.Name, "asks for compression, but compression is off (drop the header, or compression: on)")
+			}
+		}
+	}
 	if s.MaxLine < 0 {
 		v.add("max_line", "must not be negative")
 	}

@@ -2,9 +2,11 @@ package main
 
 import (
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -50,5 +52,32 @@ func TestRunGenericTarget(t *testing.T) {
 		}
 		clear(paths)
 		mu.Unlock()
+	}
+}
+
+// TestRunTLSUntrusted: against a self-signed TLS server, run exits 3 at
+// start with the x509 reason and the way around it; with --insecure it
+// runs.
+func TestRunTLSUntrusted(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "data: hi\n\n")
+	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes
+	srv.StartTLS()
+	defer srv.Close()
+	r := runCLI(t, t.Context(), nil, "run", "--quiet", "--duration", "300ms", "--connections", "2", "--target", srv.URL)
+	r.wantCode(t, exitCannotRun)
+	for _, want := range []string{"x509: certificate signed by unknown authority", "--insecure", "SSL_CERT_FILE"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	out := filepath.Join(t.TempDir(), "r.json")
+	r = runCLI(t, t.Context(), nil, "run", "--quiet", "--duration", "300ms", "--connections", "2", "--target", srv.URL, "--insecure", "--out", out)
+	r.wantCode(t, exitOK)
+	if c := runReadResult(t, out).Counters; c.StreamsOK == 0 || c.StreamsFailed != 0 {
+		t.Errorf("with --insecure: streams ok %d failed %d", c.StreamsOK, c.StreamsFailed)
 	}
 }

@@ -3,20 +3,16 @@ package swarm
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httptrace"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/ssebench/ssebench/conformance/sse"
 	"github.com/ssebench/ssebench/scenarios"
+	"github.com/ssebench/ssebench/scenarios/secret"
 )
 
 // Causes with which the swarm cancels an attempt's context; context.Cause
@@ -78,6 +74,9 @@ type stream struct {
 
 	vars scenarios.Vars // template values, with the setup's
 	idle *idleConn      // the kept direct connection (the caller's)
+
+	req *http.Request    // the current attempt's request, whose secrets failure texts are scrubbed of
+	red *secret.Redactor // built from req at the first failure
 
 	lastID   string        // the source's last event ID; persists across attempts
 	retry    time.Duration // the server's reconnection time
@@ -218,253 +217,6 @@ func (st *stream) newResult(k scenarios.Kind, attempt uint32, start time.Time) *
 	return r
 }
 
-// attempt makes one connection and reads it to its end. It sends the
-// KindStart and any KindProgress Results itself and returns the KindEnd.
-func (st *stream) attempt(ctx context.Context, n uint32) attemptEnd {
-	s := st.s
-	sc := s.sc
-
-	actx, cancel := context.WithCancelCause(ctx)
-	defer cancel(errDone)
-	req, err := st.buildRequest(actx, n > 0 && sc.Reconnect.LastEventID)
-	direct := err == nil && s.direct && isDirectScheme(req.URL.Scheme)
-	var ct *connTrace
-	if err == nil && !direct {
-		ct = &connTrace{}
-		req = req.WithContext(httptrace.WithClientTrace(actx, ct.hooks()))
-	}
-
-	start := time.Now()
-	if n == 0 {
-		st.first = start
-		if st.sched.IsZero() {
-			st.sched = start // closed model: the schedule is the start
-		}
-	}
-	if ct != nil {
-		ct.start = start
-	}
-	r := st.newResult(scenarios.KindStart, n, start)
-	if n == 0 && st.open {
-		r.Set(scenarios.Queue, st.queue)
-	}
-	s.send(r)
-	s.active.Add(1)
-	defer s.active.Add(-1)
-
-	res := st.newResult(scenarios.KindEnd, n, start)
-	if err != nil {
-		return st.fail(res, scenarios.ErrOther, 0, "building the request: "+err.Error())
-	}
-	w := &watch{
-		start:     start,
-		firstByte: sc.Deadlines.FirstByte,
-		idle:      sc.Deadlines.Idle,
-		total:     sc.Deadlines.Total,
-		cancel:    cancel,
-	}
-	if st.abort && sc.Abort.After > 0 {
-		// The abort rule counts from the stream's first start.
-		w.abortAfter = max(sc.Abort.After-start.Sub(st.first), 1)
-	}
-	w.arm()
-	defer w.stop()
-
-	var (
-		resp *http.Response
-		dc   *rawConn // the direct path's connection
-	)
-	if direct {
-		t := st.roundTripDirect(actx, req)
-		if t.dialled {
-			res.Set(scenarios.Connect, t.connect)
-		}
-		resp, dc, err = t.resp, t.c, t.err
-		if err != nil {
-			if o, cls := st.causeOf(actx); o != outOK {
-				return st.end(res, o, cls, 0, "")
-			}
-			return st.fail(res, t.class, 0, err.Error())
-		}
-	} else {
-		resp, err = st.transport().RoundTrip(req)
-		if d, ok := ct.connect(); ok {
-			res.Set(scenarios.Connect, d)
-		}
-		if err != nil {
-			if o, cls := st.causeOf(actx); o != outOK {
-				return st.end(res, o, cls, 0, "")
-			}
-			return st.fail(res, roundTripClass(err, ct), 0, err.Error())
-		}
-	}
-	hdr := time.Now()
-	w.hdr.Store(max(int64(hdr.Sub(start)), 1))
-	w.rearm(hdr.Sub(start)) // from the first-byte deadline to the idle one
-	if !st.hdrSeen {
-		st.hdrSeen = true
-		res.Set(scenarios.TTFB, hdr.Sub(st.first))
-	}
-
-	// done ends the response; clean says its body was read to its end,
-	// so that its connection may serve the next request. (On the direct
-	// path the body must not be closed: closing it would read on to its
-	// end.)
-	done := func(clean bool) {
-		if dc != nil {
-			st.finishDirect(dc, resp, clean)
-			return
-		}
-		resp.Body.Close()
-	}
-	switch {
-	case resp.StatusCode == http.StatusNoContent:
-		done(true)
-		res.Status = resp.StatusCode
-		return attemptEnd{res: res, out: outStop, at: hdr}
-	case resp.StatusCode != http.StatusOK:
-		done(false)
-		return st.fail(res, scenarios.ErrHTTPStatus, resp.StatusCode, resp.Status)
-	case !isEventStream(resp.Header.Get("Content-Type")):
-		done(false)
-		return st.fail(res, scenarios.ErrContentType, resp.StatusCode,
-			"Content-Type "+strconv.Quote(resp.Header.Get("Content-Type"))+", want text/event-stream")
-	}
-	res.Status = resp.StatusCode
-	if dc != nil {
-		resp.Header = nil // not needed while the body is read
-	}
-
-	b := &body{rc: resp.Body, w: w}
-	a := reading{st: st, res: res, start: start, n: n, b: b, w: w}
-	rd := sse.NewReader(b, &sse.Options{
-		MaxLine:     sc.MaxLine,
-		MaxEvent:    sc.MaxEvent,
-		BufferSize:  s.bufSize,
-		LastEventID: st.lastID,
-		OnComment:   func([]byte) { a.comments++ },
-		OnRetry:     func(d time.Duration) { st.retry, st.retrySet = d, true },
-	})
-	st.havePrev = false
-	end := a.read(actx, rd)
-	clean := end.out == outOK && !a.terminal // the body ended (no terminal rule)
-	if end.out == outOK && a.terminal {
-		// Read on to the body's end (bounded) so the connection can be
-		// reused; the metrics were taken at the terminal event.
-		now := time.Since(start)
-		w.drainAt.Store(max(int64(now), 1))
-		w.rearm(now)
-		bp := drainPool.Get().(*[]byte)
-		for total := 0; total < drainMax; {
-			k, err := b.Read(*bp)
-			total += k
-			if err != nil {
-				clean = err == io.EOF
-				break
-			}
-		}
-		drainPool.Put(bp)
-	}
-	done(clean)
-	if id := rd.LastEventID(); id != st.lastID {
-		st.lastID = id
-	}
-	end.res.Status = resp.StatusCode
-	end.events = a.events
-	end.res.Bytes += b.n - a.bytesSent
-	end.res.Comments += a.comments - a.commentsSent
-	return end
-}
-
-// causeOf tells whether actx was cancelled by the swarm, and why.
-func (st *stream) causeOf(actx context.Context) (outcome, scenarios.ErrorClass) {
-	switch cause := context.Cause(actx); {
-	case cause == nil:
-		return outOK, scenarios.ErrNone
-	case errors.Is(cause, errFirstByte):
-		return outFailed, scenarios.ErrTimeoutFirstByte
-	case errors.Is(cause, errIdle):
-		return outFailed, scenarios.ErrTimeoutIdle
-	case errors.Is(cause, errTotal):
-		return outFailed, scenarios.ErrTimeoutTotal
-	case errors.Is(cause, errAbort):
-		return outAborted, scenarios.ErrNone
-	default: // errRunEnded, errRampDown, the caller's cancellation
-		return outCancelled, scenarios.ErrNone
-	}
-}
-
-// end fills res for an attempt that ended by outcome o.
-func (st *stream) end(res *scenarios.Result, o outcome, cls scenarios.ErrorClass, status int, detail string) attemptEnd {
-	switch o {
-	case outFailed:
-		if detail == "" {
-			detail = cls.String()
-		}
-		return st.fail(res, cls, status, detail)
-	case outAborted:
-		res.Aborted = true
-		return attemptEnd{res: res, out: o}
-	case outCancelled:
-		res.Detail = detailCancelled
-		res.Cancelled = true
-		return attemptEnd{res: res, out: o}
-	}
-	return attemptEnd{res: res, out: o}
-}
-
-// fail marks res failed with class cls. Premature ends may be retried.
-func (st *stream) fail(res *scenarios.Result, cls scenarios.ErrorClass, status int, detail string) attemptEnd {
-	res.Err = cls
-	res.Status = status
-	res.Detail = detail
-	retries := false
-	switch cls {
-	case scenarios.ErrReset, scenarios.ErrEOFMidEvent, scenarios.ErrEOFBeforeTerminal, scenarios.ErrTimeoutIdle:
-		retries = true
-	}
-	return attemptEnd{res: res, out: outFailed, retries: retries}
-}
-
-// roundTripClass classifies an error of RoundTrip (no response).
-func roundTripClass(err error, ct *connTrace) scenarios.ErrorClass {
-	if ct.dialFailed.Load() {
-		return scenarios.ErrDial
-	}
-	if ct.tlsFailed.Load() {
-		return scenarios.ErrTLS
-	}
-	var (
-		op   *net.OpError
-		rh   tls.RecordHeaderError
-		cv   *tls.CertificateVerificationError
-		ua   x509.UnknownAuthorityError
-		hn   x509.HostnameError
-		ci   x509.CertificateInvalidError
-		alrt tls.AlertError
-	)
-	switch {
-	case errors.As(err, &op) && op.Op == "dial":
-		return scenarios.ErrDial
-	case errors.As(err, &rh), errors.As(err, &cv), errors.As(err, &ua), errors.As(err, &hn),
-		errors.As(err, &ci), errors.As(err, &alrt):
-		return scenarios.ErrTLS
-	case ct.tlsStart.Load() != 0 && ct.tlsDone.Load() == 0:
-		return scenarios.ErrTLS
-	case !ct.gotConn.Load() && ct.connStart.Load() != 0 && ct.connDone.Load() == 0:
-		return scenarios.ErrDial
-	}
-	// The connection was made and broke before the response headers.
-	return scenarios.ErrReset
-}
-
-// isEventStream reports whether a Content-Type is text/event-stream
-// (parameters such as charset allowed).
-func isEventStream(ct string) bool {
-	mt, _, _ := strings.Cut(ct, ";")
-	return strings.EqualFold(strings.TrimSpace(mt), "text/event-stream")
-}
-
 // reading is the state of an attempt's read loop.
 type reading struct {
 	st    *stream
@@ -473,6 +225,8 @@ type reading struct {
 	n     uint32
 	b     *body
 	w     *watch
+	resp  *http.Response
+	enc   scenarios.Encoding // the response's Content-Encoding
 
 	events       int64 // events dispatched in this attempt
 	content      int64 // content events in this attempt
@@ -563,14 +317,14 @@ func (a *reading) read(actx context.Context, rd *sse.Reader) attemptEnd {
 			}
 			st.prevCont = now
 			if abortAfter > 0 && st.content >= abortAfter {
-				return st.end(a.res, outAborted, scenarios.ErrNone, 0, "")
+				return st.end(a.res, outAborted, scenarios.ErrNone)
 			}
 		case scenarios.ClassTerminal:
 			a.terminal = true
 			return attemptEnd{res: a.res, out: outOK, at: now}
 		case scenarios.ClassError:
-			detail := "error event " + strconv.Quote(clip(v.Type, 64)) + ": " + strconv.Quote(clip(v.Data, 200))
-			return st.fail(a.res, scenarios.ErrTerminalErrorEvent, 0, detail)
+			return st.fail(a.res, scenarios.ErrTerminalErrorEvent, a.resp.StatusCode,
+				"error event "+strconv.Quote(clip(v.Type, 64)), sampleText(v.Data))
 		}
 		// This event is not sent yet (a flush above sets sentAt to now).
 		if now.Sub(a.sentAt) >= progressEvery {
@@ -579,32 +333,41 @@ func (a *reading) read(actx context.Context, rd *sse.Reader) attemptEnd {
 	}
 }
 
-// finish classifies the end of the body.
+// finish classifies the end of the body: a clean end (between events),
+// a deadline or the end of the run, a parser limit, an event cut off by the
+// end of the body, a compressed body that does not decode, or a broken
+// connection.
 func (a *reading) finish(actx context.Context, err error, now time.Time) attemptEnd {
 	st := a.st
-	if err == io.EOF {
-		if !st.s.ev.terminal {
-			// No terminal rule: a clean end of the body ends the attempt
-			// ok, and the stream too unless it reconnects as a browser
-			// would (reconnect.after_clean_end).
-			return attemptEnd{res: a.res, out: outOK, at: now, retries: st.s.sc.Reconnect.AfterCleanEnd}
-		}
-		end := st.fail(a.res, scenarios.ErrEOFBeforeTerminal, 0, "stream ended without a terminal event")
-		end.at = now
-		return end
-	}
+	status := a.resp.StatusCode
 	var end attemptEnd
-	if o, cls := st.causeOf(actx); o != outOK {
-		end = st.end(a.res, o, cls, 0, "")
-	} else {
-		switch {
-		case errors.Is(err, sse.ErrLimit):
-			end = st.fail(a.res, scenarios.ErrParse, 0, err.Error())
-		case errors.Is(err, sse.ErrEOFMidEvent):
-			end = st.fail(a.res, scenarios.ErrEOFMidEvent, 0, err.Error())
-		default:
-			end = st.fail(a.res, scenarios.ErrReset, 0, err.Error())
+	var mid *sse.EOFMidEventError
+	switch o, cls := st.causeOf(actx); {
+	case err == io.EOF && !st.s.ev.terminal:
+		// No terminal rule: a clean end of the body ends the attempt ok,
+		// and the stream too unless it reconnects as a browser would
+		// (reconnect.after_clean_end).
+		end = attemptEnd{res: a.res, out: outOK, retries: st.s.sc.Reconnect.AfterCleanEnd}
+	case err == io.EOF:
+		end = st.fail(a.res, scenarios.ErrEOFBeforeTerminal, status, "the body ended before a terminal event ("+st.s.ev.terminalList+")", "")
+	case o != outOK:
+		end = st.end(a.res, o, cls)
+	case errors.Is(err, sse.ErrLimit):
+		end = st.fail(a.res, scenarios.ErrParse, status, limitDetail(err), err.Error())
+	case errors.As(err, &mid):
+		end = st.fail(a.res, scenarios.ErrEOFMidEvent, status, "the body ended in the middle of an event", string(mid.Pending))
+	case a.b.err != nil || errors.Is(err, errTruncated):
+		// The connection broke (the body's own error), or the compressed
+		// stream was cut while the body ended cleanly.
+		cause := err
+		if a.b.err != nil {
+			cause = a.b.err
 		}
+		end = st.fail(a.res, scenarios.ErrReset, status, resetDetail(cause, a.resp), cause.Error())
+	default:
+		// The body was read whole, but its compressed encoding is corrupt.
+		end = st.fail(a.res, scenarios.ErrParse, status,
+			"the "+a.enc.String()+" body does not decode (Content-Encoding "+a.enc.String()+")", err.Error())
 	}
 	end.at = now
 	return end

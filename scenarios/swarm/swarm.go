@@ -167,6 +167,7 @@ type Swarm struct {
 	dials    []dialFunc        // the direct path's: one per source address, or one
 	tlsConf  *tlsConfigs       // the direct path's
 	ev       events
+	decoders decoderPools // idle decoders of compressed responses
 	req      *scenarios.PreparedRequest
 	setup    *scenarios.PreparedRequest // nil: no setup request
 	bufSize  int
@@ -305,25 +306,37 @@ func (s *Swarm) checkResources(peak, reserve int) (int, error) {
 }
 
 // UnreachableError says the target could not be reached when the run
-// began. The CLI maps it to exit code 3.
+// began: the dial failed, or (TLS set) the TLS handshake did. The CLI maps
+// it to exit code 3.
 type UnreachableError struct {
 	// Target is the scheme and host dialled (no path or query: they may
 	// carry secrets).
 	Target string
-	Err    error
+	// TLS is true when the connection was made but its TLS handshake
+	// failed (an untrusted or invalid certificate, a server that does not
+	// speak TLS).
+	TLS bool
+	Err error
 }
 
+// Error names the target and the reason; for TLS, the x509 verdict and
+// how to get past it (--insecure, or SSL_CERT_FILE to trust the CA).
 func (e *UnreachableError) Error() string {
+	if e.TLS {
+		return fmt.Sprintf("TLS handshake with %s failed at start: %s", e.Target, tlsReason(e.Err))
+	}
 	return fmt.Sprintf("target unreachable at start: %s: %v", e.Target, e.Err)
 }
 
 func (e *UnreachableError) Unwrap() error { return e.Err }
 
-// Probe dials the target once (TCP only, from the first source address)
-// and returns an *UnreachableError when that fails, so that a run against
-// a target that is down fails fast instead of reporting 100% dial errors.
-// A URL that depends on the stream (a template, or a setup request) is
-// probed as the setup URL, or skipped when that too is a template.
+// Probe dials the target once (from the first source address) and, for
+// https, makes the TLS handshake the streams will make. It returns an
+// *UnreachableError when either fails, so that a run against a target
+// that is down, or whose certificate is not trusted, fails fast instead of
+// reporting 100% dial or tls errors. A URL that depends on the stream (a
+// template, or a setup request) is probed as the setup URL, or skipped
+// when that too is a template.
 func (s *Swarm) Probe(ctx context.Context) error {
 	raw := s.sc.URL
 	if s.setup != nil {
@@ -333,14 +346,7 @@ func (s *Swarm) Probe(ctx context.Context) error {
 	if err != nil || u.Host == "" || !hostStatic(u.Host) {
 		return nil
 	}
-	addr := u.Host
-	if u.Port() == "" {
-		port := "80"
-		if u.Scheme == "https" {
-			port = "443"
-		}
-		addr = net.JoinHostPort(u.Hostname(), port)
-	}
+	addr, _ := directAddr(&urlParts{scheme: u.Scheme, host: u.Hostname(), port: u.Port()})
 	timeout := s.sc.Deadlines.FirstByte
 	if timeout <= 0 {
 		timeout = dialTimeout
@@ -348,11 +354,18 @@ func (s *Swarm) Probe(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	dial := dialer(s.opts.Dial, s.sc.SourceIP(0))
+	target := u.Scheme + "://" + u.Host
 	c, err := dial(ctx, "tcp", addr)
 	if err != nil {
-		return &UnreachableError{Target: u.Scheme + "://" + u.Host, Err: err}
+		return &UnreachableError{Target: target, Err: err}
 	}
-	c.Close()
+	defer c.Close()
+	if u.Scheme == "https" {
+		tc := tls.Client(c, s.tlsConf.forHost(u.Hostname()))
+		if err := tc.HandshakeContext(ctx); err != nil {
+			return &UnreachableError{Target: target, TLS: true, Err: err}
+		}
+	}
 	return nil
 }
 
@@ -468,7 +481,7 @@ func (s *Swarm) startStream(ctx context.Context, no uint64, sched time.Time, ope
 			r = st.newResult(scenarios.KindEnd, 0, start)
 			r.Final = true
 			if serr != nil {
-				r.Err, r.Status, r.Detail = serr.class, serr.status, serr.msg
+				r.Err, r.Status, r.Detail, r.Sample = serr.class, serr.status, serr.detail, serr.sample
 			} else {
 				r.Detail = detailCancelled
 				r.Cancelled = true

@@ -121,9 +121,10 @@ func (w *watch) stop() {
 // body counts the bytes read and publishes the time of the last read for
 // the idle deadline.
 type body struct {
-	rc io.ReadCloser
-	w  *watch
-	n  int64
+	rc  io.ReadCloser
+	w   *watch
+	n   int64
+	err error // the read error, other than io.EOF
 }
 
 func (b *body) Read(p []byte) (int, error) {
@@ -131,6 +132,9 @@ func (b *body) Read(p []byte) (int, error) {
 	if n > 0 {
 		b.n += int64(n)
 		b.w.last.Store(int64(time.Since(b.w.start)))
+	}
+	if err != nil && err != io.EOF {
+		b.err = err
 	}
 	return n, err
 }
