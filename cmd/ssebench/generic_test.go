@@ -81,3 +81,15 @@ func TestRunTLSUntrusted(t *testing.T) {
 		t.Errorf("with --insecure: streams ok %d failed %d", c.StreamsOK, c.StreamsFailed)
 	}
 }
+
+// TestRunHTTP2EmbeddedMock: --http2 against the embedded mock speaks h2c,
+// which the mock serves: the streams end ok.
+func TestRunHTTP2EmbeddedMock(t *testing.T) {
+	t.Parallel()
+	out := filepath.Join(t.TempDir(), "r.json")
+	r := runCLI(t, t.Context(), nil, "run", "--quiet", "--http2", "--duration", "300ms", "--connections", "2", "--out", out)
+	r.wantCode(t, exitOK)
+	if c := runReadResult(t, out).Counters; c.StreamsOK == 0 || c.StreamsFailed != 0 || len(c.Errors) != 0 {
+		t.Errorf("--http2: streams ok %d failed %d errors %v", c.StreamsOK, c.StreamsFailed, c.Errors)
+	}
+}
