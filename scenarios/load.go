@@ -944,6 +944,13 @@ const (
 	DefaultIdle           = 60 * time.Second
 	DefaultReconnectDelay = 3 * time.Second
 	DefaultSeed           = 1
+	// DefaultMaxLine and DefaultMaxEvent bound what one stream's parser
+	// holds (an LLM event is rarely over 64 KiB): with them a stream
+	// costs at most about half a MiB of buffers however hostile its
+	// server, so 1,000 streams of an event that never ends stay under
+	// 1 GiB. Raise them in the scenario for larger events.
+	DefaultMaxLine  = 256 << 10
+	DefaultMaxEvent = 256 << 10
 )
 
 // applyDefaults is the one place defaults are merged: every field the file
@@ -999,6 +1006,12 @@ func applyDefaults(s *Scenario) {
 	}
 	if !s.given("deadlines.idle") {
 		s.Deadlines.Idle = DefaultIdle
+	}
+	if !s.given("max_line") {
+		s.MaxLine = DefaultMaxLine
+	}
+	if !s.given("max_event") {
+		s.MaxEvent = DefaultMaxEvent
 	}
 	if !s.given("reconnect.delay") {
 		s.Reconnect.Delay = DefaultReconnectDelay

@@ -61,13 +61,14 @@ func TestDefaults(t *testing.T) {
 	}
 	want := &Scenario{
 		Name: "d", File: "d.yaml",
-		Request:    Request{Method: "GET", URL: "http://h/x"},
-		Events:     Events{Preset: PresetGeneric},
-		Load:       Workload{Model: Closed, Connections: 1, Seed: 1},
-		Duration:   DefaultDuration,
-		Grace:      DefaultGrace,
-		Deadlines:  Deadlines{FirstByte: DefaultFirstByte, Idle: DefaultIdle},
-		Reconnect:  Reconnect{Delay: DefaultReconnectDelay, HonorRetry: true, LastEventID: true},
+		Request:   Request{Method: "GET", URL: "http://h/x"},
+		Events:    Events{Preset: PresetGeneric},
+		Load:      Workload{Model: Closed, Connections: 1, Seed: 1},
+		Duration:  DefaultDuration,
+		Grace:     DefaultGrace,
+		Deadlines: Deadlines{FirstByte: DefaultFirstByte, Idle: DefaultIdle},
+		Reconnect: Reconnect{Delay: DefaultReconnectDelay, HonorRetry: true, LastEventID: true},
+		MaxLine:   DefaultMaxLine, MaxEvent: DefaultMaxEvent,
 		ShardIndex: 1, ShardCount: 1,
 	}
 	s.pos = nil

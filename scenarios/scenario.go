@@ -85,12 +85,14 @@ type Scenario struct {
 	// address. Empty means the system's choice.
 	SourceIPs []netip.Addr
 
-	// MaxLine is the longest SSE line accepted, in bytes (0: the reader's
-	// default, 1 MiB). Exceeding it fails the stream with class parse.
+	// MaxLine is the longest SSE line accepted, in bytes (default, and
+	// when 0, DefaultMaxLine). Exceeding it fails the stream with class
+	// parse.
 	MaxLine int
 
-	// MaxEvent is the largest data of one event accepted, in bytes (0: the
-	// reader's default, 8 MiB).
+	// MaxEvent is the largest data of one event accepted, in bytes
+	// (default, and when 0, DefaultMaxEvent). Exceeding it fails the
+	// stream with class parse.
 	MaxEvent int
 
 	// ShardIndex and ShardCount identify this scenario's shard of a split

@@ -220,8 +220,8 @@ func (st *stream) readBody(actx context.Context, res *scenarios.Result, h respon
 	enc := res.Encoding // res may be sent (as progress) while the body is read
 	a := reading{st: st, res: res, start: start, n: res.Attempt, b: b, w: w, resp: resp, enc: enc}
 	rd := sse.NewReader(src, &sse.Options{
-		MaxLine:     sc.MaxLine,
-		MaxEvent:    sc.MaxEvent,
+		MaxLine:     orDefault(sc.MaxLine, scenarios.DefaultMaxLine),
+		MaxEvent:    orDefault(sc.MaxEvent, scenarios.DefaultMaxEvent),
 		BufferSize:  st.s.bufSize,
 		LastEventID: st.lastID,
 		OnComment:   func([]byte) { a.comments++ },
@@ -315,4 +315,12 @@ func (st *stream) fail(res *scenarios.Result, cls scenarios.ErrorClass, status i
 func isEventStream(ct string) bool {
 	mt, _, _ := strings.Cut(ct, ";")
 	return strings.EqualFold(strings.TrimSpace(mt), "text/event-stream")
+}
+
+// orDefault returns v, or def when v is 0.
+func orDefault(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
 }
