@@ -198,7 +198,7 @@ type Reader struct {
 
 	buf     []byte // read buffer; buf[r:w] is unread
 	r, w    int
-	size0   int    // the read buffer's initial size
+	size0   int   // the read buffer's initial size
 	srcErr  error // error from src, returned once buf is drained
 	off     int64 // stream offset of buf[r]
 	started bool  // BOM check done
