@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Metric names a latency metric of DESIGN.md §4. Its String form is the name
+// Metric names a latency metric (the README's "What is measured"). Its String form is the name
 // used in thresholds, reports and the JSON result.
 type Metric uint8
 
@@ -77,7 +77,7 @@ func ParseMetric(s string) (Metric, bool) {
 	return 0, false
 }
 
-// ErrorClass classifies why a stream attempt failed (DESIGN.md §4).
+// ErrorClass classifies why a stream attempt failed.
 type ErrorClass uint8
 
 // The error classes. ErrNone means the attempt did not fail.
@@ -87,9 +87,13 @@ const (
 	ErrDial
 	// ErrTLS: the TLS handshake failed.
 	ErrTLS
-	// ErrHTTPStatus: the response status was not 200 (Result.Status holds it).
+	// ErrHTTPStatus: the response status was not 200 (Result.Status holds
+	// it), or a redirect could not be followed (more than 10, or to a URL
+	// that is not http or https).
 	ErrHTTPStatus
-	// ErrContentType: the Content-Type was not text/event-stream.
+	// ErrContentType: the Content-Type was not text/event-stream, or the
+	// Content-Encoding is one the swarm does not decode or did not ask
+	// for (compression off).
 	ErrContentType
 	// ErrTimeoutFirstByte: no response headers within the first-byte deadline.
 	ErrTimeoutFirstByte
@@ -97,7 +101,8 @@ const (
 	ErrTimeoutIdle
 	// ErrTimeoutTotal: the stream outlived its total deadline.
 	ErrTimeoutTotal
-	// ErrParse: a parser limit was exceeded (line or event too large).
+	// ErrParse: a parser limit was exceeded (line or event too large), or
+	// the compressed body does not decode.
 	ErrParse
 	// ErrEOFMidEvent: the stream ended before an event's empty line.
 	ErrEOFMidEvent
@@ -105,7 +110,10 @@ const (
 	// before the terminal event the scenario expects (a truncated
 	// generation; the stream may resume by reconnecting).
 	ErrEOFBeforeTerminal
-	// ErrReset: the connection broke (reset, unexpected EOF) mid-stream.
+	// ErrReset: the connection broke before or during the body: a reset,
+	// a chunked body without its last chunk, a body shorter than its
+	// Content-Length, a compressed body cut before its end, a response
+	// head over 1 MiB.
 	ErrReset
 	// ErrTerminalErrorEvent: the server sent an error event.
 	ErrTerminalErrorEvent

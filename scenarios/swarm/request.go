@@ -23,7 +23,8 @@ type setupError struct {
 
 // buildRequest returns the stream's request for one attempt. On a
 // reconnect it sends Last-Event-ID with the last event ID when that is not
-// empty (SPEC-NOTES B).
+// empty, as EventSource does
+// (https://html.spec.whatwg.org/multipage/server-sent-events.html#sse-processing-model).
 func (st *stream) buildRequest(ctx context.Context, resume bool) (*http.Request, error) {
 	req, err := st.s.req.New(ctx, &st.vars)
 	if err != nil {
