@@ -134,6 +134,7 @@ func (st *stream) exchange(actx context.Context, req *http.Request, res *scenari
 		}
 		st.discard(h)
 		if err != nil {
+			res.Encoding = parseEncoding(h.resp.Header.Get("Content-Encoding"))
 			end := st.fail(res, scenarios.ErrHTTPStatus, h.resp.StatusCode, status+": "+err.Error(), "")
 			return h, &end
 		}

@@ -134,46 +134,29 @@ func vmHWM() int64 {
 	return 0
 }
 
-var helperOnce struct {
-	sync.Once
-	path string
-	err  error
-}
-
 // helperBinary returns the test binary to run the helper from: this one,
 // or under the race detector (whose shadow memory would swamp the
-// measurement) one built without it.
+// measurement) one built without it, in t's temporary directory.
 func helperBinary(t *testing.T) string {
 	if !raceEnabled {
 		return os.Args[0]
 	}
-	helperOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "swarm-helper")
-		if err != nil {
-			helperOnce.err = err
-			return
-		}
-		helperOnce.path = filepath.Join(dir, "swarm.test")
-		out, err := exec.Command("go", "test", "-c", "-o", helperOnce.path, ".").CombinedOutput()
-		if err != nil {
-			helperOnce.err = fmt.Errorf("go test -c: %v\n%s", err, out)
-		}
-	})
-	if helperOnce.err != nil {
+	path := filepath.Join(t.TempDir(), "swarm.test")
+	if out, err := exec.Command("go", "test", "-c", "-o", path, ".").CombinedOutput(); err != nil {
 		if os.Getenv("CI") == "true" {
-			t.Fatalf("building the helper without -race: %v", helperOnce.err)
+			t.Fatalf("building the helper without -race: %v\n%s", err, out)
 		}
-		t.Skipf("building the helper without -race: %v", helperOnce.err)
+		t.Skipf("building the helper without -race: %v\n%s", err, out)
 	}
-	return helperOnce.path
+	return path
 }
 
-// runHostile runs the helper with n streams against url; release, when
+// runHostile runs the helper bin with n streams against url; release, when
 // not nil, is waited for before the helper reports. It returns the peak
 // RSS in bytes and the failures ("COUNT class: detail").
-func runHostile(t *testing.T, url string, n int, d time.Duration, release func()) (int64, []string) {
+func runHostile(t *testing.T, bin, url string, n int, d time.Duration, release func()) (int64, []string) {
 	t.Helper()
-	cmd := exec.Command(helperBinary(t), "-test.run=^TestHelperHostile$")
+	cmd := exec.Command(bin, "-test.run=^TestHelperHostile$")
 	cmd.Env = append(os.Environ(), "SWARM_HOSTILE_URL="+url, "SWARM_HOSTILE_N="+strconv.Itoa(n), "SWARM_HOSTILE_D="+d.String())
 	if release != nil {
 		cmd.Env = append(cmd.Env, "SWARM_HOSTILE_WAIT=1")
@@ -255,11 +238,7 @@ func TestHostileMemory(t *testing.T) {
 	if v, err := strconv.Atoi(os.Getenv("SWARM_HOSTILE_STREAMS")); err == nil && v > 0 {
 		n = v
 	}
-	t.Cleanup(func() {
-		if helperOnce.path != "" {
-			os.RemoveAll(filepath.Dir(helperOnce.path))
-		}
-	})
+	bin := helperBinary(t)
 	perStream := int64(scenarios.DefaultMaxLine + scenarios.DefaultMaxEvent)
 	bound := 2*int64(n)*perStream + 64<<20
 	for _, tc := range []struct {
@@ -292,7 +271,7 @@ func TestHostileMemory(t *testing.T) {
 			if release != nil {
 				d = time.Hour // until released
 			}
-			hwm, ends := runHostile(t, srv.URL+"/", n, d, release)
+			hwm, ends := runHostile(t, bin, srv.URL+"/", n, d, release)
 			t.Logf("%d streams, %s: peak RSS %.1f MiB (%.0f KiB/stream; bound %.0f MiB); failures %v",
 				n, tc.name, float64(hwm)/(1<<20), float64(hwm)/float64(n)/1024, float64(bound)/(1<<20), ends)
 			if hwm > bound {
