@@ -52,9 +52,6 @@ func (st *stream) attempt(ctx context.Context, n uint32) attemptEnd {
 	actx, cancel := context.WithCancelCause(ctx)
 	defer cancel(errDone)
 	req, err := st.buildRequest(actx, n > 0 && sc.Reconnect.LastEventID)
-	if err == nil {
-		st.req, st.red = req, nil // whose secrets are scrubbed from failure texts
-	}
 
 	start := time.Now()
 	if n == 0 {

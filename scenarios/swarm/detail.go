@@ -1,6 +1,7 @@
 package swarm
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -33,11 +34,17 @@ const maxDetail = 300
 const tlsHint = " (use --insecure, or SSL_CERT_FILE=ca.pem to trust the CA)"
 
 // redactor returns the scrubber of the stream's failure texts: it knows
-// the secret values of the attempt's request (built once per stream, on
-// the first failure).
+// the secret values of the stream's request. It is built at the stream's
+// first failure, from the request built again (templates are pure
+// functions of the stream's values), so that no request is kept alive
+// meanwhile.
 func (st *stream) redactor() *secret.Redactor {
 	if st.red == nil {
-		st.red = requestRedactor(st.req)
+		req, err := st.s.req.New(context.Background(), &st.vars)
+		if err != nil {
+			req = nil
+		}
+		st.red = requestRedactor(req)
 	}
 	return st.red
 }

@@ -75,8 +75,7 @@ type stream struct {
 	vars scenarios.Vars // template values, with the setup's
 	idle *idleConn      // the kept direct connection (the caller's)
 
-	req *http.Request    // the current attempt's request, whose secrets failure texts are scrubbed of
-	red *secret.Redactor // built from req at the first failure
+	red *secret.Redactor // scrubs failure texts of the request's secrets; built at the first failure
 
 	lastID   string        // the source's last event ID; persists across attempts
 	retry    time.Duration // the server's reconnection time
