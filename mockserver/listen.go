@@ -30,7 +30,8 @@ func Listen(ctx context.Context, addr string, reuseport bool) (net.Listener, err
 	return ln, nil
 }
 
-// Serve serves s on ln until ctx is cancelled or ln fails, then shuts down
+// Serve serves s on ln, over HTTP/1.1 and unencrypted HTTP/2 (h2c with
+// prior knowledge), until ctx is cancelled or ln fails, then shuts down
 // gracefully: open streams end (Close), the listener closes, and Serve
 // waits up to Config.ShutdownTimeout (default 5s) for the connections to
 // finish. It returns nil after a shutdown caused by ctx.
@@ -46,7 +47,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          errLog,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		// HTTP/1.1, and HTTP/2 without TLS (h2c with prior knowledge), so
+		// that clients that speak HTTP/2 to an http:// URL (ssebench run
+		// --http2) are served too.
+		Protocols: new(http.Protocols),
 	}
+	hs.Protocols.SetHTTP1(true)
+	hs.Protocols.SetUnencryptedHTTP2(true)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {

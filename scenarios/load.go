@@ -253,7 +253,7 @@ func kindName(n *yaml.Node) string {
 var topKeys = []string{
 	"name", "url", "method", "headers", "body", "setup", "events", "load",
 	"duration", "grace", "deadlines", "reconnect", "abort", "thresholds",
-	"http2", "insecure", "source_ips", "max_line", "max_event",
+	"http2", "insecure", "compression", "source_ips", "max_line", "max_event",
 }
 
 func (d *decoder) scenario(n *yaml.Node) {
@@ -287,7 +287,7 @@ func (d *decoder) scenario(n *yaml.Node) {
 				}
 			})
 		case "reconnect":
-			d.fields(v, p, []string{"max", "delay", "honor_retry", "last_event_id"}, func(key string, v *yaml.Node, p string) {
+			d.fields(v, p, []string{"max", "delay", "honor_retry", "last_event_id", "after_clean_end"}, func(key string, v *yaml.Node, p string) {
 				switch key {
 				case "max":
 					s.Reconnect.Max = d.int(v, p)
@@ -297,6 +297,8 @@ func (d *decoder) scenario(n *yaml.Node) {
 					s.Reconnect.HonorRetry = d.bool(v, p)
 				case "last_event_id":
 					s.Reconnect.LastEventID = d.bool(v, p)
+				case "after_clean_end":
+					s.Reconnect.AfterCleanEnd = d.bool(v, p)
 				}
 			})
 		case "abort":
@@ -316,6 +318,8 @@ func (d *decoder) scenario(n *yaml.Node) {
 			s.HTTP2 = d.bool(v, p)
 		case "insecure":
 			s.Insecure = d.bool(v, p)
+		case "compression":
+			s.DisableCompression = !d.bool(v, p)
 		case "source_ips":
 			s.SourceIPs = d.sourceIPs(v, p)
 		case "max_line":
@@ -940,6 +944,13 @@ const (
 	DefaultIdle           = 60 * time.Second
 	DefaultReconnectDelay = 3 * time.Second
 	DefaultSeed           = 1
+	// DefaultMaxLine and DefaultMaxEvent bound what one stream's parser
+	// holds (an LLM event is rarely over 64 KiB): with them a stream
+	// costs at most about half a MiB of buffers however hostile its
+	// server, so 1,000 streams of an event that never ends stay under
+	// 1 GiB. Raise them in the scenario for larger events.
+	DefaultMaxLine  = 256 << 10
+	DefaultMaxEvent = 256 << 10
 )
 
 // applyDefaults is the one place defaults are merged: every field the file
@@ -963,7 +974,7 @@ func applyDefaults(s *Scenario) {
 		}
 	}
 	if !s.given("events.preset") {
-		s.Events.Preset = PresetEventSource
+		s.Events.Preset = PresetGeneric
 	}
 	l := &s.Load
 	if !s.given("load.model") {
@@ -995,6 +1006,12 @@ func applyDefaults(s *Scenario) {
 	}
 	if !s.given("deadlines.idle") {
 		s.Deadlines.Idle = DefaultIdle
+	}
+	if !s.given("max_line") {
+		s.MaxLine = DefaultMaxLine
+	}
+	if !s.given("max_event") {
+		s.MaxEvent = DefaultMaxEvent
 	}
 	if !s.given("reconnect.delay") {
 		s.Reconnect.Delay = DefaultReconnectDelay

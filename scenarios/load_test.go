@@ -61,13 +61,14 @@ func TestDefaults(t *testing.T) {
 	}
 	want := &Scenario{
 		Name: "d", File: "d.yaml",
-		Request:    Request{Method: "GET", URL: "http://h/x"},
-		Events:     Events{Preset: PresetEventSource},
-		Load:       Workload{Model: Closed, Connections: 1, Seed: 1},
-		Duration:   DefaultDuration,
-		Grace:      DefaultGrace,
-		Deadlines:  Deadlines{FirstByte: DefaultFirstByte, Idle: DefaultIdle},
-		Reconnect:  Reconnect{Delay: DefaultReconnectDelay, HonorRetry: true, LastEventID: true},
+		Request:   Request{Method: "GET", URL: "http://h/x"},
+		Events:    Events{Preset: PresetGeneric},
+		Load:      Workload{Model: Closed, Connections: 1, Seed: 1},
+		Duration:  DefaultDuration,
+		Grace:     DefaultGrace,
+		Deadlines: Deadlines{FirstByte: DefaultFirstByte, Idle: DefaultIdle},
+		Reconnect: Reconnect{Delay: DefaultReconnectDelay, HonorRetry: true, LastEventID: true},
+		MaxLine:   DefaultMaxLine, MaxEvent: DefaultMaxEvent,
 		ShardIndex: 1, ShardCount: 1,
 	}
 	s.pos = nil
@@ -484,5 +485,69 @@ func TestRedactBody(t *testing.T) {
 	b, err := json.Marshal(s)
 	if err != nil || strings.Contains(string(b), "SECRET") || !strings.Contains(string(b), "max_tokens") {
 		t.Errorf("scenario JSON: %s (%v)", b, err)
+	}
+}
+
+// TestForTarget: without a scenario file, a target is the whole URL (path
+// "/" when it has none) read with the generic preset; nothing of the
+// embedded default's mock URL or its finish convention is inherited.
+func TestForTarget(t *testing.T) {
+	for _, tt := range []struct{ target, want string }{
+		{"https://api.example.com", "https://api.example.com/"},
+		{"http://127.0.0.1:9000/", "http://127.0.0.1:9000/"},
+		{"http://h:9/events", "http://h:9/events"},
+		{"http://h:9/events?topic=a&b=1", "http://h:9/events?topic=a&b=1"},
+		{"http://h:9?x=2", "http://h:9/?x=2"},
+	} {
+		s, err := ForTarget(tt.target)
+		if err != nil {
+			t.Errorf("ForTarget(%s): %v", tt.target, err)
+			continue
+		}
+		if s.URL != tt.want {
+			t.Errorf("ForTarget(%s).URL = %s, want %s", tt.target, s.URL, tt.want)
+		}
+		if r := s.Events.Resolved(); r.Preset != PresetGeneric || len(r.Terminal) != 0 || len(r.Error) != 0 || len(r.Meta) != 0 {
+			t.Errorf("ForTarget(%s).Events = %+v, want the generic preset", tt.target, r)
+		}
+		if err := s.Validate(); err != nil {
+			t.Errorf("ForTarget(%s): %v", tt.target, err)
+		}
+	}
+	for _, bad := range []string{"ftp://x", "http://u:SECRET@h:9/", "not a url"} {
+		if _, err := ForTarget(bad); err == nil || strings.Contains(err.Error(), "SECRET") {
+			t.Errorf("ForTarget(%q): err %v, want an error without the secret", bad, err)
+		}
+	}
+	// A scenario file without events reads them generically too: the
+	// finish convention is the embedded default's only.
+	s, err := Parse("g.yaml", []byte("url: http://h/x\n"))
+	if err != nil || s.Events.Preset != PresetGeneric {
+		t.Errorf("a file without events: preset %q (%v), want generic", s.Events.Preset, err)
+	}
+	if Default().Events.Preset != PresetEventSource {
+		t.Errorf("the embedded default's preset is %q, want eventsource", Default().Events.Preset)
+	}
+}
+
+// TestGenericClassify: the generic preset makes every event with data
+// content, whatever its type (finish and error included), and nothing
+// terminal.
+func TestGenericClassify(t *testing.T) {
+	c := (&Events{Preset: PresetGeneric}).Classifier()
+	for _, tt := range []struct {
+		typ, data string
+		want      Class
+	}{
+		{"", "hello", ClassContent},
+		{"finish", `{"usage":{"completion_tokens":3}}`, ClassContent},
+		{"error", "oops", ClassContent},
+		{"info", "x", ClassContent},
+		{"", "", ClassMeta},
+		{"", "[DONE]", ClassContent},
+	} {
+		if got := c.Classify([]byte(tt.typ), []byte(tt.data)); got != tt.want {
+			t.Errorf("Classify(%q, %q) = %v, want %v", tt.typ, tt.data, got, tt.want)
+		}
 	}
 }

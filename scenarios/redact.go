@@ -170,6 +170,9 @@ func (s *Scenario) MarshalJSON() ([]byte, error) {
 	rc.add("delay", durString(r.Reconnect.Delay))
 	rc.add("honor_retry", r.Reconnect.HonorRetry)
 	rc.add("last_event_id", r.Reconnect.LastEventID)
+	if r.Reconnect.AfterCleanEnd {
+		rc.add("after_clean_end", true)
+	}
 	m.add("reconnect", rc)
 	if r.Abort.Fraction > 0 {
 		ab := jsonObject{}
@@ -189,6 +192,9 @@ func (s *Scenario) MarshalJSON() ([]byte, error) {
 	m.add("thresholds", th)
 	m.add("http2", r.HTTP2)
 	m.add("insecure", r.Insecure)
+	if r.DisableCompression {
+		m.add("compression", "off")
+	}
 	if len(r.SourceIPs) > 0 {
 		m.add("source_ips", addrRanges(r.SourceIPs))
 	}

@@ -30,12 +30,21 @@ type preparedHeader struct {
 	value Template
 }
 
+// AcceptEncoding is the Accept-Encoding a browser sends, and so the
+// stream request unless the scenario turns compression off.
+const AcceptEncoding = "gzip, deflate, br, zstd"
+
 // PrepareRequest prepares the stream request. Unless the scenario sets
-// them, it adds Accept: text/event-stream and Cache-Control: no-cache (the
-// EventSource request), and Content-Type: application/json when the body
-// starts with { or [.
+// them, it adds the headers a browser's EventSource sends: Accept:
+// text/event-stream, Cache-Control: no-cache and (unless compression is
+// off) Accept-Encoding: AcceptEncoding; and Content-Type:
+// application/json when the body starts with { or [.
 func (s *Scenario) PrepareRequest() (*PreparedRequest, error) {
-	return s.prepare(&s.Request, [][2]string{{"Accept", "text/event-stream"}, {"Cache-Control", "no-cache"}})
+	defaults := [][2]string{{"Accept", "text/event-stream"}, {"Cache-Control", "no-cache"}}
+	if !s.DisableCompression {
+		defaults = append(defaults, [2]string{"Accept-Encoding", AcceptEncoding})
+	}
+	return s.prepare(&s.Request, defaults)
 }
 
 // PrepareSetup prepares the setup request (nil when there is none). Unless

@@ -6,34 +6,49 @@ import (
 	"time"
 )
 
-// Metric names a latency metric of DESIGN.md §4. Its String form is the name
+// Metric names a latency metric (the README's "What is measured"). Its String form is the name
 // used in thresholds, reports and the JSON result.
 type Metric uint8
 
 // The latency metrics. All are measured on the monotonic clock.
 const (
-	// Connect is the dial (+TLS) time of a new connection.
+	// Connect is the dial (+TLS) time of a new connection, one value per
+	// connection dialled.
 	Connect Metric = iota
-	// TTFB is start -> response headers received.
+	// TTFB is the stream's first start -> its first response headers, once
+	// per stream (on a reconnect, the first start is still attempt 0's).
 	TTFB
-	// TTFE is start -> first event dispatched.
+	// TTFE is the stream's first start -> its first event dispatched, once
+	// per stream.
 	TTFE
-	// TTFT is start -> first content event.
+	// TTFT is the stream's first start -> its first content event, once
+	// per stream.
 	TTFT
-	// Gap is the time between consecutive dispatched events of one stream.
+	// Gap is the time between consecutive dispatched events of one
+	// stream, across reconnects (the wait a reader sees).
 	Gap
-	// ITL is the time between consecutive content events of one stream.
+	// ITL is the time between consecutive content events of one stream,
+	// across reconnects.
 	ITL
-	// TPOT is (e2e - ttft) / (output tokens - 1), per stream.
+	// TPOT is (e2e - ttft) / (output tokens - 1) over the whole stream,
+	// once per stream that ends ok.
 	TPOT
-	// E2E is start -> end of stream (terminal event or clean EOF).
+	// E2E is the stream's first start -> its final end (terminal event,
+	// clean end of the body, or 204), reconnect waits included, once per
+	// stream that ends ok.
 	E2E
-	// Queue is sched -> start (open model: how late the request went out).
+	// Queue is sched -> the start of the stream (open model: how late the
+	// request went out), once per stream.
 	Queue
-	// TTFTSched is sched -> first content event.
+	// TTFTSched is sched -> first content event, once per stream.
 	TTFTSched
-	// E2ESched is sched -> end of stream.
+	// E2ESched is sched -> the final end, once per stream that ends ok.
 	E2ESched
+	// ResumeGap is, per resume that dispatched an event, the time from the
+	// end of the attempt that dropped to the first event dispatched after
+	// the reconnect: the reconnection delay, the dial, the new response's
+	// headers, failed attempts in between, and the wait for the event.
+	ResumeGap
 	// NumMetrics is the number of metrics; not a metric.
 	NumMetrics
 )
@@ -41,6 +56,7 @@ const (
 var metricNames = [NumMetrics]string{
 	Connect: "connect", TTFB: "ttfb", TTFE: "ttfe", TTFT: "ttft", Gap: "gap", ITL: "itl",
 	TPOT: "tpot", E2E: "e2e", Queue: "queue", TTFTSched: "ttft_sched", E2ESched: "e2e_sched",
+	ResumeGap: "resume_gap",
 }
 
 // String returns the metric's name, e.g. "ttft".
@@ -61,7 +77,7 @@ func ParseMetric(s string) (Metric, bool) {
 	return 0, false
 }
 
-// ErrorClass classifies why a stream attempt failed (DESIGN.md §4).
+// ErrorClass classifies why a stream attempt failed.
 type ErrorClass uint8
 
 // The error classes. ErrNone means the attempt did not fail.
@@ -71,9 +87,13 @@ const (
 	ErrDial
 	// ErrTLS: the TLS handshake failed.
 	ErrTLS
-	// ErrHTTPStatus: the response status was not 200 (Result.Status holds it).
+	// ErrHTTPStatus: the response status was not 200 (Result.Status holds
+	// it), or a redirect could not be followed (more than 10, or to a URL
+	// that is not http or https).
 	ErrHTTPStatus
-	// ErrContentType: the Content-Type was not text/event-stream.
+	// ErrContentType: the Content-Type was not text/event-stream, or the
+	// Content-Encoding is one the swarm does not decode or did not ask
+	// for (compression off).
 	ErrContentType
 	// ErrTimeoutFirstByte: no response headers within the first-byte deadline.
 	ErrTimeoutFirstByte
@@ -81,7 +101,8 @@ const (
 	ErrTimeoutIdle
 	// ErrTimeoutTotal: the stream outlived its total deadline.
 	ErrTimeoutTotal
-	// ErrParse: a parser limit was exceeded (line or event too large).
+	// ErrParse: a parser limit was exceeded (line or event too large), or
+	// the compressed body does not decode.
 	ErrParse
 	// ErrEOFMidEvent: the stream ended before an event's empty line.
 	ErrEOFMidEvent
@@ -89,7 +110,10 @@ const (
 	// before the terminal event the scenario expects (a truncated
 	// generation; the stream may resume by reconnecting).
 	ErrEOFBeforeTerminal
-	// ErrReset: the connection broke (reset, unexpected EOF) mid-stream.
+	// ErrReset: the connection broke before or during the body: a reset,
+	// a chunked body without its last chunk, a body shorter than its
+	// Content-Length, a compressed body cut before its end, a response
+	// head over 1 MiB.
 	ErrReset
 	// ErrTerminalErrorEvent: the server sent an error event.
 	ErrTerminalErrorEvent
@@ -159,8 +183,11 @@ const BatchSize = 64
 // get one with NewResult, and the consumer calls Release when done. The
 // producer must not touch a Result after sending it.
 //
+// A stream is the unit of every metric and an attempt (one connection) a
+// detail: the once-per-stream metrics (see Metric) are measured from the
+// stream's first start and sent once, whichever attempt they fall in.
 // Values and the Gaps/ITLs batches hold only what was measured since the
-// previous Result of the same attempt; counters are deltas likewise, so the
+// previous Result of the same stream; counters are deltas likewise, so the
 // aggregator simply adds them up.
 type Result struct {
 	Kind    Kind
@@ -184,19 +211,39 @@ type Result struct {
 
 	Events   int64 // events dispatched (delta)
 	Content  int64 // content events (delta)
-	Bytes    int64 // body bytes read (delta)
-	Tokens   int64 // output tokens, when known at the end (usage) else content events
+	Bytes    int64 // body bytes as received: before decompression, after HTTP framing (delta)
 	Comments int64 // comment lines (heartbeats) (delta)
-	IDsLost  int64 // ids skipped after a resume
-	IDsDup   int64 // ids seen again after a resume
+	IDsLost  int64 // ids skipped after a resume (delta)
+	IDsDup   int64 // ids seen again after a resume (delta)
+	// Tokens are output tokens (delta), credited as content events arrive:
+	// each Result carries its content events as tokens. The Final Result
+	// of a stream also carries the correction to the server's reported
+	// usage when there was one (the last report of any attempt), so the
+	// sum over a stream is its usage when reported, else its content
+	// events over all attempts; the correction may be negative.
+	Tokens int64
+	// Redirects is the number of redirects followed (delta).
+	Redirects int64
+
+	// Encoding is the response's Content-Encoding, set on the KindEnd of
+	// every attempt that received response headers (EncNone otherwise).
+	Encoding Encoding
 
 	// Err is the failure class of the attempt (KindEnd only); ErrNone when
-	// the attempt ended cleanly. Status holds the HTTP status for
-	// ErrHTTPStatus. Detail is a human-readable message (allocated only on
-	// error).
+	// the attempt ended cleanly. A failed attempt that is not Final was
+	// followed by a reconnect; a Final one failed the stream. Status holds
+	// the HTTP status for ErrHTTPStatus.
 	Err    ErrorClass
 	Status int
+	// Detail is a stable message that groups failures: no addresses of the
+	// client, stream numbers, ids or times in it, secrets scrubbed, e.g.
+	// "HTTP 401 Unauthorized". Sample is one example of the evidence, at
+	// most MaxSample bytes: the first bytes of the response body for
+	// http_status and content_type, the full error text for tls, dial and
+	// reset, the event's data for terminal_error_event. Both are allocated
+	// only on failure (Detail also marks a cancelled attempt).
 	Detail string
+	Sample string
 
 	// Aborted marks an attempt the scenario's abort rule ended on purpose
 	// ("stop generating"): not an error.
@@ -207,6 +254,41 @@ type Result struct {
 	Cancelled bool
 	// Final marks the last Result of the stream (no further attempt).
 	Final bool
+}
+
+// MaxSample is the most bytes Result.Sample holds.
+const MaxSample = 512
+
+// Encoding is a response's Content-Encoding.
+type Encoding uint8
+
+// The encodings. EncNone means no response headers arrived.
+const (
+	EncNone Encoding = iota
+	EncIdentity
+	EncGzip
+	EncDeflate
+	EncBrotli
+	EncZstd
+	// EncOther is an encoding the swarm does not decode (the attempt
+	// failed).
+	EncOther
+	// NumEncodings is the number of encodings; not an encoding.
+	NumEncodings
+)
+
+var encodingNames = [NumEncodings]string{
+	EncNone: "", EncIdentity: "identity", EncGzip: "gzip", EncDeflate: "deflate",
+	EncBrotli: "br", EncZstd: "zstd", EncOther: "other",
+}
+
+// String returns the encoding's Content-Encoding token ("identity",
+// "gzip", "deflate", "br", "zstd", "other"), or "" for EncNone.
+func (e Encoding) String() string {
+	if e < NumEncodings {
+		return encodingNames[e]
+	}
+	return "other"
 }
 
 var resultPool = sync.Pool{New: func() any { return new(Result) }}

@@ -94,12 +94,9 @@ func (s *Scenario) SourceIP(stream uint64) netip.Addr {
 // Credentials in target are refused (they would be sent and logged); the
 // error never repeats them.
 func (s *Scenario) SetTarget(target string) error {
-	t, err := url.Parse(target)
-	if err != nil || (t.Scheme != "http" && t.Scheme != "https") || t.Host == "" {
-		return fmt.Errorf("target %q is not an http or https URL with a host", secret.URL(target))
-	}
-	if t.User != nil {
-		return fmt.Errorf("target %q has credentials, which are never sent from a URL; use a header in the scenario (Authorization: Bearer {{env.TOKEN}})", secret.URL(target))
+	t, err := parseTarget(target)
+	if err != nil {
+		return err
 	}
 	origin := t.Scheme + "://" + t.Host
 	// rehost swaps the scheme://host of raw, which may hold templates, so
@@ -137,6 +134,45 @@ func (s *Scenario) SetTarget(target string) error {
 		s.URL = base + "?" + t.RawQuery
 	}
 	return nil
+}
+
+// parseTarget parses a --target URL: http or https with a host, and no
+// credentials (they would be sent and logged; the error never repeats them).
+func parseTarget(target string) (*url.URL, error) {
+	t, err := url.Parse(target)
+	if err != nil || (t.Scheme != "http" && t.Scheme != "https") || t.Host == "" {
+		return nil, fmt.Errorf("target %q is not an http or https URL with a host", secret.URL(target))
+	}
+	if t.User != nil {
+		return nil, fmt.Errorf("target %q has credentials, which are never sent from a URL; use a header in the scenario (Authorization: Bearer {{env.TOKEN}})", secret.URL(target))
+	}
+	return t, nil
+}
+
+// ForTarget returns the scenario for a target given without a scenario
+// file (the CLI's --target alone): the embedded default's load (see
+// Default) against target as the whole stream URL, its path "/" when it
+// has none, with PresetGeneric, since nothing is known of the server's
+// conventions. The mock's query parameters and its finish event belong to
+// the embedded default only. Credentials in target are refused as by
+// SetTarget.
+func ForTarget(target string) (*Scenario, error) {
+	t, err := parseTarget(target)
+	if err != nil {
+		return nil, err
+	}
+	s := Default()
+	s.Name = "target"
+	path := t.EscapedPath()
+	if path == "" {
+		path = "/"
+	}
+	s.URL = t.Scheme + "://" + t.Host + path
+	if t.RawQuery != "" {
+		s.URL += "?" + t.RawQuery
+	}
+	s.Events = Events{Preset: PresetGeneric}
+	return s, nil
 }
 
 // UseConnections switches to the closed model with n constant

@@ -72,17 +72,27 @@ type Scenario struct {
 	// Insecure skips TLS certificate verification. Opt-in only.
 	Insecure bool
 
+	// DisableCompression (YAML compression: off) sends no Accept-Encoding
+	// and refuses compressed responses (class content_type). By default
+	// the stream request asks, as a browser does, for
+	// AcceptEncoding, and the swarm decodes the response as it streams,
+	// so a server or proxy that holds or batches a compressed body shows
+	// as the delay a browser sees.
+	DisableCompression bool
+
 	// SourceIPs are local addresses to dial from, used round-robin by
 	// stream number, to lift the ~28k ephemeral-port ceiling per source
 	// address. Empty means the system's choice.
 	SourceIPs []netip.Addr
 
-	// MaxLine is the longest SSE line accepted, in bytes (0: the reader's
-	// default, 1 MiB). Exceeding it fails the stream with class parse.
+	// MaxLine is the longest SSE line accepted, in bytes (default, and
+	// when 0, DefaultMaxLine). Exceeding it fails the stream with class
+	// parse.
 	MaxLine int
 
-	// MaxEvent is the largest data of one event accepted, in bytes (0: the
-	// reader's default, 8 MiB).
+	// MaxEvent is the largest data of one event accepted, in bytes
+	// (default, and when 0, DefaultMaxEvent). Exceeding it fails the
+	// stream with class parse.
 	MaxEvent int
 
 	// ShardIndex and ShardCount identify this scenario's shard of a split
@@ -113,8 +123,10 @@ type Request struct {
 	// URL is the absolute http or https URL (a template).
 	URL string
 
-	// Headers are sent in order (names may repeat). The swarm adds
-	// Accept: text/event-stream and Cache-Control: no-cache unless set here.
+	// Headers are sent in order (names may repeat). The stream request
+	// adds Accept: text/event-stream, Cache-Control: no-cache and (unless
+	// compression is off) Accept-Encoding: gzip, deflate, br, zstd, as a
+	// browser's EventSource does, unless set here.
 	Headers []Header
 
 	// Body is the request body (a template). In YAML it is a string, a
@@ -153,9 +165,17 @@ type Preset string
 
 // The presets.
 const (
-	// PresetEventSource fits plain SSE endpoints and the mock's /v1/stream:
-	// terminal [finish], error [error], metadata [info]; every other event
-	// with non-empty data is content.
+	// PresetGeneric fits any SSE endpoint, and is the default: every event
+	// with non-empty data is content, no event type is terminal, error or
+	// metadata, so a clean end of the body ends the stream ok and an
+	// abrupt one (a reset, a body cut before its end, an event cut off by
+	// the end of the body) fails it or reconnects. Tokens are content
+	// events.
+	PresetGeneric Preset = "generic"
+	// PresetEventSource fits the mock's /v1/stream convention (and servers
+	// that follow it): terminal [finish], error [error], metadata [info];
+	// every other event with non-empty data is content, and a clean end
+	// of the body before a finish event is eof_before_terminal.
 	PresetEventSource Preset = "eventsource"
 	// PresetOpenAI fits OpenAI-compatible chat/completions streams: content
 	// is a chunk whose choices[].delta has non-empty content,
@@ -168,11 +188,20 @@ const (
 	PresetCustom Preset = "custom"
 )
 
+// ParsePreset returns the preset named s.
+func ParsePreset(s string) (Preset, bool) {
+	switch p := Preset(s); p {
+	case PresetGeneric, PresetEventSource, PresetOpenAI, PresetCustom:
+		return p, true
+	}
+	return "", false
+}
+
 // Events says what dispatched events mean. Lists left nil take the Preset's
 // defaults; an empty non-nil list means "none". Event types are compared
 // exactly; an event without an event: field has type "message".
 type Events struct {
-	// Preset is the base rule set. Defaults to PresetEventSource.
+	// Preset is the base rule set. Defaults to PresetGeneric.
 	Preset Preset
 
 	// Content lists the event types that are content. Empty means every
@@ -281,8 +310,9 @@ type Deadlines struct {
 	Total time.Duration
 }
 
-// Reconnect is the policy for a stream that ends without a terminal event
-// (EOF, reset, idle timeout). A non-200 status, a wrong Content-Type or
+// Reconnect is the policy for a stream that ends prematurely (a reset, a
+// body cut before its end, an idle timeout, a clean end before an expected
+// terminal event) and, with AfterCleanEnd, after a clean end. A non-200 status, a wrong Content-Type or
 // HTTP 204 never reconnects (the SSE processing model).
 type Reconnect struct {
 	// Max is the number of reconnects allowed per stream; 0 disables
@@ -296,6 +326,12 @@ type Reconnect struct {
 	// LastEventID sends the Last-Event-ID header with the last event ID seen
 	// (when not empty). Default true.
 	LastEventID bool
+	// AfterCleanEnd reconnects after a clean end of the body, as a browser's
+	// EventSource does, when the events have no terminal rule (a live
+	// feed whose server closes connections now and then). Default false:
+	// a clean end ends the stream ok, one stream is one request (a finite
+	// endpoint). Reconnects still count against Max.
+	AfterCleanEnd bool
 }
 
 // Abort ends a deterministic fraction of streams on purpose, as a user

@@ -139,6 +139,13 @@ func (s *Scenario) Validate() error {
 			v.add(fmt.Sprintf("source_ips[%d]", i), "not a valid address")
 		}
 	}
+	if s.DisableCompression {
+		for _, h := range s.Headers {
+			if strings.EqualFold(h.Name, "Accept-Encoding") {
+				v.add("headers."+h.Name, "asks for compression, but compression is off (drop the header, or compression: on)")
+			}
+		}
+	}
 	if s.MaxLine < 0 {
 		v.add("max_line", "must not be negative")
 	}
@@ -289,10 +296,8 @@ func (v *validator) setup(st *Setup) {
 }
 
 func (v *validator) events(e *Events) {
-	switch e.Preset {
-	case PresetEventSource, PresetOpenAI, PresetCustom:
-	default:
-		msg := fmt.Sprintf("%q is not a preset (want eventsource, openai or custom)", e.Preset)
+	if _, ok := ParsePreset(string(e.Preset)); !ok {
+		msg := fmt.Sprintf("%q is not a preset (want generic, eventsource, openai or custom)", e.Preset)
 		v.add("events.preset", "%s", msg)
 	}
 	seen := map[string]string{}

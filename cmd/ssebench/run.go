@@ -178,14 +178,21 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// loadRunScenario reads the scenario file (or the embedded default) and
-// applies the command line's overrides, then validates the result: every
-// problem, with file:line, is one usage error (exit 2).
+// loadRunScenario reads the scenario file (or, without one, the embedded
+// default, or with --target alone the generic scenario for that target)
+// and applies the command line's overrides, then validates the result:
+// every problem, with file:line, is one usage error (exit 2).
 func loadRunScenario(cfg *runConfig, e *env) (*scenarios.Scenario, error) {
 	var sc *scenarios.Scenario
-	if cfg.scenario == "" {
+	switch {
+	case cfg.scenario == "" && cfg.target != "":
+		var err error
+		if sc, err = scenarios.ForTarget(cfg.target); err != nil {
+			return nil, usagef("--target: %w", err)
+		}
+	case cfg.scenario == "":
 		sc = scenarios.Default()
-	} else {
+	default:
 		var err error
 		if sc, err = scenarios.DecodeFile(cfg.scenario); err != nil {
 			return nil, scenarioError(err)
@@ -217,12 +224,16 @@ func scenarioError(err error) error {
 }
 
 // applyOverrides applies flags (and SSEBENCH_* variables) to sc. Problems
-// name the flag.
+// name the flag. (Without a scenario file, --target already is the whole
+// scenario's URL.)
 func applyOverrides(sc *scenarios.Scenario, cfg *runConfig) error {
-	if cfg.target != "" {
+	if cfg.target != "" && cfg.scenario != "" {
 		if err := sc.SetTarget(cfg.target); err != nil {
 			return usagef("--target: %w", err)
 		}
+	}
+	if cfg.events != "" {
+		sc.Events = scenarios.Events{Preset: cfg.events}
 	}
 	switch {
 	case cfg.connectionsSet:
@@ -267,7 +278,7 @@ func embeddedFits(sc *scenarios.Scenario) error {
 	}
 	shards := (2*peak + limit - uint64(swarm.FDReserve) - 1) / (limit - uint64(swarm.FDReserve))
 	return fmt.Errorf("%d streams against the embedded mock need %d open files (client and server sockets in one process) but the limit is %d: "+
-		"start the mock apart (ssebench mock --addr 127.0.0.1:8080) and pass --target http://127.0.0.1:8080/v1/stream, "+
+		"start the mock apart (ssebench mock --addr 127.0.0.1:8080) and pass --target http://127.0.0.1:8080/v1/stream --events eventsource, "+
 		"or run %d shards: ssebench run --shard 1/%d ..., --shard %d/%d ...", peak, need, limit, shards, shards, shards, shards)
 }
 

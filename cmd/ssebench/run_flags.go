@@ -14,7 +14,7 @@ import (
 )
 
 // runUsage is the synopsis of `ssebench run`.
-const runUsage = `[SCENARIO.yaml] [--target URL] [--connections N | --rate R/s] [--duration D]
+const runUsage = `[SCENARIO.yaml] [--target URL] [--events PRESET] [--connections N | --rate R/s] [--duration D]
          [--threshold EXPR]... [--baseline FILE --max-regression 10% --min-delta 1ms]
          [--out FILE.json] [--html FILE] [--junit FILE] [--hlog FILE]
          [--shard I/N] [--source-ips A-B] [--http2] [--insecure] [--quiet]
@@ -22,12 +22,15 @@ const runUsage = `[SCENARIO.yaml] [--target URL] [--connections N | --rate R/s] 
 Runs a load test and reports latency (ttft, gap, e2e, ...), throughput and
 errors. With no SCENARIO and no --target it starts the mock server in process
 on a loopback port and runs the embedded default scenario against it (GET
-/v1/stream, 1,000 concurrent streams, 10s).
+/v1/stream, 1,000 concurrent streams, 10s). With --target and no SCENARIO,
+the target is the whole URL and its events use the generic preset (every
+event with data is content; a clean end of the body ends the stream ok);
+--events eventsource reads the mock's info, add..., finish convention.
 
 Precedence: flags > SSEBENCH_* environment variables > the scenario file >
 built-in defaults. Every flag has an environment variable: SSEBENCH_ and the
 flag's name in upper case with - as _, e.g.
-  SSEBENCH_TARGET, SSEBENCH_CONNECTIONS, SSEBENCH_RATE, SSEBENCH_DURATION,
+  SSEBENCH_TARGET, SSEBENCH_EVENTS, SSEBENCH_CONNECTIONS, SSEBENCH_RATE, SSEBENCH_DURATION,
   SSEBENCH_THRESHOLD (several expressions separated by ;), SSEBENCH_BASELINE,
   SSEBENCH_MAX_REGRESSION, SSEBENCH_MIN_DELTA, SSEBENCH_OUT, SSEBENCH_HTML, SSEBENCH_JUNIT,
   SSEBENCH_HLOG, SSEBENCH_SHARD, SSEBENCH_SOURCE_IPS, SSEBENCH_HTTP2,
@@ -48,6 +51,7 @@ type runConfig struct {
 	scenario string // path of the scenario file, "" for the default
 
 	target         string
+	events         scenarios.Preset // "": the scenario's
 	connections    int
 	connectionsSet bool
 	rate           float64
@@ -79,6 +83,14 @@ func parseRunFlags(e *env, args []string) (*runConfig, error) {
 	c := &runConfig{shardIndex: 1, shardCount: 1}
 	fs := newFlagSet("run", runUsage, e.stderr)
 	fs.StringVar(&c.target, "target", "", "target `URL`: replaces the scenario URL's scheme and host; with a path, the whole URL (path and query)")
+	fs.Func("events", "event rules `PRESET`: generic, eventsource (the mock's info, add..., finish), openai or custom; replaces the scenario's events", func(s string) error {
+		p, ok := scenarios.ParsePreset(strings.TrimSpace(s))
+		if !ok {
+			return fmt.Errorf("%q is not a preset (want generic, eventsource, openai or custom)", s)
+		}
+		c.events = p
+		return nil
+	})
 	fs.Func("connections", "closed model: `N` concurrent streams (overrides the scenario's load)", func(s string) error {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 1 {

@@ -135,7 +135,7 @@ func TestRunQuiet(t *testing.T) {
 	t.Parallel()
 	m := runStartMock(t, nil)
 	r := runCLI(t, t.Context(), nil, "run", "--quiet", "--duration", "1s", "--connections", "5",
-		"--target", m.URL+"/v1/stream?ttft=10ms&itl=5ms&tokens=5")
+		"--events", "eventsource", "--target", m.URL+"/v1/stream?ttft=10ms&itl=5ms&tokens=5")
 	r.wantCode(t, exitOK)
 	if r.stderr != "" {
 		t.Errorf("--quiet wrote to stderr:\n%s", r.stderr)
@@ -155,7 +155,7 @@ func TestRunMeasuresMockTiming(t *testing.T) {
 	m := runStartMock(t, nil)
 	out := filepath.Join(t.TempDir(), "r.json")
 	r := runCLI(t, t.Context(), nil, "run", "--quiet", "--duration", "3s", "--connections", "20",
-		"--target", m.URL+"/v1/stream?ttft=200ms&itl=50ms&tokens=20", "--out", out)
+		"--events", "eventsource", "--target", m.URL+"/v1/stream?ttft=200ms&itl=50ms&tokens=20", "--out", out)
 	r.wantCode(t, exitOK)
 	f := runReadResult(t, out)
 	ttft, gap := f.Metrics["ttft"], f.Metrics["gap"]
@@ -368,7 +368,7 @@ func TestRunThresholdFails(t *testing.T) {
 	dir := t.TempDir()
 	out, junit := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.xml")
 	r := runCLI(t, t.Context(), nil, "run", "--quiet", "--duration", "1s", "--connections", "5",
-		"--target", m.URL+"/v1/stream?ttft=20ms&itl=5ms&tokens=5",
+		"--events", "eventsource", "--target", m.URL+"/v1/stream?ttft=20ms&itl=5ms&tokens=5",
 		"--threshold", "ttft.p50 < 1ms", "--threshold", "errors.rate < 1%", "--out", out, "--junit", junit)
 	r.wantCode(t, exitGateFailed)
 	if !strings.Contains(r.stderr, "ttft.p50 < 1ms") {

@@ -24,11 +24,17 @@ import (
 )
 
 // Default limits. A hostile server cannot make a Reader hold more than
-// MaxLine bytes of one line plus MaxEvent bytes of one event's data.
+// MaxLine+2 bytes of read buffer plus MaxEvent bytes of one event's data
+// (the buffers grow geometrically, never past their limit). A buffer
+// grown past RetainMax is released once what it held is done: the data
+// buffer after its event is dispatched, the read buffer when the unread
+// bytes fit the initial size again; so a stream that met one large event
+// does not keep its memory.
 const (
-	DefaultMaxLine    = 1 << 20 // 1 MiB
-	DefaultMaxEvent   = 8 << 20 // 8 MiB
-	DefaultBufferSize = 4096    // initial read buffer, grows up to MaxLine
+	DefaultMaxLine    = 1 << 20  // 1 MiB
+	DefaultMaxEvent   = 8 << 20  // 8 MiB
+	DefaultBufferSize = 4096     // initial read buffer, grows up to MaxLine
+	RetainMax         = 64 << 10 // the largest buffer kept between large events
 )
 
 // Event is one dispatched event, as a browser's MessageEvent would carry it.
@@ -192,6 +198,7 @@ type Reader struct {
 
 	buf     []byte // read buffer; buf[r:w] is unread
 	r, w    int
+	size0   int   // the read buffer's initial size
 	srcErr  error // error from src, returned once buf is drained
 	off     int64 // stream offset of buf[r]
 	started bool  // BOM check done
@@ -240,6 +247,7 @@ func NewReader(src io.Reader, opts *Options) *Reader {
 		size = rd.opts.MaxLine + 2
 	}
 	rd.buf = make([]byte, size)
+	rd.size0 = size
 	rd.crAt = -1
 	rd.idBuf = append(rd.idBuf, rd.opts.LastEventID...)
 	rd.lastID = append(rd.lastID, rd.opts.LastEventID...)
@@ -325,6 +333,9 @@ var messageType = []byte("message")
 func (rd *Reader) NextView() (View, error) {
 	if rd.err != nil {
 		return View{}, rd.err
+	}
+	if cap(rd.data) > RetainMax && !rd.hasData {
+		rd.data = nil // the large event is done (its View is no longer valid)
 	}
 	for {
 		line, lineOff, err := rd.readLine()
@@ -655,6 +666,12 @@ func (rd *Reader) fill() error {
 		rd.w = n
 		rd.r = 0
 		rd.crAt, rd.crFrom, rd.crTo = -1, 0, 0 // indexes moved: forget
+	}
+	if len(rd.buf) > RetainMax && rd.w < rd.size0 {
+		// The long line that grew the buffer is done: release it.
+		nb := make([]byte, rd.size0)
+		copy(nb, rd.buf[:rd.w])
+		rd.buf = nb
 	}
 	if rd.w == len(rd.buf) {
 		if len(rd.buf) >= rd.opts.MaxLine+2 {

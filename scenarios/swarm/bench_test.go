@@ -72,7 +72,7 @@ func benchStream(b *testing.B, yaml string, ev func(dst []byte, i int) []byte, f
 		consumed <- content
 	}()
 	start := time.Now()
-	st := &stream{s: s, sched: start, vars: sc.Vars(0)}
+	st := &stream{s: s, sched: start, first: start, vars: sc.Vars(0)}
 	w := &watch{start: start, cancel: func(error) {}}
 	src := &genSource{n: b.N, ev: ev, final: final}
 	body := &body{rc: io.NopCloser(src), w: w}

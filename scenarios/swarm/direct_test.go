@@ -105,8 +105,8 @@ func TestDirectBodies(t *testing.T) {
 					t.Fatalf("%d streams, want several", len(ends))
 				}
 				for _, e := range ends {
-					if e.Err != scenarios.ErrNone || e.Tokens != 2 {
-						t.Errorf("stream %d: %v %q tokens %d", e.Stream, e.Err, e.Detail, e.Tokens)
+					if e.Err != scenarios.ErrNone || c.tokens(e.Stream) != 2 {
+						t.Errorf("stream %d: %v %q tokens %d", e.Stream, e.Err, e.Detail, c.tokens(e.Stream))
 					}
 				}
 				if n := sum(c.all, func(r *scenarios.Result) int64 { return r.Bytes }); n != int64(len(ends)*len(events)) {
@@ -264,7 +264,7 @@ func TestDirectStaleConn(t *testing.T) {
 			})}
 			go srv.Serve(m)
 			t.Cleanup(func() { m.Close(); srv.Close() })
-			c := runMem(t, m, scenario(t, one("method: POST\nbody: '{}'\nevents: {preset: custom}\nreconnect: {max: 2, delay: 1s}")))
+			c := runMem(t, m, scenario(t, one("method: POST\nbody: '{}'\nevents: {preset: custom}\nreconnect: {max: 2, delay: 1s, after_clean_end: true}")))
 			c.checkWellFormed(t)
 			for _, e := range c.ends() {
 				if e.Err != scenarios.ErrNone {
@@ -296,7 +296,7 @@ func TestDirectStaleConn(t *testing.T) {
 					io.WriteString(c, sseHead+"Transfer-Encoding: chunked\r\n\r\n"+chunk(feed)+"0\r\n\r\n")
 					readRequest(br)
 				})
-				c := runMem(t, m, scenario(t, one(tc.extra+"events: {preset: custom}\nreconnect: {max: 1, delay: 10ms}")))
+				c := runMem(t, m, scenario(t, one(tc.extra+"events: {preset: custom}\nreconnect: {max: 1, delay: 10ms, after_clean_end: true}")))
 				c.checkWellFormed(t)
 				ends := c.ends()
 				if len(ends) != 2 || ends[0].Err != scenarios.ErrNone || ends[1].Err != tc.class {
@@ -409,7 +409,7 @@ func TestDirectLoopbackStale(t *testing.T) {
 	}
 	srv.Start()
 	defer srv.Close()
-	sc := scenario(t, "url: "+srv.URL+"/v1/stream\nmethod: POST\nbody: '{}'\nevents: {preset: custom}\nload: {rate: 1/m}\nduration: 10ms\nreconnect: {max: 3, delay: 200ms}\n")
+	sc := scenario(t, "url: "+srv.URL+"/v1/stream\nmethod: POST\nbody: '{}'\nevents: {preset: custom}\nload: {rate: 1/m}\nduration: 10ms\nreconnect: {max: 3, delay: 200ms, after_clean_end: true}\n")
 	s, err := New(sc, Options{})
 	if err != nil {
 		t.Fatal(err)

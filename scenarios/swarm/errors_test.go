@@ -56,31 +56,39 @@ func testErrorClasses(t *testing.T, shared bool) {
 		h       http.HandlerFunc
 		class   scenarios.ErrorClass
 		status  int
-		detail  string // a substring of Detail
+		detail  string // the Detail, exactly (stable: groupable)
+		sample  string // a substring of the Sample
 		events  int64
 		retries bool // reconnect.max 1 leads to a second attempt
 	}{
-		{name: "dial", refuse: true, class: scenarios.ErrDial},
-		{name: "http_status", class: scenarios.ErrHTTPStatus, status: 503, detail: "503",
-			h: func(w http.ResponseWriter, r *http.Request) { http.Error(w, "busy", 503) }},
-		{name: "http_status_302_not_followed", class: scenarios.ErrHTTPStatus, status: 302,
-			h: func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/elsewhere", http.StatusFound) }},
-		{name: "content_type", class: scenarios.ErrContentType, status: 200, detail: "text/plain",
+		{name: "dial", refuse: true, class: scenarios.ErrDial,
+			detail: "connect to sse.test:80: connection refused", sample: "connection refused"},
+		{name: "http_status", class: scenarios.ErrHTTPStatus, status: 503,
+			detail: "HTTP 503 Service Unavailable", sample: "busy: come back later",
+			h: func(w http.ResponseWriter, r *http.Request) { http.Error(w, "busy: come back later", 503) }},
+		{name: "too_many_redirects", class: scenarios.ErrHTTPStatus, status: 302,
+			detail: "HTTP 302 Found: more than 10 redirects (the last to http://sse.test/elsewhere)",
+			h:      func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/elsewhere", http.StatusFound) }},
+		{name: "content_type", class: scenarios.ErrContentType, status: 200,
+			detail: `Content-Type "text/plain", want text/event-stream`, sample: "data: x",
 			h: func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "text/plain")
 				fmt.Fprint(w, "data: x\n\n")
 			}},
 		{name: "timeout_first_byte", extra: "deadlines: {first_byte: 500ms}", class: scenarios.ErrTimeoutFirstByte,
+			detail: "no response headers within 500ms (deadlines.first_byte)",
 			h: func(w http.ResponseWriter, r *http.Request) {
 				pause(r, 2*time.Second)
 				writeEvents(w, "data: late\n\n")
 			}},
 		{name: "timeout_idle", extra: "deadlines: {idle: 1s}", class: scenarios.ErrTimeoutIdle, events: 1, retries: true,
+			detail: "no bytes for 1s (deadlines.idle)",
 			h: func(w http.ResponseWriter, r *http.Request) {
 				writeEvents(w, "event: add\ndata: x\n\n")
 				pause(r, 5*time.Second)
 			}},
 		{name: "timeout_idle_comments_keep_alive", extra: "deadlines: {idle: 1s, total: 3s}", class: scenarios.ErrTimeoutTotal, events: 1,
+			detail: "attempt open for 3s (deadlines.total)",
 			h: func(w http.ResponseWriter, r *http.Request) {
 				writeEvents(w, "event: add\ndata: x\n\n")
 				for r.Context().Err() == nil {
@@ -89,6 +97,7 @@ func testErrorClasses(t *testing.T, shared bool) {
 				}
 			}},
 		{name: "timeout_total", extra: "deadlines: {total: 1s}", class: scenarios.ErrTimeoutTotal, events: 10,
+			detail: "attempt open for 1s (deadlines.total)",
 			h: func(w http.ResponseWriter, r *http.Request) {
 				for r.Context().Err() == nil {
 					pause(r, 95*time.Millisecond)
@@ -96,23 +105,33 @@ func testErrorClasses(t *testing.T, shared bool) {
 				}
 			}},
 		{name: "parse", extra: "max_line: 64", class: scenarios.ErrParse, events: 1,
+			detail: "line over 64 bytes (max_line; raise it in the scenario)", sample: "64-byte limit",
 			h: func(w http.ResponseWriter, r *http.Request) {
 				writeEvents(w, "data: short\n\ndata: "+strings.Repeat("x", 500)+"\n\n")
 			}},
+		{name: "parse_event", extra: "max_event: 100", class: scenarios.ErrParse, events: 1,
+			detail: "event over 100 bytes (max_event; raise it in the scenario)",
+			h: func(w http.ResponseWriter, r *http.Request) {
+				writeEvents(w, "data: short\n\n"+strings.Repeat("data: 0123456789\n", 10)+"\n")
+			}},
 		{name: "eof_mid_event", class: scenarios.ErrEOFMidEvent, events: 1, retries: true,
+			detail: "the body ended in the middle of an event", sample: "data: cut off",
 			h: func(w http.ResponseWriter, r *http.Request) {
 				writeEvents(w, "event: add\ndata: one\n\nevent: add\ndata: cut off\n")
 			}},
 		{name: "reset", class: scenarios.ErrReset, events: 1, retries: true,
+			detail: "unexpected EOF in the chunked body",
 			h: func(w http.ResponseWriter, r *http.Request) {
 				writeEvents(w, "event: add\ndata: one\n\n")
 				panic(http.ErrAbortHandler)
 			}},
-		{name: "eof_before_terminal", class: scenarios.ErrEOFBeforeTerminal, detail: "without a terminal event", events: 1, retries: true,
+		{name: "eof_before_terminal", class: scenarios.ErrEOFBeforeTerminal, events: 1, retries: true,
+			detail: "the body ended before a terminal event (finish)",
 			h: func(w http.ResponseWriter, r *http.Request) {
 				writeEvents(w, "event: add\ndata: one\n\n")
 			}},
-		{name: "terminal_error_event", class: scenarios.ErrTerminalErrorEvent, status: 200, detail: "overloaded", events: 2,
+		{name: "terminal_error_event", class: scenarios.ErrTerminalErrorEvent, status: 200, events: 2,
+			detail: `error event "error"`, sample: `{"message":"overloaded"}`,
 			h: func(w http.ResponseWriter, r *http.Request) {
 				writeEvents(w, "event: add\ndata: one\n\nevent: error\ndata: {\"message\":\"overloaded\"}\n\n")
 				pause(r, time.Second)
@@ -140,8 +159,11 @@ func testErrorClasses(t *testing.T, shared bool) {
 				if e.Status != tc.status && tc.status != 0 {
 					t.Errorf("status %d, want %d", e.Status, tc.status)
 				}
-				if !strings.Contains(e.Detail, tc.detail) {
-					t.Errorf("detail %q, want it to contain %q", e.Detail, tc.detail)
+				if e.Detail != tc.detail {
+					t.Errorf("detail %q, want %q", e.Detail, tc.detail)
+				}
+				if !strings.Contains(e.Sample, tc.sample) || len(e.Sample) > scenarios.MaxSample {
+					t.Errorf("sample %q, want it to contain %q", e.Sample, tc.sample)
 				}
 				rs := c.stream(e.Stream)
 				var events int64

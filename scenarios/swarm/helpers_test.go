@@ -86,8 +86,13 @@ func serveMem(t testing.TB, h http.Handler) *memNet {
 }
 
 // scenario parses a scenario from YAML (the defaults merged, validated).
+// The tests' handlers follow the mock's convention (info, add..., finish),
+// so the events preset is eventsource unless the YAML sets events.
 func scenario(t testing.TB, yaml string) *scenarios.Scenario {
 	t.Helper()
+	if !strings.Contains(yaml, "\nevents:") && !strings.HasPrefix(yaml, "events:") {
+		yaml += "\nevents: eventsource\n"
+	}
 	sc, err := scenarios.Parse("test.yaml", []byte(yaml))
 	if err != nil {
 		t.Fatalf("scenario: %v\n%s", err, yaml)
@@ -155,6 +160,11 @@ func (c *collected) streams() []uint64 {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// tokens returns the tokens of stream no: the sum of its Results' deltas.
+func (c *collected) tokens(no uint64) int64 {
+	return sum(c.stream(no), func(r *scenarios.Result) int64 { return r.Tokens })
 }
 
 // sum adds up a counter over Results.
@@ -250,6 +260,7 @@ type sseHandler struct {
 	dropAfter  int  // close the connection abruptly after this many events of a connection
 	skipResume bool // on resume, skip one event (lost data)
 	dupResume  bool // on resume, repeat the last event
+	usage      int  // the usage the finish event reports: 0 means tokens, -1 none
 	hits       atomic.Int64
 	mu         sync.Mutex
 	lastIDs    map[string][]string // URL query -> the Last-Event-ID headers received
@@ -307,8 +318,14 @@ func (h *sseHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				pause(r, h.itl)
 			}
 			_, err = fmt.Fprintf(w, "event: add\nid: %d\ndata: tok%d\n\n", id, id)
+		case h.usage < 0:
+			_, err = fmt.Fprintf(w, "event: finish\nid: %d\ndata: {}\n\n", id)
 		default:
-			_, err = fmt.Fprintf(w, "event: finish\nid: %d\ndata: {\"usage\":{\"completion_tokens\":%d}}\n\n", id, h.tokens)
+			u := h.tokens
+			if h.usage > 0 {
+				u = h.usage
+			}
+			_, err = fmt.Fprintf(w, "event: finish\nid: %d\ndata: {\"usage\":{\"completion_tokens\":%d}}\n\n", id, u)
 		}
 		if err != nil || r.Context().Err() != nil {
 			return // the client is gone
@@ -345,5 +362,3 @@ func waitGoroutines(t testing.TB, n int) {
 }
 
 func errIs(err error, target any) bool { return errors.As(err, target) }
-
-var _ = strings.Contains

@@ -42,8 +42,8 @@ duration: 2s
 		for _, no := range c.streams() {
 			rs := c.stream(no)
 			e := rs[len(rs)-1]
-			if e.Err != scenarios.ErrNone || e.Tokens != 16 {
-				t.Errorf("stream %d: %v %q tokens %d", no, e.Err, e.Detail, e.Tokens)
+			if e.Err != scenarios.ErrNone || c.tokens(e.Stream) != 16 {
+				t.Errorf("stream %d: %v %q tokens %d", no, e.Err, e.Detail, c.tokens(e.Stream))
 			}
 			if n := sum(rs, func(r *scenarios.Result) int64 { return r.Content }); n != 16 {
 				t.Errorf("stream %d: content %d, want 16", no, n)
@@ -125,8 +125,8 @@ body: {model: mock, stream: true, stream_options: {include_usage: true}, message
 `)))
 		c.checkWellFormed(t)
 		e := c.ends()[0]
-		if e.Err != scenarios.ErrNone || e.Tokens != 8 {
-			t.Fatalf("end: %v %q tokens %d", e.Err, e.Detail, e.Tokens)
+		if e.Err != scenarios.ErrNone || c.tokens(e.Stream) != 8 {
+			t.Fatalf("end: %v %q tokens %d", e.Err, e.Detail, c.tokens(e.Stream))
 		}
 		rs := c.all
 		ttft := values(rs, scenarios.TTFT)
@@ -164,8 +164,8 @@ duration: 100ms
 			t.Fatal("no streams")
 		}
 		for _, e := range ends {
-			if e.Err != scenarios.ErrNone || e.Tokens != 5 {
-				t.Errorf("stream %d: %v %q tokens %d", e.Stream, e.Err, e.Detail, e.Tokens)
+			if e.Err != scenarios.ErrNone || c.tokens(e.Stream) != 5 {
+				t.Errorf("stream %d: %v %q tokens %d", e.Stream, e.Err, e.Detail, c.tokens(e.Stream))
 			}
 		}
 	})

@@ -42,11 +42,16 @@ func TestReconnect(t *testing.T) {
 					if e.Err != scenarios.ErrReset || e.Final {
 						t.Errorf("attempt %d: %v %q final %v, want a reset and a reconnect", i, e.Err, e.Detail, e.Final)
 					}
-					// The server's retry (200ms) overrides the scenario's delay (5s).
-					next := c.kind(scenarios.KindStart)[i+1]
-					endAt := e.Start.Add(mustGet(t, c.stream(e.Stream), uint32(i)))
-					if gap := next.Start.Sub(endAt); gap != 200*time.Millisecond {
-						t.Errorf("attempt %d: reconnected %v after the end, want 200ms (retry)", i+1, gap)
+				}
+				// The server's retry (200ms) overrides the scenario's delay
+				// (5s): each resume waits 200ms, then the server's 50ms.
+				rg := values(c.all, scenarios.ResumeGap)
+				if len(rg) != tc.attempts-1 {
+					t.Errorf("resume gaps %v, want %d", rg, tc.attempts-1)
+				}
+				for _, d := range rg {
+					if d != 250*time.Millisecond {
+						t.Errorf("resume gap %v, want 250ms (retry 200ms + 50ms)", d)
 					}
 				}
 				last := ends[len(ends)-1]
@@ -69,25 +74,6 @@ func TestReconnect(t *testing.T) {
 			})
 		})
 	}
-}
-
-// mustGet returns when attempt ended, relative to its start: the time of
-// its last event (its e2e, or the sum of its gaps after ttfe).
-func mustGet(t *testing.T, rs []scenarios.Result, attempt uint32) time.Duration {
-	t.Helper()
-	var d time.Duration
-	for _, r := range rs {
-		if r.Attempt != attempt {
-			continue
-		}
-		if v, ok := r.Get(scenarios.TTFE); ok {
-			d += v
-		}
-		for _, g := range r.Gaps() {
-			d += g
-		}
-	}
-	return d
 }
 
 // TestReconnectNoLastEventID: with last_event_id off, the header is never
@@ -144,7 +130,8 @@ func Test204Stops(t *testing.T) {
 }
 
 // TestCleanEOFFeed: with no terminal rule (a live feed), a clean end is a
-// success, and a browser-like reconnect follows while allowed.
+// success, and with after_clean_end a browser-like reconnect follows while
+// allowed.
 func TestCleanEOFFeed(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		m := serveMem(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -152,7 +139,7 @@ func TestCleanEOFFeed(t *testing.T) {
 		}))
 		sc := scenario(t, one(`
 events: {preset: custom}
-reconnect: {max: 1, delay: 10ms}`))
+reconnect: {max: 1, delay: 10ms, after_clean_end: true}`))
 		c := runMem(t, m, sc)
 		c.checkWellFormed(t)
 		ends := c.ends()
@@ -163,12 +150,14 @@ reconnect: {max: 1, delay: 10ms}`))
 			if e.Err != scenarios.ErrNone {
 				t.Errorf("attempt %d: %v %q", i, e.Err, e.Detail)
 			}
-			if _, ok := e.Get(scenarios.E2E); !ok {
-				t.Errorf("attempt %d: no e2e", i)
-			}
 		}
-		if _, ok := ends[1].Get(scenarios.E2ESched); !ok || ends[0].Final || !ends[1].Final {
-			t.Errorf("e2e_sched on the final attempt: %v; finals %v %v", ok, ends[0].Final, ends[1].Final)
+		// One stream: e2e once, on the final attempt, from the first start
+		// to the final end (the reconnect delay included).
+		if v := values(c.all, scenarios.E2E); !slices.Equal(v, []time.Duration{10 * time.Millisecond}) || ends[0].Final || !ends[1].Final {
+			t.Errorf("e2e %v, want [10ms]; finals %v %v", v, ends[0].Final, ends[1].Final)
+		}
+		if _, ok := ends[1].Get(scenarios.E2ESched); !ok {
+			t.Errorf("no e2e_sched on the final attempt")
 		}
 	})
 }

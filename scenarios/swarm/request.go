@@ -13,16 +13,18 @@ import (
 // setupMaxBody bounds the setup response read into memory.
 const setupMaxBody = 1 << 20
 
-// setupError is a failed setup request.
+// setupError is a failed setup request: its Detail and Sample, already
+// scrubbed of the setup request's secrets.
 type setupError struct {
-	class  scenarios.ErrorClass
-	status int
-	msg    string
+	class          scenarios.ErrorClass
+	status         int
+	detail, sample string
 }
 
 // buildRequest returns the stream's request for one attempt. On a
 // reconnect it sends Last-Event-ID with the last event ID when that is not
-// empty (SPEC-NOTES B).
+// empty, as EventSource does
+// (https://html.spec.whatwg.org/multipage/server-sent-events.html#sse-processing-model).
 func (st *stream) buildRequest(ctx context.Context, resume bool) (*http.Request, error) {
 	req, err := st.s.req.New(ctx, &st.vars)
 	if err != nil {
@@ -47,37 +49,51 @@ func (st *stream) runSetup(ctx context.Context) *setupError {
 	ct := &connTrace{start: time.Now()}
 	req, err := s.setup.New(httptrace.WithClientTrace(ctx, ct.hooks()), &st.vars)
 	if err != nil {
-		return &setupError{class: scenarios.ErrOther, msg: "setup: building the request: " + err.Error()}
+		return setupFailed(nil, scenarios.ErrOther, 0, "building the request: "+err.Error(), "")
 	}
 	timedOut := func() bool { return context.Cause(ctx) == errFirstByte }
+	timeout := "no answer within " + s.sc.Deadlines.FirstByte.String() + " (deadlines.first_byte)"
 	resp, err := st.transport().RoundTrip(req)
 	if err != nil {
 		switch {
 		case timedOut():
-			return &setupError{class: scenarios.ErrTimeoutFirstByte, msg: "setup: " + err.Error()}
+			return setupFailed(req, scenarios.ErrTimeoutFirstByte, 0, timeout, err.Error())
 		case ctx.Err() != nil:
 			return nil
 		}
-		return &setupError{class: roundTripClass(err, ct), msg: "setup: " + err.Error()}
+		cls := roundTripClass(err, ct)
+		return setupFailed(req, cls, 0, connDetail(cls, req, err), err.Error())
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return &setupError{class: scenarios.ErrHTTPStatus, status: resp.StatusCode, msg: "setup: " + resp.Status}
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, scenarios.MaxSample))
+		return setupFailed(req, scenarios.ErrHTTPStatus, resp.StatusCode, statusDetail(resp), string(data))
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, setupMaxBody))
 	if err != nil {
 		switch {
 		case timedOut():
-			return &setupError{class: scenarios.ErrTimeoutFirstByte, status: resp.StatusCode, msg: "setup: " + err.Error()}
+			return setupFailed(req, scenarios.ErrTimeoutFirstByte, resp.StatusCode, timeout, err.Error())
 		case ctx.Err() != nil:
 			return nil
 		}
-		return &setupError{class: scenarios.ErrReset, status: resp.StatusCode, msg: "setup: reading the response: " + err.Error()}
+		return setupFailed(req, scenarios.ErrReset, resp.StatusCode, "reading the response: "+resetDetail(err, resp), err.Error())
 	}
 	vals, err := s.sc.Setup.Values(data)
 	if err != nil {
-		return &setupError{class: scenarios.ErrOther, status: resp.StatusCode, msg: "setup: " + err.Error()}
+		return setupFailed(req, scenarios.ErrOther, resp.StatusCode, err.Error(), string(data))
 	}
 	st.vars.Values = vals
 	return nil
+}
+
+// setupFailed returns a setupError, its texts prefixed "setup: " and
+// scrubbed of req's secrets.
+func setupFailed(req *http.Request, cls scenarios.ErrorClass, status int, detail, sample string) *setupError {
+	red := requestRedactor(req)
+	e := &setupError{class: cls, status: status, detail: clipString(red.String("setup: "+detail), maxDetail)}
+	if sample != "" {
+		e.sample = sampleText([]byte(red.String(sample)))
+	}
+	return e
 }

@@ -3,22 +3,16 @@ package swarm
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"io"
-	"math"
-	"net"
 	"net/http"
-	"net/http/httptrace"
 	"strconv"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/ssebench/ssebench/conformance/sse"
 	"github.com/ssebench/ssebench/scenarios"
+	"github.com/ssebench/ssebench/scenarios/secret"
 )
 
 // Causes with which the swarm cancels an attempt's context; context.Cause
@@ -63,8 +57,9 @@ const (
 type attemptEnd struct {
 	res     *scenarios.Result
 	out     outcome
-	retries bool  // a premature end: a reconnect may follow
-	events  int64 // events dispatched in the attempt
+	retries bool      // a premature end: a reconnect may follow
+	events  int64     // events dispatched in the attempt
+	at      time.Time // when the attempt ended (its terminal event, the end of its body, its failure)
 }
 
 // stream is the state of one stream across its attempts (reconnects). It
@@ -80,195 +75,32 @@ type stream struct {
 	vars scenarios.Vars // template values, with the setup's
 	idle *idleConn      // the kept direct connection (the caller's)
 
-	lastID    string        // the source's last event ID; persists across attempts
-	retry     time.Duration // the server's reconnection time
-	retrySet  bool
-	ttftSched bool // ttft_sched already recorded
+	red *secret.Redactor // scrubs failure texts of the request's secrets; built at the first failure
+
+	lastID   string        // the source's last event ID; persists across attempts
+	retry    time.Duration // the server's reconnection time
+	retrySet bool
+
+	// Whole-stream accounting: a stream is the unit of every metric, so
+	// these persist across attempts.
+	first     time.Time     // when attempt 0 started: the once-per-stream metrics count from it
+	hdrSeen   bool          // ttfb recorded
+	evSeen    bool          // ttfe recorded
+	haveTTFT  bool          // ttft (and ttft_sched) recorded
+	ttft      time.Duration // first -> the first content event
+	prevEv    time.Time     // the last event dispatched, on any attempt (for gap)
+	prevCont  time.Time     // the last content event, on any attempt (for itl)
+	content   int64         // content events over all attempts
+	usage     int64         // the server's last usage report, when haveUsage
+	haveUsage bool
+	credited  int64     // tokens already sent in Results
+	dropAt    time.Time // the end of the attempt that dropped, until a resumed attempt dispatches an event
 
 	// id accounting: ids that are integers, or end in one.
 	idKnown  bool
 	idMax    int64
 	prevID   []byte // previous event's id on this connection
 	havePrev bool
-}
-
-// watch enforces an attempt's deadlines with one timer. The runner
-// publishes progress through atomics (nanoseconds since the attempt's
-// start); the timer callback, which runs on its own goroutine, cancels the
-// attempt's context with the cause of the first deadline that passed and
-// otherwise re-arms itself for the next one.
-type watch struct {
-	start      time.Time
-	firstByte  time.Duration
-	idle       time.Duration
-	total      time.Duration
-	abortAfter time.Duration
-	cancel     context.CancelCauseFunc
-	t          *time.Timer
-
-	hdr     atomic.Int64 // when headers arrived (0: not yet)
-	last    atomic.Int64 // when the last read returned bytes
-	drainAt atomic.Int64 // when draining began (0: not draining)
-	fired   atomic.Bool
-}
-
-func (w *watch) arm() {
-	if d, ok := w.next(0); ok {
-		w.startTimer(d)
-	}
-}
-
-// startTimer creates the timer, assigned before it can fire.
-func (w *watch) startTimer(d time.Duration) {
-	w.t = time.AfterFunc(math.MaxInt64, w.fire)
-	w.t.Reset(d)
-}
-
-// next returns the time from now until the earliest deadline, and false
-// when no deadline applies.
-func (w *watch) next(now time.Duration) (time.Duration, bool) {
-	at := time.Duration(math.MaxInt64)
-	if w.total > 0 {
-		at = min(at, w.total)
-	}
-	if w.abortAfter > 0 {
-		at = min(at, w.abortAfter)
-	}
-	if d := w.drainAt.Load(); d > 0 {
-		at = min(at, time.Duration(d)+drainTimeout)
-	}
-	if h := w.hdr.Load(); h == 0 {
-		if w.firstByte > 0 {
-			at = min(at, w.firstByte)
-		}
-	} else if w.idle > 0 {
-		at = min(at, time.Duration(max(h, w.last.Load()))+w.idle)
-	}
-	if at == math.MaxInt64 {
-		return 0, false
-	}
-	return max(at-now, 0), true
-}
-
-func (w *watch) fire() {
-	if w.fired.Load() {
-		return
-	}
-	now := time.Since(w.start)
-	var cause error
-	switch h := w.hdr.Load(); {
-	case w.total > 0 && now >= w.total:
-		cause = errTotal
-	case w.abortAfter > 0 && now >= w.abortAfter:
-		cause = errAbort
-	case w.drainAt.Load() > 0 && now >= time.Duration(w.drainAt.Load())+drainTimeout:
-		cause = errDrained
-	case h == 0 && w.firstByte > 0 && now >= w.firstByte:
-		cause = errFirstByte
-	case h != 0 && w.idle > 0 && now >= time.Duration(max(h, w.last.Load()))+w.idle:
-		cause = errIdle
-	}
-	if cause != nil {
-		w.fired.Store(true)
-		w.cancel(cause)
-		return
-	}
-	if d, ok := w.next(now); ok {
-		w.t.Reset(d)
-	}
-}
-
-// rearm sets the timer for the earliest deadline after a change of state.
-func (w *watch) rearm(now time.Duration) {
-	d, ok := w.next(now)
-	switch {
-	case !ok:
-		if w.t != nil {
-			w.t.Stop()
-		}
-	case w.t == nil:
-		w.startTimer(d)
-	default:
-		w.t.Reset(d)
-	}
-}
-
-func (w *watch) stop() {
-	w.fired.Store(true)
-	if w.t != nil {
-		w.t.Stop()
-	}
-}
-
-// body counts the bytes read and publishes the time of the last read for
-// the idle deadline.
-type body struct {
-	rc io.ReadCloser
-	w  *watch
-	n  int64
-}
-
-func (b *body) Read(p []byte) (int, error) {
-	n, err := b.rc.Read(p)
-	if n > 0 {
-		b.n += int64(n)
-		b.w.last.Store(int64(time.Since(b.w.start)))
-	}
-	return n, err
-}
-
-// connTrace records connect (dial + TLS) timing and where a failure
-// happened. Its hooks may run on the transport's dial goroutine, even
-// after the attempt ended, hence the atomics.
-type connTrace struct {
-	start                  time.Time
-	connStart, connDone    atomic.Int64
-	tlsStart, tlsDone      atomic.Int64
-	dialFailed, tlsFailed  atomic.Bool
-	reused, gotConn, isNew atomic.Bool
-}
-
-func (c *connTrace) since() int64 { return max(int64(time.Since(c.start)), 1) }
-
-func (c *connTrace) hooks() *httptrace.ClientTrace {
-	return &httptrace.ClientTrace{
-		ConnectStart: func(string, string) { c.connStart.CompareAndSwap(0, c.since()) },
-		ConnectDone: func(_, _ string, err error) {
-			if err != nil {
-				c.dialFailed.Store(true)
-				return
-			}
-			c.connDone.Store(c.since())
-		},
-		TLSHandshakeStart: func() { c.tlsStart.CompareAndSwap(0, c.since()) },
-		TLSHandshakeDone: func(_ tls.ConnectionState, err error) {
-			if err != nil {
-				c.tlsFailed.Store(true)
-				return
-			}
-			c.tlsDone.Store(c.since())
-		},
-		GotConn: func(i httptrace.GotConnInfo) {
-			c.gotConn.Store(true)
-			c.reused.Store(i.Reused)
-		},
-	}
-}
-
-// connect returns the dial (+TLS) time of a new connection this attempt
-// made.
-func (c *connTrace) connect() (time.Duration, bool) {
-	if c.reused.Load() {
-		return 0, false
-	}
-	s, d := c.connStart.Load(), c.connDone.Load()
-	if s == 0 || d == 0 {
-		return 0, false
-	}
-	if t := c.tlsDone.Load(); t > d {
-		d = t
-	}
-	return time.Duration(d - s), true
 }
 
 var drainPool = sync.Pool{New: func() any { b := make([]byte, 2048); return &b }}
@@ -288,27 +120,66 @@ func (st *stream) run(ctx context.Context) (healthy bool) {
 	s := st.s
 	for attempt := uint32(0); ; attempt++ {
 		end := st.attempt(ctx, attempt)
+		if end.at.IsZero() {
+			end.at = time.Now()
+		}
 		healthy = healthy || end.out != outFailed || end.events > 0
 		// A stream reconnects during the grace period too: it is still
 		// open, and its premature end is not the run's doing.
 		reconnect := end.retries && int(attempt) < s.sc.Reconnect.Max && ctx.Err() == nil
 		if reconnect {
+			if st.dropAt.IsZero() {
+				st.dropAt = end.at
+			}
 			// The attempt's KindEnd waits until the reconnect is certain, so
 			// that Final is exact: a run that ends during the wait ends the
 			// stream with the attempt's own error.
 			reconnect = sleep(ctx, st.reconnectDelay())
 		}
 		end.res.Final = !reconnect
-		if end.out == outOK && !reconnect {
-			if e2e, ok := end.res.Get(scenarios.E2E); ok {
-				end.res.Set(scenarios.E2ESched, end.res.Start.Add(e2e).Sub(st.sched))
-			}
+		if end.res.Final && (end.out == outOK || end.out == outStop) {
+			st.endOK(end.res, end.at)
 		}
-		s.send(end.res)
+		st.send(end.res)
 		if !reconnect {
 			return healthy
 		}
 	}
+}
+
+// endOK records the metrics of a stream that ended ok at at on res, its
+// Final Result: e2e and e2e_sched from the stream's first start and its
+// schedule, and tpot over the whole stream.
+func (st *stream) endOK(res *scenarios.Result, at time.Time) {
+	e2e := at.Sub(st.first)
+	res.Set(scenarios.E2E, e2e)
+	res.Set(scenarios.E2ESched, at.Sub(st.sched))
+	if tokens := st.tokens(); st.haveTTFT && tokens > 1 {
+		res.Set(scenarios.TPOT, (e2e-st.ttft)/time.Duration(tokens-1))
+	}
+}
+
+// tokens returns the stream's output tokens so far: the server's last
+// usage report when there was one, else its content events.
+func (st *stream) tokens() int64 {
+	if st.haveUsage {
+		return st.usage
+	}
+	return st.content
+}
+
+// send credits r's tokens and sends it. Tokens are credited as content
+// events arrive (a Result's content events are its tokens); the Final
+// Result carries the rest, so that a stream's tokens add up to its usage
+// when the server reported one, else to its content events.
+func (st *stream) send(r *scenarios.Result) {
+	if r.Final {
+		r.Tokens = st.tokens() - st.credited
+	} else {
+		r.Tokens = r.Content
+	}
+	st.credited += r.Tokens
+	st.s.send(r)
 }
 
 func (st *stream) reconnectDelay() time.Duration {
@@ -345,246 +216,6 @@ func (st *stream) newResult(k scenarios.Kind, attempt uint32, start time.Time) *
 	return r
 }
 
-// attempt makes one connection and reads it to its end. It sends the
-// KindStart and any KindProgress Results itself and returns the KindEnd.
-func (st *stream) attempt(ctx context.Context, n uint32) attemptEnd {
-	s := st.s
-	sc := s.sc
-
-	actx, cancel := context.WithCancelCause(ctx)
-	defer cancel(errDone)
-	req, err := st.buildRequest(actx, n > 0 && sc.Reconnect.LastEventID)
-	direct := err == nil && s.direct && isDirectScheme(req.URL.Scheme)
-	var ct *connTrace
-	if err == nil && !direct {
-		ct = &connTrace{}
-		req = req.WithContext(httptrace.WithClientTrace(actx, ct.hooks()))
-	}
-
-	start := time.Now()
-	if n == 0 && st.sched.IsZero() {
-		st.sched = start // closed model: the schedule is the start
-	}
-	if ct != nil {
-		ct.start = start
-	}
-	r := st.newResult(scenarios.KindStart, n, start)
-	if n == 0 && st.open {
-		r.Set(scenarios.Queue, st.queue)
-	}
-	s.send(r)
-	s.active.Add(1)
-	defer s.active.Add(-1)
-
-	res := st.newResult(scenarios.KindEnd, n, start)
-	if err != nil {
-		return st.fail(res, scenarios.ErrOther, 0, "building the request: "+err.Error())
-	}
-	w := &watch{
-		start:     start,
-		firstByte: sc.Deadlines.FirstByte,
-		idle:      sc.Deadlines.Idle,
-		total:     sc.Deadlines.Total,
-		cancel:    cancel,
-	}
-	if st.abort && sc.Abort.After > 0 {
-		w.abortAfter = sc.Abort.After
-	}
-	w.arm()
-	defer w.stop()
-
-	var (
-		resp *http.Response
-		dc   *rawConn // the direct path's connection
-	)
-	if direct {
-		t := st.roundTripDirect(actx, req)
-		if t.dialled {
-			res.Set(scenarios.Connect, t.connect)
-		}
-		resp, dc, err = t.resp, t.c, t.err
-		if err != nil {
-			if o, cls := st.causeOf(actx); o != outOK {
-				return st.end(res, o, cls, 0, "")
-			}
-			return st.fail(res, t.class, 0, err.Error())
-		}
-	} else {
-		resp, err = st.transport().RoundTrip(req)
-		if d, ok := ct.connect(); ok {
-			res.Set(scenarios.Connect, d)
-		}
-		if err != nil {
-			if o, cls := st.causeOf(actx); o != outOK {
-				return st.end(res, o, cls, 0, "")
-			}
-			return st.fail(res, roundTripClass(err, ct), 0, err.Error())
-		}
-	}
-	hdr := time.Now()
-	w.hdr.Store(max(int64(hdr.Sub(start)), 1))
-	w.rearm(hdr.Sub(start)) // from the first-byte deadline to the idle one
-	res.Set(scenarios.TTFB, hdr.Sub(start))
-
-	// done ends the response; clean says its body was read to its end,
-	// so that its connection may serve the next request. (On the direct
-	// path the body must not be closed: closing it would read on to its
-	// end.)
-	done := func(clean bool) {
-		if dc != nil {
-			st.finishDirect(dc, resp, clean)
-			return
-		}
-		resp.Body.Close()
-	}
-	switch {
-	case resp.StatusCode == http.StatusNoContent:
-		done(true)
-		res.Status = resp.StatusCode
-		return attemptEnd{res: res, out: outStop}
-	case resp.StatusCode != http.StatusOK:
-		done(false)
-		return st.fail(res, scenarios.ErrHTTPStatus, resp.StatusCode, resp.Status)
-	case !isEventStream(resp.Header.Get("Content-Type")):
-		done(false)
-		return st.fail(res, scenarios.ErrContentType, resp.StatusCode,
-			"Content-Type "+strconv.Quote(resp.Header.Get("Content-Type"))+", want text/event-stream")
-	}
-	res.Status = resp.StatusCode
-	if dc != nil {
-		resp.Header = nil // not needed while the body is read
-	}
-
-	b := &body{rc: resp.Body, w: w}
-	a := reading{st: st, res: res, start: start, n: n, b: b, w: w}
-	rd := sse.NewReader(b, &sse.Options{
-		MaxLine:     sc.MaxLine,
-		MaxEvent:    sc.MaxEvent,
-		BufferSize:  s.bufSize,
-		LastEventID: st.lastID,
-		OnComment:   func([]byte) { a.comments++ },
-		OnRetry:     func(d time.Duration) { st.retry, st.retrySet = d, true },
-	})
-	st.havePrev = false
-	end := a.read(actx, rd)
-	clean := end.out == outOK && !a.terminal // the body ended (no terminal rule)
-	if end.out == outOK && a.terminal {
-		// Read on to the body's end (bounded) so the connection can be
-		// reused; the metrics were taken at the terminal event.
-		now := time.Since(start)
-		w.drainAt.Store(max(int64(now), 1))
-		w.rearm(now)
-		bp := drainPool.Get().(*[]byte)
-		for total := 0; total < drainMax; {
-			k, err := b.Read(*bp)
-			total += k
-			if err != nil {
-				clean = err == io.EOF
-				break
-			}
-		}
-		drainPool.Put(bp)
-	}
-	done(clean)
-	if id := rd.LastEventID(); id != st.lastID {
-		st.lastID = id
-	}
-	end.res.Status = resp.StatusCode
-	end.events = a.events
-	end.res.Bytes += b.n - a.bytesSent
-	end.res.Comments += a.comments - a.commentsSent
-	return end
-}
-
-// causeOf tells whether actx was cancelled by the swarm, and why.
-func (st *stream) causeOf(actx context.Context) (outcome, scenarios.ErrorClass) {
-	switch cause := context.Cause(actx); {
-	case cause == nil:
-		return outOK, scenarios.ErrNone
-	case errors.Is(cause, errFirstByte):
-		return outFailed, scenarios.ErrTimeoutFirstByte
-	case errors.Is(cause, errIdle):
-		return outFailed, scenarios.ErrTimeoutIdle
-	case errors.Is(cause, errTotal):
-		return outFailed, scenarios.ErrTimeoutTotal
-	case errors.Is(cause, errAbort):
-		return outAborted, scenarios.ErrNone
-	default: // errRunEnded, errRampDown, the caller's cancellation
-		return outCancelled, scenarios.ErrNone
-	}
-}
-
-// end fills res for an attempt that ended by outcome o.
-func (st *stream) end(res *scenarios.Result, o outcome, cls scenarios.ErrorClass, status int, detail string) attemptEnd {
-	switch o {
-	case outFailed:
-		if detail == "" {
-			detail = cls.String()
-		}
-		return st.fail(res, cls, status, detail)
-	case outAborted:
-		res.Aborted = true
-		return attemptEnd{res: res, out: o}
-	case outCancelled:
-		res.Detail = detailCancelled
-		res.Cancelled = true
-		return attemptEnd{res: res, out: o}
-	}
-	return attemptEnd{res: res, out: o}
-}
-
-// fail marks res failed with class cls. Premature ends may be retried.
-func (st *stream) fail(res *scenarios.Result, cls scenarios.ErrorClass, status int, detail string) attemptEnd {
-	res.Err = cls
-	res.Status = status
-	res.Detail = detail
-	retries := false
-	switch cls {
-	case scenarios.ErrReset, scenarios.ErrEOFMidEvent, scenarios.ErrEOFBeforeTerminal, scenarios.ErrTimeoutIdle:
-		retries = true
-	}
-	return attemptEnd{res: res, out: outFailed, retries: retries}
-}
-
-// roundTripClass classifies an error of RoundTrip (no response).
-func roundTripClass(err error, ct *connTrace) scenarios.ErrorClass {
-	if ct.dialFailed.Load() {
-		return scenarios.ErrDial
-	}
-	if ct.tlsFailed.Load() {
-		return scenarios.ErrTLS
-	}
-	var (
-		op   *net.OpError
-		rh   tls.RecordHeaderError
-		cv   *tls.CertificateVerificationError
-		ua   x509.UnknownAuthorityError
-		hn   x509.HostnameError
-		ci   x509.CertificateInvalidError
-		alrt tls.AlertError
-	)
-	switch {
-	case errors.As(err, &op) && op.Op == "dial":
-		return scenarios.ErrDial
-	case errors.As(err, &rh), errors.As(err, &cv), errors.As(err, &ua), errors.As(err, &hn),
-		errors.As(err, &ci), errors.As(err, &alrt):
-		return scenarios.ErrTLS
-	case ct.tlsStart.Load() != 0 && ct.tlsDone.Load() == 0:
-		return scenarios.ErrTLS
-	case !ct.gotConn.Load() && ct.connStart.Load() != 0 && ct.connDone.Load() == 0:
-		return scenarios.ErrDial
-	}
-	// The connection was made and broke before the response headers.
-	return scenarios.ErrReset
-}
-
-// isEventStream reports whether a Content-Type is text/event-stream
-// (parameters such as charset allowed).
-func isEventStream(ct string) bool {
-	mt, _, _ := strings.Cut(ct, ";")
-	return strings.EqualFold(strings.TrimSpace(mt), "text/event-stream")
-}
-
 // reading is the state of an attempt's read loop.
 type reading struct {
 	st    *stream
@@ -593,16 +224,16 @@ type reading struct {
 	n     uint32
 	b     *body
 	w     *watch
+	resp  *http.Response
+	enc   scenarios.Encoding // the response's Content-Encoding
 
-	events, content int64
-	comments        int64
-	bytesSent       int64 // body bytes already reported in a sent Result
-	commentsSent    int64
-	tokens          int64 // from the server's usage, when reported
-	haveUsage       bool
-	ttft            time.Duration
-	terminal        bool
-	sentAt          time.Time // when the stream last sent a Result (its KindStart, a progress)
+	events       int64 // events dispatched in this attempt
+	content      int64 // content events in this attempt
+	comments     int64
+	bytesSent    int64 // body bytes already reported in a sent Result
+	commentsSent int64
+	terminal     bool
+	sentAt       time.Time // when the stream last sent a Result (its KindStart, a progress)
 }
 
 // progressEvery is how long a stream that has events not yet sent waits
@@ -620,14 +251,14 @@ func (a *reading) flush(now time.Time) {
 	a.bytesSent = a.b.n
 	r.Comments = a.comments - a.commentsSent
 	a.commentsSent = a.comments
-	a.st.s.send(r)
+	a.st.send(r)
 	a.sentAt = now
 	a.res = a.st.newResult(scenarios.KindEnd, a.n, a.start)
 }
 
 // read is the hot loop: one iteration per dispatched event, no allocation,
-// no channel send except when a batch is full, at the first content
-// event, or progressEvery after the previous send. It returns the
+// no channel send except when a batch is full, at the stream's first
+// content event, or progressEvery after the previous send. It returns the
 // attempt's KindEnd (in a.res).
 func (a *reading) read(actx context.Context, rd *sse.Reader) attemptEnd {
 	st := a.st
@@ -637,7 +268,6 @@ func (a *reading) read(actx context.Context, rd *sse.Reader) attemptEnd {
 	if st.abort {
 		abortAfter = int64(s.sc.Abort.AfterEvents)
 	}
-	var prev, prevContent time.Time
 	if a.sentAt.IsZero() {
 		a.sentAt = a.start // the KindStart
 	}
@@ -649,48 +279,51 @@ func (a *reading) read(actx context.Context, rd *sse.Reader) attemptEnd {
 		}
 		a.events++
 		a.res.Events++
-		if a.events == 1 {
-			a.res.Set(scenarios.TTFE, now.Sub(a.start))
-		} else if a.res.AddGap(now.Sub(prev)) {
+		if a.events == 1 && !st.dropAt.IsZero() {
+			// The first event after a resume.
+			a.res.Set(scenarios.ResumeGap, now.Sub(st.dropAt))
+			st.dropAt = time.Time{}
+		}
+		if !st.evSeen {
+			st.evSeen = true
+			a.res.Set(scenarios.TTFE, now.Sub(st.first))
+		} else if a.res.AddGap(now.Sub(st.prevEv)) {
 			a.flush(now)
 		}
-		prev = now
+		st.prevEv = now
 		if len(v.ID) > 0 {
 			st.trackID(a.res, v.ID)
 		}
 		c := cls.Classify(v.Type, v.Data)
 		if c.HasUsage() {
 			if t, ok := cls.Usage(v.Data); ok {
-				a.tokens, a.haveUsage = int64(t), true
+				st.usage, st.haveUsage = int64(t), true
 			}
 		}
 		switch c.Kind() {
 		case scenarios.ClassContent:
 			a.content++
+			st.content++
 			a.res.Content++
-			if a.content == 1 {
-				a.ttft = now.Sub(a.start)
-				a.res.Set(scenarios.TTFT, a.ttft)
-				if !st.ttftSched {
-					st.ttftSched = true
-					a.res.Set(scenarios.TTFTSched, now.Sub(st.sched))
-				}
+			if !st.haveTTFT {
+				st.haveTTFT = true
+				st.ttft = now.Sub(st.first)
+				a.res.Set(scenarios.TTFT, st.ttft)
+				a.res.Set(scenarios.TTFTSched, now.Sub(st.sched))
 				a.flush(now) // live views see ttft at once
-			} else if a.res.AddITL(now.Sub(prevContent)) {
+			} else if a.res.AddITL(now.Sub(st.prevCont)) {
 				a.flush(now)
 			}
-			prevContent = now
-			if abortAfter > 0 && a.content >= abortAfter {
-				a.endTokens()
-				return st.end(a.res, outAborted, scenarios.ErrNone, 0, "")
+			st.prevCont = now
+			if abortAfter > 0 && st.content >= abortAfter {
+				return st.end(a.res, outAborted, scenarios.ErrNone)
 			}
 		case scenarios.ClassTerminal:
 			a.terminal = true
-			return a.ok(now)
+			return attemptEnd{res: a.res, out: outOK, at: now}
 		case scenarios.ClassError:
-			a.endTokens()
-			detail := "error event " + strconv.Quote(clip(v.Type, 64)) + ": " + strconv.Quote(clip(v.Data, 200))
-			return st.fail(a.res, scenarios.ErrTerminalErrorEvent, 0, detail)
+			return st.fail(a.res, scenarios.ErrTerminalErrorEvent, a.resp.StatusCode,
+				"error event "+strconv.Quote(clip(v.Type, 64)), sampleText(v.Data))
 		}
 		// This event is not sent yet (a flush above sets sentAt to now).
 		if now.Sub(a.sentAt) >= progressEvery {
@@ -699,51 +332,44 @@ func (a *reading) read(actx context.Context, rd *sse.Reader) attemptEnd {
 	}
 }
 
-// ok ends the attempt successfully at now.
-func (a *reading) ok(now time.Time) attemptEnd {
-	e2e := now.Sub(a.start)
-	a.res.Set(scenarios.E2E, e2e)
-	tokens := a.endTokens()
-	if a.content > 0 && tokens > 1 {
-		a.res.Set(scenarios.TPOT, (e2e-a.ttft)/time.Duration(tokens-1))
-	}
-	return attemptEnd{res: a.res, out: outOK}
-}
-
-// endTokens records the attempt's output tokens: the server's usage when
-// it reported one, else the content events.
-func (a *reading) endTokens() int64 {
-	t := a.content
-	if a.haveUsage {
-		t = a.tokens
-	}
-	a.res.Tokens = t
-	return t
-}
-
-// finish classifies the end of the body.
+// finish classifies the end of the body: a clean end (between events),
+// a deadline or the end of the run, a parser limit, an event cut off by the
+// end of the body, a compressed body that does not decode, or a broken
+// connection.
 func (a *reading) finish(actx context.Context, err error, now time.Time) attemptEnd {
 	st := a.st
-	if err == io.EOF {
-		if !st.s.ev.terminal {
-			end := a.ok(now)
-			end.retries = true // a browser reconnects after a clean end
-			return end
-		}
-		a.endTokens()
-		return st.fail(a.res, scenarios.ErrEOFBeforeTerminal, 0, "stream ended without a terminal event")
-	}
-	a.endTokens()
-	if o, cls := st.causeOf(actx); o != outOK {
-		return st.end(a.res, o, cls, 0, "")
-	}
-	switch {
+	status := a.resp.StatusCode
+	var end attemptEnd
+	var mid *sse.EOFMidEventError
+	switch o, cls := st.causeOf(actx); {
+	case err == io.EOF && !st.s.ev.terminal:
+		// No terminal rule: a clean end of the body ends the attempt ok,
+		// and the stream too unless it reconnects as a browser would
+		// (reconnect.after_clean_end).
+		end = attemptEnd{res: a.res, out: outOK, retries: st.s.sc.Reconnect.AfterCleanEnd}
+	case err == io.EOF:
+		end = st.fail(a.res, scenarios.ErrEOFBeforeTerminal, status, "the body ended before a terminal event ("+st.s.ev.terminalList+")", "")
+	case o != outOK:
+		end = st.end(a.res, o, cls)
 	case errors.Is(err, sse.ErrLimit):
-		return st.fail(a.res, scenarios.ErrParse, 0, err.Error())
-	case errors.Is(err, sse.ErrEOFMidEvent):
-		return st.fail(a.res, scenarios.ErrEOFMidEvent, 0, err.Error())
+		end = st.fail(a.res, scenarios.ErrParse, status, limitDetail(err), err.Error())
+	case errors.As(err, &mid):
+		end = st.fail(a.res, scenarios.ErrEOFMidEvent, status, "the body ended in the middle of an event", string(mid.Pending))
+	case a.b.err != nil || errors.Is(err, errTruncated):
+		// The connection broke (the body's own error), or the compressed
+		// stream was cut while the body ended cleanly.
+		cause := err
+		if a.b.err != nil {
+			cause = a.b.err
+		}
+		end = st.fail(a.res, scenarios.ErrReset, status, resetDetail(cause, a.resp), cause.Error())
+	default:
+		// The body was read whole, but its compressed encoding is corrupt.
+		end = st.fail(a.res, scenarios.ErrParse, status,
+			"the "+a.enc.String()+" body does not decode (Content-Encoding "+a.enc.String()+")", err.Error())
 	}
-	return st.fail(a.res, scenarios.ErrReset, 0, err.Error())
+	end.at = now
+	return end
 }
 
 // trackID counts ids lost and duplicated, for ids that are integers or end

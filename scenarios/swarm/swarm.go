@@ -5,14 +5,26 @@
 //
 // # Measurement
 //
-// Every time is read from the monotonic clock. An attempt's Start is taken
-// just before it dials (or takes its kept connection) and writes its
-// request, so ttfb, ttfe, ttft and e2e include connection setup when the
-// attempt dials (the dial and TLS time alone is reported as connect). In the open model Sched
-// is when the pacer wanted the stream and queue is the delay from Sched to
-// the moment the stream's goroutine began: the generator's own lag, which
-// also flows into ttft_sched and e2e_sched, so coordinated omission is
-// never hidden. In the closed model Sched is the first attempt's Start.
+// A stream is the unit of every metric; an attempt (one connection) is a
+// detail. Every time is read from the monotonic clock. An attempt's Start
+// is taken just before it dials (or takes its kept connection) and writes
+// its request; the stream's first start is its attempt 0's. ttfb, ttfe and
+// ttft are measured once per stream from the first start (so they include
+// connection setup, and on a reconnected stream the drop and the wait);
+// gaps and itls are taken between consecutive events of the stream,
+// across reconnects; e2e (from the first start to the final end,
+// reconnect waits included) and tpot (over the whole stream) are sent
+// once, on the Final Result of a stream that ended ok; resume_gap is sent
+// once per resume that dispatched an event, from the end of the attempt
+// that dropped to that event. Tokens are credited as content events arrive
+// (a Result's content events are its tokens); the Final Result adds the
+// correction to the server's last usage report, when there was one. The
+// dial and TLS time of each new connection is reported as connect. In the
+// open model Sched is when the pacer wanted the stream and queue is the
+// delay from Sched to the moment the stream's goroutine began: the
+// generator's own lag, which also flows into ttft_sched and e2e_sched, so
+// coordinated omission is never hidden. In the closed model Sched is the
+// first attempt's Start.
 //
 // # Cost per stream
 //
@@ -20,11 +32,11 @@
 // it reads the body through sse.Reader's zero-allocation NextView and
 // accumulates gaps into the pooled Result it will send: no allocation and
 // no channel send per event. It sends a KindStart per attempt, a
-// KindProgress at the first content event (so a live view sees ttft at
-// once), whenever a batch of gaps is full and, while events keep coming,
-// at least every 250ms (so live event counts follow slow streams), and a
-// KindEnd. Deadlines (first byte, idle, total, abort-after) share one timer
-// per attempt, re-armed lazily.
+// KindProgress at the stream's first content event (so a live view sees
+// ttft at once), whenever a batch of gaps is full and, while events keep
+// coming, at least every 250ms (so live event and token counts follow
+// slow streams), and a KindEnd. Deadlines (first byte, idle, total,
+// abort-after) share one timer per attempt, re-armed lazily.
 //
 // Over HTTP/1.1 (http:// and https:// without http2) a stream dials,
 // writes and reads its own connection on its goroutine (the direct path,
@@ -33,10 +45,32 @@
 // its connection, which ends a blocked read at once. A connection whose
 // response ended cleanly is kept for the stream's next attempt and, in the
 // closed model, for the slot's next stream; never shared between
-// goroutines. HTTP/2 (h2, h2c) goes through a shared net/http Transport,
-// which multiplexes streams over shared connections and their goroutines;
-// so does the setup request. Options.SharedTransport sends HTTP/1.1
-// streams through it too: three goroutines per stream, about 33 KiB.
+// goroutines. HTTP/2 (h2, and h2c with prior knowledge over http://) goes
+// through a shared net/http Transport, which multiplexes streams over
+// shared connections and their goroutines; so does the setup request.
+// Options.SharedTransport sends HTTP/1.1 streams through it too: three
+// goroutines per stream, about 33 KiB.
+//
+// # Memory bounds
+//
+// Whatever the server sends, a stream holds at most the scenario's
+// max_line + 2 bytes of read buffer and max_event bytes of one event's data
+// (scenarios.DefaultMaxLine and DefaultMaxEvent, 256 KiB each, when the
+// scenario sets none), plus about 20 KiB of its own, plus a decoder when
+// the response is compressed (see decode.go: about 40 KiB for gzip and
+// deflate, at most 16 MiB for brotli, 8 MiB plus two blocks for zstd). The
+// reader's buffers never grow past their limit and are released after a
+// large event. A line or event over a limit fails the attempt as parse,
+// naming the limit and the scenario key that raises it.
+//
+// # Requests, responses and redirects
+//
+// The stream request carries a browser's headers (scenarios.PrepareRequest:
+// Accept, Cache-Control, and Accept-Encoding unless compression is off);
+// the response is decoded as it streams, between the byte counter and the
+// SSE reader, on both paths (decode.go). Redirects are followed as fetch
+// follows them, at most 10 per attempt, credentials dropped on a hop to
+// another origin (redirect.go).
 //
 // A closed-model slot whose streams fail before their first event (target
 // down, 503 at once) backs off from 10ms to 1s between streams instead of
@@ -47,22 +81,29 @@
 // A stream the run cancels (its duration and grace are over, the level of
 // a closed-model ramp dropped and the grace passed, or ctx was cancelled)
 // ends with a KindEnd whose Err is ErrNone, without E2E, and whose Detail
-// starts with "cancelled": neither ok nor failed.
+// starts with "cancelled": neither ok nor failed. A failed attempt's
+// Detail is stable (no client address, stream number, id, offset or time)
+// so that reports can group failures by it, and its Sample holds the
+// evidence (the first bytes of an unexpected response's body, the full
+// error text, an error event's data), both scrubbed of the request's
+// secrets (detail.go).
 //
 // # Reconnects
 //
-// A premature end (EOF before a terminal event, a reset, an event cut off
-// by the end of the body, an idle timeout) reconnects after the
-// reconnection time (the server's retry: when the scenario honours it)
-// with Last-Event-ID, up to Reconnect.Max times; HTTP 204 stops the
-// stream; a non-200 status or a wrong Content-Type fails it without a
-// reconnect (SPEC-NOTES B). When the scenario has terminal events, a clean
-// end of the body before one fails the attempt with class reset ("stream
-// ended without a terminal event"); with none (a live feed) a clean end is
-// a success, and the stream reconnects as a browser would while
-// Reconnect.Max allows. Streams still reconnect during the grace period.
-// Ids that are integers (or end in one) are checked for gaps (ids_lost)
-// and repeats (ids_duplicated) within a connection and across a resume.
+// A premature end (EOF before a terminal event, a reset, a body cut before
+// its end, an event cut off by the end of the body, an idle timeout)
+// reconnects after the reconnection time (the server's retry: when the
+// scenario honours it) with Last-Event-ID, up to Reconnect.Max times
+// (https://html.spec.whatwg.org/multipage/server-sent-events.html#sse-processing-model);
+// HTTP 204 stops the stream; a non-200 status or a wrong Content-Type fails
+// it without a reconnect. When the scenario has terminal events, a clean
+// end of the body before one fails the attempt with class
+// eof_before_terminal; with none (the generic preset, a live feed) a clean
+// end ends the stream ok, or, with Reconnect.AfterCleanEnd, reconnects as
+// a browser would while Reconnect.Max allows. Streams still reconnect
+// during the grace period. Ids that are integers (or end in one) are
+// checked for gaps (ids_lost) and repeats (ids_duplicated) within a
+// connection and across a resume.
 package swarm
 
 import (
@@ -167,6 +208,7 @@ type Swarm struct {
 	dials    []dialFunc        // the direct path's: one per source address, or one
 	tlsConf  *tlsConfigs       // the direct path's
 	ev       events
+	decoders decoderPools // idle decoders of compressed responses
 	req      *scenarios.PreparedRequest
 	setup    *scenarios.PreparedRequest // nil: no setup request
 	bufSize  int
@@ -305,25 +347,37 @@ func (s *Swarm) checkResources(peak, reserve int) (int, error) {
 }
 
 // UnreachableError says the target could not be reached when the run
-// began. The CLI maps it to exit code 3.
+// began: the dial failed, or (TLS set) the TLS handshake did. The CLI maps
+// it to exit code 3.
 type UnreachableError struct {
 	// Target is the scheme and host dialled (no path or query: they may
 	// carry secrets).
 	Target string
-	Err    error
+	// TLS is true when the connection was made but its TLS handshake
+	// failed (an untrusted or invalid certificate, a server that does not
+	// speak TLS).
+	TLS bool
+	Err error
 }
 
+// Error names the target and the reason; for TLS, the x509 verdict and
+// how to get past it (--insecure, or SSL_CERT_FILE to trust the CA).
 func (e *UnreachableError) Error() string {
+	if e.TLS {
+		return fmt.Sprintf("TLS handshake with %s failed at start: %s", e.Target, tlsReason(e.Err))
+	}
 	return fmt.Sprintf("target unreachable at start: %s: %v", e.Target, e.Err)
 }
 
 func (e *UnreachableError) Unwrap() error { return e.Err }
 
-// Probe dials the target once (TCP only, from the first source address)
-// and returns an *UnreachableError when that fails, so that a run against
-// a target that is down fails fast instead of reporting 100% dial errors.
-// A URL that depends on the stream (a template, or a setup request) is
-// probed as the setup URL, or skipped when that too is a template.
+// Probe dials the target once (from the first source address) and, for
+// https, makes the TLS handshake the streams will make. It returns an
+// *UnreachableError when either fails, so that a run against a target
+// that is down, or whose certificate is not trusted, fails fast instead of
+// reporting 100% dial or tls errors. A URL that depends on the stream (a
+// template, or a setup request) is probed as the setup URL, or skipped
+// when that too is a template.
 func (s *Swarm) Probe(ctx context.Context) error {
 	raw := s.sc.URL
 	if s.setup != nil {
@@ -333,14 +387,7 @@ func (s *Swarm) Probe(ctx context.Context) error {
 	if err != nil || u.Host == "" || !hostStatic(u.Host) {
 		return nil
 	}
-	addr := u.Host
-	if u.Port() == "" {
-		port := "80"
-		if u.Scheme == "https" {
-			port = "443"
-		}
-		addr = net.JoinHostPort(u.Hostname(), port)
-	}
+	addr, _ := directAddr(&urlParts{scheme: u.Scheme, host: u.Hostname(), port: u.Port()})
 	timeout := s.sc.Deadlines.FirstByte
 	if timeout <= 0 {
 		timeout = dialTimeout
@@ -348,11 +395,18 @@ func (s *Swarm) Probe(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	dial := dialer(s.opts.Dial, s.sc.SourceIP(0))
+	target := u.Scheme + "://" + u.Host
 	c, err := dial(ctx, "tcp", addr)
 	if err != nil {
-		return &UnreachableError{Target: u.Scheme + "://" + u.Host, Err: err}
+		return &UnreachableError{Target: target, Err: err}
 	}
-	c.Close()
+	defer c.Close()
+	if u.Scheme == "https" {
+		tc := tls.Client(c, s.tlsConf.forHost(u.Hostname()))
+		if err := tc.HandshakeContext(ctx); err != nil {
+			return &UnreachableError{Target: target, TLS: true, Err: err}
+		}
+	}
 	return nil
 }
 
@@ -468,7 +522,7 @@ func (s *Swarm) startStream(ctx context.Context, no uint64, sched time.Time, ope
 			r = st.newResult(scenarios.KindEnd, 0, start)
 			r.Final = true
 			if serr != nil {
-				r.Err, r.Status, r.Detail = serr.class, serr.status, serr.msg
+				r.Err, r.Status, r.Detail, r.Sample = serr.class, serr.status, serr.detail, serr.sample
 			} else {
 				r.Detail = detailCancelled
 				r.Cancelled = true

@@ -33,8 +33,8 @@ duration: 1s
 			if e.Err != scenarios.ErrNone || e.Aborted || !e.Final || e.Attempt != 0 || e.Status != 200 {
 				t.Errorf("stream %d: end err %v %q aborted %v final %v attempt %d status %d", e.Stream, e.Err, e.Detail, e.Aborted, e.Final, e.Attempt, e.Status)
 			}
-			if e.Tokens != 20 {
-				t.Errorf("stream %d: tokens %d, want 20", e.Stream, e.Tokens)
+			if c.tokens(e.Stream) != 20 {
+				t.Errorf("stream %d: tokens %d, want 20", e.Stream, c.tokens(e.Stream))
 			}
 			if v, _ := e.Get(scenarios.E2E); v != 290*time.Millisecond {
 				t.Errorf("stream %d: e2e %v, want 290ms", e.Stream, v)

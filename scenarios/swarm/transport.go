@@ -45,6 +45,8 @@ func newTransport(o *Options, http2, insecure bool, source netip.Addr, maxConns 
 		MaxIdleConns:        0, // no global limit: bounded per host below
 		MaxIdleConnsPerHost: max(maxConns, 2),
 		IdleConnTimeout:     90 * time.Second,
+		// The direct path's bound, so an oversized head fails alike.
+		MaxResponseHeaderBytes: maxHeaderBytes,
 		// No ResponseHeaderTimeout or TLSHandshakeTimeout: the swarm's own
 		// deadlines (first byte, total) cancel the request and classify
 		// the failure.
