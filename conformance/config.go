@@ -35,7 +35,10 @@ const (
 	DefaultMaxTime     = 30 * time.Second
 	DefaultResumeAfter = 2
 	DefaultMidEvent    = 1
-	DefaultMaxBytes    = 64 << 20
+	// DefaultMaxMemory is the default memory budget of a run: 128 MiB.
+	DefaultMaxMemory = 128 << 20
+	// MinMaxMemory is the smallest budget a run accepts: 1 MiB.
+	MinMaxMemory = 1 << 20
 )
 
 // Config says what to check and how: the target and the request to send,
@@ -74,8 +77,18 @@ type Config struct {
 	// MidEventAfter is the number of complete events the mid-event probe
 	// reads before it cuts inside the next one (default 1).
 	MidEventAfter int
-	// MaxBytes bounds the bytes recorded per connection (default 64 MiB).
-	MaxBytes int64
+	// MaxMemory is the memory budget of the whole run, in bytes (default
+	// 128 MiB): what all the captures together may keep of the responses
+	// (their bytes, and the index of their events and read times). It is
+	// split into fixed shares per probe (half of it for the main read); a
+	// read that used up its share stops, and the checks judge what it
+	// kept.
+	MaxMemory int64
+	// Insecure skips the verification of the server's TLS certificate.
+	Insecure bool
+	// CACertFile names a PEM file of CA certificates to trust instead of
+	// the system's.
+	CACertFile string
 	// Checks selects checks by glob ("framing/*", "resume/last-event-id");
 	// empty selects all.
 	Checks []string
@@ -108,8 +121,8 @@ func (c Config) WithDefaults() Config {
 	if c.MidEventAfter == 0 {
 		c.MidEventAfter = DefaultMidEvent
 	}
-	if c.MaxBytes == 0 {
-		c.MaxBytes = DefaultMaxBytes
+	if c.MaxMemory == 0 {
+		c.MaxMemory = DefaultMaxMemory
 	}
 	return c
 }
@@ -123,7 +136,12 @@ func (c Config) Validate() error {
 	case c.Target == "":
 		errs = append(errs, errors.New("--target is required"))
 	case err != nil:
-		errs = append(errs, fmt.Errorf("--target: %w", err))
+		// url.Error quotes the whole URL, user information included.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		errs = append(errs, fmt.Errorf("--target %q: %w", secret.URL(c.Target), err))
 	case u.Scheme != "http" && u.Scheme != "https":
 		errs = append(errs, fmt.Errorf("--target %q: want an http:// or https:// URL", secret.URL(c.Target)))
 	case u.Host == "":
@@ -141,8 +159,13 @@ func (c Config) Validate() error {
 	if c.ResumeAfter < 1 || c.MidEventAfter < 1 {
 		errs = append(errs, errors.New("the resume drop points must be at least 1 event"))
 	}
-	if c.MaxBytes < 1<<10 {
-		errs = append(errs, fmt.Errorf("max bytes %d: want at least 1 KiB", c.MaxBytes))
+	if c.MaxMemory < MinMaxMemory {
+		errs = append(errs, fmt.Errorf("--max-memory %d bytes: want at least 1 MiB", c.MaxMemory))
+	}
+	if c.CACertFile != "" {
+		if _, err := loadCAs(c.CACertFile); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if strings.ContainsAny(c.Origin, "\r\n") {
 		errs = append(errs, errors.New("--origin contains a line break"))

@@ -119,7 +119,10 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) (*Report, error) {
 		return nil, ErrAlreadyRan
 	}
 	started := time.Now()
-	sess := newSession(ctx, cfg, selected)
+	sess, err := newSession(ctx, cfg, selected)
+	if err != nil {
+		return nil, err
+	}
 	found := &findings{m: make(map[string]checks.Finding)}
 	defineSuite([]*target{{
 		name:   fmt.Sprintf("ssebench conform %s %s", cfg.Method, secret.URL(cfg.Target)),
@@ -164,7 +167,7 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) (*Report, error) {
 		report.Interrupted = true
 		return report, fmt.Errorf("conformance: interrupted: %w", err)
 	}
-	if in := sess.snapshot(); in.Main != nil && in.Main.Err != nil {
+	if in := sess.snapshot(); in.Main != nil && in.Main.Err != nil && !in.Main.Connected {
 		return report, &UnreachableError{Err: in.Main.Err}
 	}
 	return report, nil

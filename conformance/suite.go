@@ -51,7 +51,8 @@ func evidenceLine(ev *checks.Evidence) string {
 // specs judge.
 var sequences = map[string][]checks.Probe{
 	checks.GroupResume:    {checks.ProbeMain, checks.ProbeBoundary, checks.ProbeMidEvent, checks.ProbeServerDrop, checks.ProbeUnknownID},
-	checks.GroupReconnect: {checks.ProbeMain, checks.ProbeBoundary, checks.ProbeFiniteEnd},
+	checks.GroupReconnect: {checks.ProbeMain, checks.ProbeBoundary},
+	checks.GroupLifecycle: {checks.ProbeMain, checks.ProbeFiniteEnd},
 }
 
 // defineSuite declares the Ginkgo tree for the targets: a BeforeSuite that
@@ -162,6 +163,9 @@ func describeProbe(in *checks.Input, pr checks.Probe) string {
 		}
 	case checks.ProbeFiniteEnd:
 		if c := in.FiniteEnd; c != nil {
+			if c.LastEventID == "" {
+				return fmt.Sprintf("reconnected after the end without Last-Event-ID (the stream has no id): %s", answer(c))
+			}
 			return fmt.Sprintf("reconnected after the end with Last-Event-ID: %s: %s", c.LastEventID, answer(c))
 		}
 		if in.FiniteEndReason != "" {
