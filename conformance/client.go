@@ -100,7 +100,7 @@ var requestBodyHeaders = []string{"Content-Encoding", "Content-Language", "Conte
 func followRedirects(client *http.Client, c *checks.Capture) *http.Client {
 	cl := *client
 	cl.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if len(via) >= MaxRedirects {
+		if len(via) > MaxRedirects {
 			return errTooManyRedirects
 		}
 		prev := via[len(via)-1]

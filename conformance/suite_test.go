@@ -17,6 +17,7 @@ import (
 	"github.com/onsi/gomega"
 
 	"github.com/ssebench/ssebench/conformance/checks"
+	"github.com/ssebench/ssebench/internal/hostile"
 	"github.com/ssebench/ssebench/mockserver"
 )
 
@@ -56,7 +57,7 @@ type profile struct {
 	body   string
 	legal  bool // served by legalServer
 	// srv names the suite's own misbehaving server that serves it
-	// ("chunked", "length", "redirect"; see faulty_test.go).
+	// ("chunked", "length", "redirect"; see package hostile).
 	srv    string
 	what   string
 	strict bool // every check must pass
@@ -171,11 +172,11 @@ func TestConformance(t *testing.T) {
 	defer mock.Stop()
 	legal := httptest.NewServer(legalServer{n: 12})
 	defer legal.Close()
-	redirect := httptest.NewServer(redirector(legal.URL))
+	redirect := httptest.NewServer(hostile.Redirector(legal.URL))
 	defer redirect.Close()
 	servers := map[string]string{
-		"chunked":  startRaw(t, brokenChunked).URL(),
-		"length":   startRaw(t, shortBody).URL(),
+		"chunked":  hostile.StartRaw(t, hostile.BrokenChunked).URL(),
+		"length":   hostile.StartRaw(t, hostile.ShortBody).URL(),
 		"redirect": redirect.URL,
 	}
 

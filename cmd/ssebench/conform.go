@@ -15,6 +15,7 @@ import (
 	"github.com/ssebench/ssebench/conformance"
 	"github.com/ssebench/ssebench/conformance/checks"
 	"github.com/ssebench/ssebench/reports"
+	"github.com/ssebench/ssebench/scenarios"
 )
 
 func init() {
@@ -49,9 +50,21 @@ What it does, concurrently where independent:
   - after a stream that ended by itself, reconnects with the final id.
 Reconnects are immediate (ssebench does not wait for the retry time).
 
-Exit codes: 0 every MUST check passed; 1 a MUST check failed; 2 usage error;
-3 the target could not be reached at all (or an output could not be
-written); 130 interrupted (the reports are still written).
+Redirects are followed as a browser does (at most 20); a hop to another
+origin (scheme, host or port) drops every credential header (Authorization,
+Cookie, X-Api-Key, ...) for the rest of the chain, and http/redirect shows
+the chain. TLS: --insecure skips certificate verification; --ca-cert FILE
+trusts the CA certificates of a PEM file.
+
+Memory: the run keeps at most --max-memory (default 128MiB) of the
+responses, all connections together, in fixed shares (half for the main
+read); a read that used up its share stops, and the checks judge what it
+kept (an event larger than that is reported by framing/event-size).
+
+Exit codes: 0 every MUST check passed; 1 a MUST check failed (a server that
+accepts the connection but never answers too); 2 usage error; 3 the target
+could not be reached at all (or an output could not be written); 130
+interrupted (the reports are still written).
 
 Every flag can also be set by an environment variable SSEBENCH_<FLAG> (upper
 case, '-' as '_'), e.g. SSEBENCH_TARGET, SSEBENCH_HEADER; a flag on the
@@ -92,13 +105,24 @@ func parseConformFlags(e *env, args []string) (*conformFlags, error) {
 	fs.BoolVar(&f.list, "list-checks", false, "print the check catalogue and exit")
 	fs.BoolVar(&f.markdown, "markdown", false, "with --list-checks: as a Markdown table")
 	fs.BoolVar(&f.verbose, "verbose", false, "also show Ginkgo's own report (every spec and step) on stderr")
+	fs.Func("max-memory", "memory `budget` of the whole run (default 128MiB): what all connections together keep of the responses; half is the main read's", func(v string) error {
+		n, err := scenarios.ParseSize(v)
+		if err != nil {
+			return err
+		}
+		f.cfg.MaxMemory = int64(n)
+		return nil
+	})
+	fs.BoolVar(&f.cfg.Insecure, "insecure", false, "skip the verification of the server's TLS certificate")
+	fs.StringVar(&f.cfg.CACertFile, "ca-cert", "", "trust the CA certificates of this PEM `FILE` instead of the system's")
 
 	var envErrs []error
 	fs.VisitAll(func(fl *flag.Flag) {
 		name := "SSEBENCH_" + strings.ToUpper(strings.ReplaceAll(fl.Name, "-", "_"))
 		if v := e.getenv(name); v != "" {
 			if err := fs.Set(fl.Name, v); err != nil {
-				envErrs = append(envErrs, fmt.Errorf("%s=%q: %w", name, v, err))
+				// The value is not repeated: it may be a secret.
+				envErrs = append(envErrs, fmt.Errorf("%s: %w", name, err))
 			}
 		}
 	})
@@ -125,11 +149,13 @@ func parseConformFlags(e *env, args []string) (*conformFlags, error) {
 	}
 	var errs []error
 	f.cfg.Header = http.Header{}
-	for _, h := range f.headers {
+	for i, h := range f.headers {
 		k, v, ok := strings.Cut(h, ":")
 		k = strings.TrimSpace(k)
 		if !ok || k == "" || strings.ContainsAny(k, " \t") {
-			errs = append(errs, fmt.Errorf("--header %q: want NAME:VALUE", h))
+			// A header without its colon may be a credential: say which
+			// one by position only.
+			errs = append(errs, fmt.Errorf("--header number %d (%d bytes, not shown: it may hold a secret): want NAME:VALUE", i+1, len(h)))
 			continue
 		}
 		f.cfg.Header.Add(k, strings.TrimSpace(v))
