@@ -3,8 +3,13 @@ package conformance
 import (
 	"bufio"
 	"context"
+	"encoding/pem"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -184,4 +189,26 @@ func TestLiveFeedIsNoReplay(t *testing.T) {
 	if b := in.Boundary.First.Stream(); len(b.Events) == 0 || b.Events[0].ID == in.Main.Stream().Events[0].ID {
 		t.Errorf("the resume probe's first event %+v is the main read's first", b.Events)
 	}
+}
+
+// TestTLSTrust: a server with a certificate of its own CA fails without
+// --insecure or --ca-cert, and passes with either.
+func TestTLSTrust(t *testing.T) {
+	srv := httptest.NewUnstartedServer(legalServer{n: 3})
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is expected
+	srv.StartTLS()
+	defer srv.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fs, in := judge(t, Config{Target: srv.URL}, "http/status")
+	want(t, fs, "http/status", checks.Fail, "certificate")
+	if in.Main.Connected {
+		t.Error("a failed TLS handshake counts as reachable")
+	}
+	fs, _ = judge(t, Config{Target: srv.URL, Insecure: true}, "http/status")
+	want(t, fs, "http/status", checks.Pass, "200")
+	fs, _ = judge(t, Config{Target: srv.URL, CACertFile: ca}, "http/status")
+	want(t, fs, "http/status", checks.Pass, "200")
 }
