@@ -4,13 +4,41 @@
 // The split follows the OCI distribution-spec lesson: the checks are plain
 // Go functions over recorded HTTP exchanges (package checks, unit-tested on
 // byte strings); this package records those exchanges (the prober: a
-// browser-like request, every body read timed at the socket, gzip decoded
-// with both the wire and the decoded arrival kept, resume and reconnect
-// sequences done the way a browser does them) and makes Ginkgo the thin
-// layer that runs and reports the checks: one spec per check, grouped
-// http, stream, framing, resume and reconnect, interruptible, with per-spec
-// timeouts, evidence attached to every finding that is not a pass, and JUnit
-// from Ginkgo's reporters.
+// browser-like request, redirects followed as a browser does, every body
+// read timed at the socket, gzip decoded with both the wire and the decoded
+// arrival kept, resume and reconnect sequences done the way a browser does
+// them) and makes Ginkgo the thin layer that runs the checks: one spec per
+// check, grouped http, stream, framing, resume, reconnect and lifecycle,
+// interruptible, with per-spec timeouts and evidence attached to every
+// finding that is not a pass. The outcome is one report model,
+// reports.ConformanceReport, that the reports package renders to the
+// console, JSON, HTML and JUnit.
+//
+// # Memory
+//
+// A run keeps at most Config.MaxMemory bytes of the responses (default
+// 128 MiB), all connections together, in fixed shares per probe (see
+// memory.go): half for the main read, 1/8 each for the resume and
+// mid-event chains, 1/16 each for the unknown-id request, the reconnect
+// after a server's drop, the reconnect after the end and the headers
+// control. A connection's body is kept in one buffer, the only copy of its
+// bytes; the checks see it through an index of offsets (checks.Index), so
+// a flood of empty lines or comments costs nothing beyond its bytes, and
+// an event's data is hashed, not copied. A read that used up its share
+// stops (End "limit") and the checks judge what it kept; an event larger
+// than that is reported by framing/event-size with the size it reached.
+// Peak memory is about the budget plus the Go runtime; a buffer that
+// doubles holds its old copy for a moment too.
+//
+// # Redirects and secrets
+//
+// Redirects are followed as the Fetch Standard says a browser's
+// EventSource follows them (https://fetch.spec.whatwg.org/#http-redirect-fetch):
+// at most MaxRedirects (20); a POST becomes a GET on a 301, 302 or 303; a
+// hop to another origin (scheme, host or port) drops every credential
+// header (secret.IsCredentialHeader) for the rest of the chain. Each hop is
+// recorded and shown by http/redirect. Every URL, header value and message
+// in the report is redacted by the one rule of package secret.
 //
 // Run is the entry point of `ssebench conform`: it runs the same suite from
 // a built binary, without a Go toolchain. Ginkgo runs one suite per process,

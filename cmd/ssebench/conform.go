@@ -100,7 +100,7 @@ func parseConformFlags(e *env, args []string) (*conformFlags, error) {
 	fs.DurationVar(&f.cfg.FirstEvent, "first-event", d.FirstEvent, "`deadline` of the first event (stream/first-event)")
 	fs.Var(&f.checkGlobs, "checks", "run only the checks matching `GLOB` (framing/*, resume/last-event-id); repeatable or comma-separated")
 	fs.StringVar(&f.jsonFile, "json", "", "write the JSON report to `FILE` (- for stdout; the console report then goes to stderr)")
-	fs.StringVar(&f.junitFile, "junit", "", "write Ginkgo's JUnit report to `FILE`")
+	fs.StringVar(&f.junitFile, "junit", "", "write the JUnit report to `FILE` (a MUST that fails is a failure; a warning is a skipped case whose message starts WARN)")
 	fs.StringVar(&f.htmlFile, "html", "", "write the HTML report to `FILE`")
 	fs.BoolVar(&f.list, "list-checks", false, "print the check catalogue and exit")
 	fs.BoolVar(&f.markdown, "markdown", false, "with --list-checks: as a Markdown table")
@@ -214,7 +214,7 @@ func runConform(ctx context.Context, e *env, args []string) error {
 	if f.jsonFile == "-" {
 		console = e.stderr
 	}
-	opts := conformance.RunOptions{JUnitFile: f.junitFile, Verbose: f.verbose}
+	opts := conformance.RunOptions{Verbose: f.verbose}
 	if f.verbose {
 		opts.GinkgoOutput = e.stderr
 	}
@@ -234,20 +234,22 @@ func runConform(ctx context.Context, e *env, args []string) error {
 	report.Version = version()
 
 	var outErrs []error
-	if err := report.WriteText(console); err != nil {
+	if err := reports.WriteConformanceText(console, report); err != nil {
 		outErrs = append(outErrs, err)
 	}
-	if f.jsonFile != "" {
-		if err := writeOut(e, f.jsonFile, report.WriteJSON); err != nil {
-			outErrs = append(outErrs, fmt.Errorf("--json: %w", err))
+	for _, out := range []struct {
+		flag, file string
+		write      func(io.Writer, *reports.ConformanceReport) error
+	}{
+		{"--json", f.jsonFile, reports.WriteConformanceJSON},
+		{"--junit", f.junitFile, reports.WriteConformanceJUnit},
+		{"--html", f.htmlFile, reports.WriteConformanceHTML},
+	} {
+		if out.file == "" {
+			continue
 		}
-	}
-	if f.htmlFile != "" {
-		err := writeOut(e, f.htmlFile, func(w io.Writer) error {
-			return reports.WriteConformanceHTML(w, conformanceHTML(report))
-		})
-		if err != nil {
-			outErrs = append(outErrs, fmt.Errorf("--html: %w", err))
+		if err := writeOut(e, out.file, func(w io.Writer) error { return out.write(w, report) }); err != nil {
+			outErrs = append(outErrs, fmt.Errorf("%s: %w", out.flag, err))
 		}
 	}
 
@@ -309,40 +311,4 @@ func checkWritable(name string) error {
 		return fmt.Errorf("%s is not a directory", dir)
 	}
 	return nil
-}
-
-// conformanceHTML converts the run's report into the reports package's
-// plain mirror of it (Event there is 1-based).
-func conformanceHTML(r *conformance.Report) reports.ConformanceReport {
-	out := reports.ConformanceReport{
-		Target:    r.Method + " " + r.Target,
-		Started:   r.Started,
-		DurationS: r.DurationS,
-		Summary: map[string]int{
-			"pass": r.Summary.Pass, "fail": r.Summary.Fail, "warn": r.Summary.Warn, "skip": r.Summary.Skip,
-		},
-		Verdict: "pass",
-	}
-	if !r.Summary.Passed {
-		out.Verdict = "fail"
-	}
-	for _, c := range r.Checks {
-		cc := reports.ConformanceCheck{
-			ID: c.ID, Level: string(c.Level), Status: string(c.Status), Message: c.Message, Spec: c.Spec,
-		}
-		if ev := c.Evidence; ev != nil {
-			cc.Evidence = ev.Bytes
-			if ev.Offset != nil {
-				cc.Offset = *ev.Offset
-			}
-			if ev.Event != nil {
-				cc.Event = *ev.Event + 1
-			}
-			if ev.Detail != "" {
-				cc.Message += " (" + ev.Detail + ")"
-			}
-		}
-		out.Checks = append(out.Checks, cc)
-	}
-	return out
 }

@@ -56,8 +56,8 @@ func Quote(b []byte) string {
 			out = append(out, "0123456789abcdef"[b[0]>>4], "0123456789abcdef"[b[0]&0xf])
 		case r == '\uFEFF':
 			out = append(out, `\ufeff`...)
-		case r == '"':
-			out = append(out, '"')
+		case r == '"' || r == '\'':
+			out = append(out, byte(r))
 		default:
 			q := strconv.QuoteRune(r)
 			out = append(out, q[1:len(q)-1]...)
