@@ -61,11 +61,15 @@ func TestJUnitValidates(t *testing.T) {
 	lint := xmllint(t)
 	files := goldenFiles(t)
 	docs := map[string]func(*bytes.Buffer) error{
-		"run closed":     func(b *bytes.Buffer) error { return WriteJUnit(b, files["closed"]) },
-		"run open":       func(b *bytes.Buffer) error { return WriteJUnit(b, files["open"]) },
-		"run + baseline": func(b *bytes.Buffer) error { return WriteRunJUnit(b, files["closed"], Compare(files["open"], files["closed"], CompareOptions{})) },
-		"comparison":     func(b *bytes.Buffer) error { return WriteComparisonJUnit(b, Compare(files["open"], files["closed"], CompareOptions{})) },
-		"conformance":    func(b *bytes.Buffer) error { return WriteConformanceJUnit(b, conformanceJUnitFixture()) },
+		"run closed": func(b *bytes.Buffer) error { return WriteJUnit(b, files["closed"]) },
+		"run open":   func(b *bytes.Buffer) error { return WriteJUnit(b, files["open"]) },
+		"run + baseline": func(b *bytes.Buffer) error {
+			return WriteRunJUnit(b, files["closed"], Compare(files["open"], files["closed"], CompareOptions{}))
+		},
+		"comparison": func(b *bytes.Buffer) error {
+			return WriteComparisonJUnit(b, Compare(files["open"], files["closed"], CompareOptions{}))
+		},
+		"conformance": func(b *bytes.Buffer) error { return WriteConformanceJUnit(b, conformanceJUnitFixture()) },
 		"conformance, empty": func(b *bytes.Buffer) error {
 			r := &ConformanceReport{}
 			r.Summarize()

@@ -722,4 +722,3 @@ func TestParseInterleaved(t *testing.T) {
 		t.Errorf("after --: %+v, %v", c, err)
 	}
 }
-
