@@ -275,9 +275,26 @@ func (p *prober) capture(ctx context.Context, label, lastEventID string, plan re
 		// Keep the start of the body as evidence; do not parse it.
 		b.max = maxErrorBody
 	}
-	// full is a read that ended because the capture kept what it may.
-	full := func(err error) bool { return errors.Is(err, errCaptureLimit) || errors.Is(err, errEnough) }
-	idx := checks.NewIndex(lastEventID)
+	p.read(ctx, rctx, c, plan, bodyRead{b: b, src: src, wire: wire, reads: reads, gz: gz, ok: resp.StatusCode == http.StatusOK})
+	return c
+}
+
+// bodyRead is what capture hands read: the buffer, the reader of the
+// (decoded) body, the wire's reader and the timings of what src delivers.
+type bodyRead struct {
+	b     *body
+	src   io.Reader
+	wire  *wireReader
+	reads *timings
+	gz    bool // src decodes gzip: its reads are timed here
+	ok    bool // a 200: the body is indexed; otherwise only its start kept
+}
+
+// read reads the body into its buffer and indexes it as it arrives, until
+// the plan's drop point, the end of the body, the read's time limit or the
+// capture's share of the memory budget, and records the end in c.
+func (p *prober) read(ctx, rctx context.Context, c *checks.Capture, plan readPlan, r bodyRead) {
+	idx := checks.NewIndex(c.LastEventID)
 	var charged int64
 	events := 0
 	stop := func(e *checks.Event) bool {
@@ -291,36 +308,34 @@ func (p *prober) capture(ctx context.Context, label, lastEventID string, plan re
 		return plan.maxEvents > 0 && events >= plan.maxEvents || plan.untilEvent != "" && e.Type == plan.untilEvent
 	}
 	for {
-		n, err := b.fill(src)
-		if gz && !reads.add(n) && err == nil {
+		n, err := r.b.fill(r.src)
+		if r.gz && !r.reads.add(n) && err == nil {
 			err = errCaptureLimit
 		}
-		if resp.StatusCode != http.StatusOK {
-			if err != nil {
-				if full(err) {
-					err = io.EOF // the start of an error body is all it needs
-				}
-				p.finish(ctx, rctx, c, b, wire, reads, err)
-				c.SetStream(idx.Finish(c.Body, c.Reads))
-				return c
+		switch {
+		case !r.ok:
+			if err == nil {
+				continue
 			}
-			continue
-		}
-		if idx.Advance(b.buf, stop) {
-			p.finish(ctx, rctx, c, b, wire, reads, nil)
+			if errors.Is(err, errCaptureLimit) || errors.Is(err, errEnough) {
+				err = io.EOF // the start of an error body is all it needs
+			}
+		case idx.Advance(r.b.buf, stop):
+			p.finish(ctx, rctx, c, r.b, r.wire, r.reads, nil)
 			cutAt(c, idx, plan)
-			return c
-		}
-		if cost := idx.Cost(); cost > charged && err == nil {
-			if !sh.takeAll(cost - charged) {
-				err = errCaptureLimit
+			return
+		default:
+			if cost := idx.Cost(); cost > charged && err == nil {
+				if !r.b.sh.takeAll(cost - charged) {
+					err = errCaptureLimit
+				}
+				charged = cost
 			}
-			charged = cost
 		}
 		if err != nil {
-			p.finish(ctx, rctx, c, b, wire, reads, err)
+			p.finish(ctx, rctx, c, r.b, r.wire, r.reads, err)
 			c.SetStream(idx.Finish(c.Body, c.Reads))
-			return c
+			return
 		}
 	}
 }
@@ -368,6 +383,9 @@ func (p *prober) finish(ctx, rctx context.Context, c *checks.Capture, b *body, w
 		c.Wire = wire.t.reads
 	}
 	c.WireBytes = wire.n
+	if errors.Is(err, io.ErrUnexpectedEOF) && reads != &wire.t && wire.err == io.EOF && wire.n == 0 {
+		err = io.EOF // an empty body declared gzip: nothing to decode
+	}
 	switch {
 	case err == nil:
 		c.End = checks.EndCut
@@ -401,7 +419,7 @@ func framingError(c *checks.Capture, wire *wireReader, err error) error {
 	switch {
 	case errors.Is(err, gzip.ErrHeader), errors.Is(err, gzip.ErrChecksum), errors.As(err, &corrupt):
 		return fmt.Errorf("the gzip stream is corrupt: %w", err)
-	case errors.Is(err, io.ErrUnexpectedEOF) && wire.err == io.EOF:
+	case errors.Is(err, io.ErrUnexpectedEOF) && wire.err == io.EOF && wire.n > 0:
 		return fmt.Errorf("the body ended cleanly after %d bytes on the wire, inside the gzip stream: %w", wire.n, err)
 	}
 	if !strings.HasPrefix(c.Proto, "HTTP/1.") {

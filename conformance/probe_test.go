@@ -136,7 +136,7 @@ func TestRedirectLoop(t *testing.T) {
 // call it unreachable.
 func TestHeldResponseIsAFailedCheck(t *testing.T) {
 	srv := hostile.StartRaw(t, hostile.Held)
-	fs, in := judge(t, Config{Target: srv.URL() + "/", MaxTime: 300 * time.Millisecond}, "http/status")
+	fs, in := judge(t, Config{Target: srv.URL() + "/", MaxTime: 2 * time.Second}, "http/status")
 	want(t, fs, "http/status", checks.Fail, "proxy_buffering off")
 	if !in.Main.Connected {
 		t.Error("a server that read the request counts as unreachable")

@@ -70,7 +70,7 @@ func defineSuite(targets []*target, specTimeout time.Duration) {
 				args = append(args, func() {
 					if ordered {
 						ginkgo.BeforeAll(func(ctx ginkgo.SpecContext) {
-							narrate(ctx, t.sess, seq)
+							narrate(ctx, t.sess, seq, t.redact)
 						}, ginkgo.NodeTimeout(specTimeout))
 					}
 					for _, c := range cs {
@@ -112,8 +112,9 @@ func defineSpec(t *target, c *checks.Check, timeout time.Duration) {
 }
 
 // narrate waits for a sequence's probes and describes, step by step, what
-// the prober did, so the report shows the sequence the specs judge.
-func narrate(ctx ginkgo.SpecContext, s *session, seq []checks.Probe) {
+// the prober did, so Ginkgo's report shows the sequence the specs judge;
+// r (when not nil) redacts the steps.
+func narrate(ctx ginkgo.SpecContext, s *session, seq []checks.Probe, r *secret.Redactor) {
 	for _, pr := range seq {
 		if !s.need[pr] {
 			continue
@@ -123,7 +124,7 @@ func narrate(ctx ginkgo.SpecContext, s *session, seq []checks.Probe) {
 			return
 		}
 		if step := describeProbe(s.snapshot(), pr); step != "" {
-			ginkgo.By(step)
+			ginkgo.By(r.String(step))
 		}
 	}
 }

@@ -147,6 +147,29 @@ func parseConformFlags(e *env, args []string) (*conformFlags, error) {
 	if f.list {
 		return f, nil
 	}
+	errs := f.buildConfig(e)
+	if f.markdown {
+		errs = append(errs, errors.New("--markdown goes with --list-checks"))
+	}
+	if f.jsonFile == "-" && (f.junitFile == "-" || f.htmlFile == "-") {
+		errs = append(errs, errors.New("only one of --json, --junit, --html can be - (stdout)"))
+	}
+	if f.junitFile == "-" || f.htmlFile == "-" {
+		errs = append(errs, errors.New("--junit and --html take a file name (only --json takes -)"))
+	}
+	f.cfg = f.cfg.WithDefaults()
+	if err := f.cfg.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, usageErr(err)
+	}
+	return f, nil
+}
+
+// buildConfig turns the repeatable and file flags into the Config:
+// headers, check globs, the body. It returns every problem.
+func (f *conformFlags) buildConfig(e *env) []error {
 	var errs []error
 	f.cfg.Header = http.Header{}
 	for i, h := range f.headers {
@@ -183,23 +206,7 @@ func parseConformFlags(e *env, args []string) (*conformFlags, error) {
 	case f.body != "":
 		f.cfg.Body = []byte(f.body)
 	}
-	if f.markdown {
-		errs = append(errs, errors.New("--markdown goes with --list-checks"))
-	}
-	if f.jsonFile == "-" && (f.junitFile == "-" || f.htmlFile == "-") {
-		errs = append(errs, errors.New("only one of --json, --junit, --html can be - (stdout)"))
-	}
-	if f.junitFile == "-" || f.htmlFile == "-" {
-		errs = append(errs, errors.New("--junit and --html take a file name (only --json takes -)"))
-	}
-	f.cfg = f.cfg.WithDefaults()
-	if err := f.cfg.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, usageErr(err)
-	}
-	return f, nil
+	return errs
 }
 
 func runConform(ctx context.Context, e *env, args []string) error {

@@ -104,7 +104,7 @@ func TestConformRedirectKeepsCredentialsHome(t *testing.T) {
 // an unreachable target.
 func TestConformHeldResponseFails(t *testing.T) {
 	srv := hostile.StartRaw(t, hostile.Held)
-	code, r, out := conformJSONRun(t, "--target", srv.URL()+"/", "--max-time", "1s", "--checks", "http/status")
+	code, r, out := conformJSONRun(t, "--target", srv.URL()+"/", "--max-time", "2s", "--checks", "http/status")
 	if code != exitGateFailed {
 		t.Fatalf("exit %d, want %d\n%s", code, exitGateFailed, out.stderr)
 	}
