@@ -551,7 +551,7 @@ func TestCatalogue(t *testing.T) {
 			t.Errorf("%s on empty input: %s %q", c.ID, f.Status, f.Message)
 		}
 	}
-	// The minimum catalogue of SPEC-NOTES part C.
+	// The catalogue's minimum: these ids are stable.
 	for _, id := range []string{"http/status", "http/content-type", "http/cache-control", "stream/first-event",
 		"stream/incremental", "stream/heartbeat", "framing/utf8", "framing/bom", "framing/terminated",
 		"framing/retry", "framing/id", "framing/known-fields", "framing/dispatchable", "framing/line-endings",

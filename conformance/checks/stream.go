@@ -193,7 +193,8 @@ type Stream struct {
 	First Line
 	// Mixed is the first line whose ending differs from First's; valid
 	// when HasMixed.
-	Mixed    Line
+	Mixed Line
+	// HasMixed is true when a line's ending differs from First's.
 	HasMixed bool
 
 	counts map[sse.DiagnosticKind]int
