@@ -4,13 +4,41 @@
 // The split follows the OCI distribution-spec lesson: the checks are plain
 // Go functions over recorded HTTP exchanges (package checks, unit-tested on
 // byte strings); this package records those exchanges (the prober: a
-// browser-like request, every body read timed at the socket, gzip decoded
-// with both the wire and the decoded arrival kept, resume and reconnect
-// sequences done the way a browser does them) and makes Ginkgo the thin
-// layer that runs and reports the checks: one spec per check, grouped
-// http, stream, framing, resume and reconnect, interruptible, with per-spec
-// timeouts, evidence attached to every finding that is not a pass, and JUnit
-// from Ginkgo's reporters.
+// browser-like request, redirects followed as a browser does, every body
+// read timed at the socket, gzip decoded with both the wire and the decoded
+// arrival kept, resume and reconnect sequences done the way a browser does
+// them) and makes Ginkgo the thin layer that runs the checks: one spec per
+// check, grouped http, stream, framing, resume, reconnect and lifecycle,
+// interruptible, with per-spec timeouts and evidence attached to every
+// finding that is not a pass. The outcome is one report model,
+// reports.ConformanceReport, that the reports package renders to the
+// console, JSON, HTML and JUnit.
+//
+// # Memory
+//
+// A run keeps at most Config.MaxMemory bytes of the responses (default
+// 128 MiB), all connections together, in fixed shares per probe (see
+// memory.go): half for the main read, 1/8 each for the resume and
+// mid-event chains, 1/16 each for the unknown-id request, the reconnect
+// after a server's drop, the reconnect after the end and the headers
+// control. A connection's body is kept in one buffer, the only copy of its
+// bytes; the checks see it through an index of offsets (checks.Index), so
+// a flood of empty lines or comments costs nothing beyond its bytes, and
+// an event's data is hashed, not copied. A read that used up its share
+// stops (End "limit") and the checks judge what it kept; an event larger
+// than that is reported by framing/event-size with the size it reached.
+// Peak memory is about the budget plus the Go runtime; a buffer that
+// doubles holds its old copy for a moment too.
+//
+// # Redirects and secrets
+//
+// Redirects are followed as the Fetch Standard says a browser's
+// EventSource follows them (https://fetch.spec.whatwg.org/#http-redirect-fetch):
+// at most MaxRedirects (20); a POST becomes a GET on a 301, 302 or 303; a
+// hop to another origin (scheme, host or port) drops every credential
+// header (secret.IsCredentialHeader) for the rest of the chain. Each hop is
+// recorded and shown by http/redirect. Every URL, header value and message
+// in the report is redacted by the one rule of package secret.
 //
 // Run is the entry point of `ssebench conform`: it runs the same suite from
 // a built binary, without a Go toolchain. Ginkgo runs one suite per process,
@@ -35,7 +63,10 @@ const (
 	DefaultMaxTime     = 30 * time.Second
 	DefaultResumeAfter = 2
 	DefaultMidEvent    = 1
-	DefaultMaxBytes    = 64 << 20
+	// DefaultMaxMemory is the default memory budget of a run: 128 MiB.
+	DefaultMaxMemory = 128 << 20
+	// MinMaxMemory is the smallest budget a run accepts: 1 MiB.
+	MinMaxMemory = 1 << 20
 )
 
 // Config says what to check and how: the target and the request to send,
@@ -74,8 +105,18 @@ type Config struct {
 	// MidEventAfter is the number of complete events the mid-event probe
 	// reads before it cuts inside the next one (default 1).
 	MidEventAfter int
-	// MaxBytes bounds the bytes recorded per connection (default 64 MiB).
-	MaxBytes int64
+	// MaxMemory is the memory budget of the whole run, in bytes (default
+	// 128 MiB): what all the captures together may keep of the responses
+	// (their bytes, and the index of their events and read times). It is
+	// split into fixed shares per probe (half of it for the main read); a
+	// read that used up its share stops, and the checks judge what it
+	// kept.
+	MaxMemory int64
+	// Insecure skips the verification of the server's TLS certificate.
+	Insecure bool
+	// CACertFile names a PEM file of CA certificates to trust instead of
+	// the system's.
+	CACertFile string
 	// Checks selects checks by glob ("framing/*", "resume/last-event-id");
 	// empty selects all.
 	Checks []string
@@ -108,8 +149,8 @@ func (c Config) WithDefaults() Config {
 	if c.MidEventAfter == 0 {
 		c.MidEventAfter = DefaultMidEvent
 	}
-	if c.MaxBytes == 0 {
-		c.MaxBytes = DefaultMaxBytes
+	if c.MaxMemory == 0 {
+		c.MaxMemory = DefaultMaxMemory
 	}
 	return c
 }
@@ -123,7 +164,12 @@ func (c Config) Validate() error {
 	case c.Target == "":
 		errs = append(errs, errors.New("--target is required"))
 	case err != nil:
-		errs = append(errs, fmt.Errorf("--target: %w", err))
+		// url.Error quotes the whole URL, user information included.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		errs = append(errs, fmt.Errorf("--target %q: %w", secret.URL(c.Target), err))
 	case u.Scheme != "http" && u.Scheme != "https":
 		errs = append(errs, fmt.Errorf("--target %q: want an http:// or https:// URL", secret.URL(c.Target)))
 	case u.Host == "":
@@ -141,8 +187,13 @@ func (c Config) Validate() error {
 	if c.ResumeAfter < 1 || c.MidEventAfter < 1 {
 		errs = append(errs, errors.New("the resume drop points must be at least 1 event"))
 	}
-	if c.MaxBytes < 1<<10 {
-		errs = append(errs, fmt.Errorf("max bytes %d: want at least 1 KiB", c.MaxBytes))
+	if c.MaxMemory < MinMaxMemory {
+		errs = append(errs, fmt.Errorf("--max-memory %d bytes: want at least 1 MiB", c.MaxMemory))
+	}
+	if c.CACertFile != "" {
+		if _, err := loadCAs(c.CACertFile); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if strings.ContainsAny(c.Origin, "\r\n") {
 		errs = append(errs, errors.New("--origin contains a line break"))

@@ -11,10 +11,10 @@ import (
 
 	"github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/formatter"
-	"github.com/onsi/ginkgo/v2/reporters"
 	"github.com/onsi/ginkgo/v2/types"
 
 	"github.com/ssebench/ssebench/conformance/checks"
+	"github.com/ssebench/ssebench/reports"
 	"github.com/ssebench/ssebench/scenarios/secret"
 )
 
@@ -43,9 +43,9 @@ func (e *UnreachableError) Unwrap() error { return e.Err }
 func (e *UnreachableError) Is(target error) bool { return target == ErrUnreachable }
 
 // RunOptions say how Run reports, beside the Config of what it checks.
+// The report itself is returned: the caller renders it (reports.Write...),
+// JUnit included.
 type RunOptions struct {
-	// JUnitFile, when set, receives Ginkgo's JUnit report of the run.
-	JUnitFile string
 	// GinkgoOutput receives Ginkgo's own console reporter; nil discards
 	// it (the caller prints the Report instead).
 	GinkgoOutput io.Writer
@@ -55,23 +55,23 @@ type RunOptions struct {
 
 var ran atomic.Bool
 
-// findings collects the specs' findings; specs run one at a time, but the
+// findings collects the specs' outcomes; specs run one at a time, but the
 // lock keeps the race detector and future parallel runs honest.
 type findings struct {
 	mu sync.Mutex
-	m  map[string]checks.Finding
+	m  map[string]outcome
 }
 
-func (f *findings) record(c *checks.Check, fd checks.Finding) {
+func (f *findings) record(c *checks.Check, fd checks.Finding, took time.Duration) {
 	f.mu.Lock()
-	f.m[c.ID] = fd
+	f.m[c.ID] = outcome{finding: fd, took: took}
 	f.mu.Unlock()
 }
 
-func (f *findings) snapshot() map[string]checks.Finding {
+func (f *findings) snapshot() map[string]outcome {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := make(map[string]checks.Finding, len(f.m))
+	out := make(map[string]outcome, len(f.m))
 	for k, v := range f.m {
 		out[k] = v
 	}
@@ -100,13 +100,13 @@ func cliAssert(c *checks.Check, f checks.Finding) {
 	}
 }
 
-// Run checks cfg.Target with the Ginkgo suite and returns the report. The
-// error is a validation error (the Config is wrong: nothing ran), an
-// *UnreachableError (the report is returned too), ErrAlreadyRan, a JUnit
-// write error, or the context's error when the run was interrupted (with
-// the partial report). A failed check is not an error: see
-// Report.Summary.Passed. Run may be called once per process.
-func Run(ctx context.Context, cfg Config, opts RunOptions) (*Report, error) {
+// Run checks cfg.Target with the Ginkgo suite and returns the report, every
+// string of it redacted (see redactor). The error is a validation error
+// (the Config is wrong: nothing ran), an *UnreachableError (the report is
+// returned too), ErrAlreadyRan, or the context's error when the run was
+// interrupted (with the partial report). A failed check is not an error:
+// see the report's Summary.Passed. Run may be called once per process.
+func Run(ctx context.Context, cfg Config, opts RunOptions) (*reports.ConformanceReport, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -119,26 +119,19 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) (*Report, error) {
 		return nil, ErrAlreadyRan
 	}
 	started := time.Now()
-	sess := newSession(ctx, cfg, selected)
-	found := &findings{m: make(map[string]checks.Finding)}
+	sess, err := newSession(ctx, cfg, selected)
+	if err != nil {
+		return nil, err
+	}
+	found := &findings{m: make(map[string]outcome)}
 	defineSuite([]*target{{
 		name:   fmt.Sprintf("ssebench conform %s %s", cfg.Method, secret.URL(cfg.Target)),
 		sess:   sess,
 		checks: selected,
 		assert: cliAssert,
 		record: found.record,
+		redact: redactor(cfg),
 	}}, specTimeout(cfg))
-	var junitErr error
-	if opts.JUnitFile != "" {
-		ginkgo.ReportAfterSuite("junit", func(r ginkgo.Report) {
-			junitErr = reporters.GenerateJUnitReportWithConfig(r, opts.JUnitFile, reporters.JunitReportConfig{
-				OmitTimelinesForSpecState: types.SpecStatePassed,
-				OmitSpecLabels:            true,
-				OmitLeafNodeType:          true,
-				OmitSuiteSetupNodes:       true,
-			})
-		})
-	}
 
 	out := opts.GinkgoOutput
 	if out == nil {
@@ -157,15 +150,12 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) (*Report, error) {
 	ginkgo.RunSpecs(&suiteT{}, "ssebench conformance", sc, rc)
 
 	report := newReport(cfg, selected, found.snapshot(), started, time.Since(started))
-	if junitErr != nil {
-		return report, fmt.Errorf("conformance: writing the JUnit report: %w", junitErr)
-	}
 	if err := ctx.Err(); err != nil {
 		report.Interrupted = true
 		return report, fmt.Errorf("conformance: interrupted: %w", err)
 	}
-	if in := sess.snapshot(); in.Main != nil && in.Main.Err != nil {
-		return report, &UnreachableError{Err: in.Main.Err}
+	if in := sess.snapshot(); in.Main != nil && in.Main.Err != nil && !in.Main.Connected {
+		return report, &UnreachableError{Err: errors.New(redactor(cfg).String(in.Main.Err.Error()))}
 	}
 	return report, nil
 }

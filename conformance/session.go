@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
@@ -17,30 +18,40 @@ import (
 // the specs only wait for the ones they need, so a spec's timeout or an
 // interrupt ends the wait, and cancelling the context ends the probes.
 type session struct {
-	ctx   context.Context
-	p     *prober
-	cfg   Config
-	need  map[checks.Probe]bool
-	gate  chan struct{} // limits concurrent sessions; nil for no limit
-	once  sync.Once
-	done  map[checks.Probe]chan struct{}
-	mu    sync.Mutex
-	input checks.Input
+	ctx    context.Context
+	p      *prober
+	cfg    Config
+	shares map[string]*share
+	need   map[checks.Probe]bool
+	gate   chan struct{} // limits concurrent sessions; nil for no limit
+	once   sync.Once
+	done   map[checks.Probe]chan struct{}
+	mu     sync.Mutex
+	input  checks.Input
+	// mainEvent is closed when the main read dispatched its first event or
+	// ended: the resume probe's first connection opens only then, so that
+	// it is a later read of the stream (see the resume checks' identity).
+	mainEvent chan struct{}
 }
 
 // newSession prepares the probes that the given checks need against cfg
 // (already defaulted and validated).
-func newSession(ctx context.Context, cfg Config, cs []*checks.Check) *session {
+func newSession(ctx context.Context, cfg Config, cs []*checks.Check) (*session, error) {
 	client := cfg.Client
 	if client == nil {
-		client = newClient()
+		var err error
+		if client, err = newClient(cfg); err != nil {
+			return nil, err
+		}
 	}
 	s := &session{
-		ctx:  ctx,
-		p:    &prober{cfg: cfg, client: client},
-		cfg:  cfg,
-		need: make(map[checks.Probe]bool),
-		done: make(map[checks.Probe]chan struct{}),
+		ctx:       ctx,
+		p:         &prober{cfg: cfg, client: client},
+		cfg:       cfg,
+		shares:    newShares(cfg.MaxMemory),
+		need:      make(map[checks.Probe]bool),
+		done:      make(map[checks.Probe]chan struct{}),
+		mainEvent: make(chan struct{}),
 	}
 	for _, pr := range checks.NeededProbes(cs) {
 		s.need[pr] = true
@@ -52,7 +63,7 @@ func newSession(ctx context.Context, cfg Config, cs []*checks.Check) *session {
 		}
 	}
 	s.input.Config = cfg.checkConfig()
-	return s
+	return s, nil
 }
 
 // start launches the probes (once). It does not block.
@@ -87,8 +98,12 @@ func (s *session) run() {
 	if s.need[checks.ProbeBoundary] {
 		wg.Go(func() {
 			defer s.finished(checks.ProbeBoundary)
+			select {
+			case <-s.mainEvent:
+			case <-s.ctx.Done():
+			}
 			p := s.resume("resume", readPlan{maxEvents: cfg.ResumeAfter, maxTime: cfg.MaxTime},
-				readPlan{maxEvents: max(1, cfg.MaxEvents-cfg.ResumeAfter), untilEvent: cfg.UntilEvent, maxTime: cfg.MaxTime}, true)
+				readPlan{maxEvents: max(1, cfg.MaxEvents-cfg.ResumeAfter), untilEvent: cfg.UntilEvent, maxTime: cfg.MaxTime}, true, s.shares["resume"])
 			s.set(func(in *checks.Input) { in.Boundary = p })
 		})
 	}
@@ -96,19 +111,31 @@ func (s *session) run() {
 		wg.Go(func() {
 			defer s.finished(checks.ProbeMidEvent)
 			p := s.resume("mid-event", readPlan{maxEvents: cfg.MidEventAfter, cutInside: true, maxTime: cfg.MaxTime},
-				s.shortPlan(), false)
+				s.shortPlan(), false, s.shares["mid-event"])
 			s.set(func(in *checks.Input) { in.MidEvent = p })
 		})
 	}
 	if s.need[checks.ProbeUnknownID] {
 		wg.Go(func() {
 			defer s.finished(checks.ProbeUnknownID)
-			c := s.p.capture(s.ctx, "unknown-id", unknownID(), s.shortPlan())
+			c := s.p.capture(s.ctx, "unknown-id", unknownID(), s.shortPlan(), s.shares["unknown-id"])
 			s.set(func(in *checks.Input) { in.UnknownID = c })
 		})
 	}
+	if s.need[checks.ProbeControl] {
+		wg.Go(func() {
+			defer s.finished(checks.ProbeControl)
+			plan := s.shortPlan()
+			plan.method, plan.maxEvents, plan.maxBody = http.MethodOptions, 1, 4<<10
+			c := s.p.capture(s.ctx, "headers control (OPTIONS)", "", plan, s.shares["control"])
+			s.set(func(in *checks.Input) { in.Control = c })
+		})
+	}
 	// The main read, then the probes that depend on how it ended.
-	main := s.p.capture(s.ctx, "main", "", readPlan{maxEvents: cfg.MaxEvents, untilEvent: cfg.UntilEvent, maxTime: cfg.MaxTime})
+	var first sync.Once
+	signal := func() { first.Do(func() { close(s.mainEvent) }) }
+	main := s.p.capture(s.ctx, "main", "", readPlan{maxEvents: cfg.MaxEvents, untilEvent: cfg.UntilEvent, maxTime: cfg.MaxTime, onEvent: signal}, s.shares["main"])
+	signal()
 	s.set(func(in *checks.Input) { in.Main = main })
 	s.finished(checks.ProbeMain)
 	if s.need[checks.ProbeServerDrop] {
@@ -137,10 +164,14 @@ func (s *session) shortPlan() readPlan {
 // resume reads a first connection up to its drop point, then reconnects as
 // a browser does: the same request, with Last-Event-ID when the client has
 // a last event ID. With always, it reconnects even without an id (a browser
-// does; reconnect/accepted judges it); otherwise only with one.
-func (s *session) resume(name string, first, second readPlan, always bool) *checks.ResumeProbe {
-	c := s.p.capture(s.ctx, name+": first connection", "", first)
+// does; reconnect/accepted judges it); otherwise only with one. It
+// reconnects only when the first connection reached its drop point: a read
+// that timed out or ended first has nothing to resume.
+func (s *session) resume(name string, first, second readPlan, always bool, sh *share) *checks.ResumeProbe {
+	c := s.p.capture(s.ctx, name+": first connection", "", first, sh)
 	p := &checks.ResumeProbe{First: c}
+	st := c.Stream()
+	p.After = len(st.Events)
 	switch {
 	case c.Err != nil:
 		p.Reason = "the first request failed: " + c.Err.Error()
@@ -148,18 +179,33 @@ func (s *session) resume(name string, first, second readPlan, always bool) *chec
 	case c.Status != 200:
 		p.Reason = fmt.Sprintf("the first request answered %d", c.Status)
 		return p
-	case c.End == checks.EndInterrupted:
-		p.Reason = "interrupted"
+	case c.End != checks.EndCut:
+		p.Reason = fmt.Sprintf("the first connection got %d events before the drop point, and then %s", len(st.Events), endedHow(c))
 		return p
 	}
-	st := c.Stream()
-	p.After = len(st.Events)
 	if st.LastEventID == "" && !always {
 		p.Reason = "no id to resume from"
 		return p
 	}
-	p.Resumed = s.p.capture(s.ctx, name+": reconnect", st.LastEventID, second)
+	p.Resumed = s.p.capture(s.ctx, name+": reconnect", st.LastEventID, second, sh)
 	return p
+}
+
+// endedHow says how a capture ended, for the probes' reasons.
+func endedHow(c *checks.Capture) string {
+	switch c.End {
+	case checks.EndEOF:
+		return "the stream ended by itself"
+	case checks.EndTimeout:
+		return fmt.Sprintf("the read timed out after %s", c.EndAt.Round(time.Millisecond))
+	case checks.EndLimit:
+		return "the read used up its share of the memory budget"
+	case checks.EndBroken:
+		return "the body's framing broke"
+	case checks.EndInterrupted:
+		return "the run was interrupted"
+	}
+	return "the connection broke"
 }
 
 // serverDrop resumes after the server aborted the main read inside an
@@ -173,22 +219,24 @@ func (s *session) serverDrop(main *checks.Capture) *checks.ResumeProbe {
 		return nil
 	}
 	p := &checks.ResumeProbe{First: main, After: len(st.Events)}
-	p.Resumed = s.p.capture(s.ctx, "reconnect after the server's drop", st.LastEventID, s.shortPlan())
+	p.Resumed = s.p.capture(s.ctx, "reconnect after the server's drop", st.LastEventID, s.shortPlan(), s.shares["server-drop"])
 	return p
 }
 
 // finiteEnd reconnects, as a browser does, after a stream that ended by
-// itself, with the last event ID; or says why it does not.
+// itself: with the last event ID when the stream had one, without
+// Last-Event-ID otherwise (a browser re-runs such a stream from its start).
+// Or it says why it does not.
 func (s *session) finiteEnd(main *checks.Capture) (*checks.Capture, string) {
 	if main.Status != 200 {
 		return nil, ""
 	}
 	if main.End != checks.EndEOF {
-		return nil, fmt.Sprintf("the stream did not end by itself within the read (it ended: %s); not a finite stream", main.End)
+		return nil, fmt.Sprintf("the stream did not end by itself within the read (%s); not a finite stream", endedHow(main))
 	}
 	st := main.Stream()
-	if st.LastEventID == "" {
-		return nil, "the stream carries no id: a browser reconnects without Last-Event-ID, and the server cannot tell it was over (see resume/ids-present)"
+	if s.cfg.Method != http.MethodGet && st.LastEventID == "" {
+		return nil, fmt.Sprintf("a %s stream without ids is read by fetch-based clients, which do not reconnect after a clean end by themselves (a browser's EventSource, which does, only sends GET)", s.cfg.Method)
 	}
 	// Wait long enough for a re-run's first event: twice the main read's
 	// time to its first event, plus a margin.
@@ -197,7 +245,7 @@ func (s *session) finiteEnd(main *checks.Capture) (*checks.Capture, string) {
 		wait += 2 * st.Events[0].At
 	}
 	plan := readPlan{maxEvents: 3, maxTime: min(s.cfg.MaxTime, wait)}
-	return s.p.capture(s.ctx, "reconnect after the end", st.LastEventID, plan), ""
+	return s.p.capture(s.ctx, "reconnect after the end", st.LastEventID, plan, s.shares["finite-end"]), ""
 }
 
 // wait blocks until the given probes are done, or ctx ends.

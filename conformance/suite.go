@@ -2,12 +2,12 @@ package conformance
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/onsi/ginkgo/v2"
 
 	"github.com/ssebench/ssebench/conformance/checks"
+	"github.com/ssebench/ssebench/scenarios/secret"
 )
 
 // target is one endpoint the suite checks: its session of probes, the
@@ -21,37 +21,20 @@ type target struct {
 	// assert runs inside the spec: it turns a finding into the spec's
 	// outcome (Fail, Skip, or nothing for a pass).
 	assert func(c *checks.Check, f checks.Finding)
-	// record, if set, receives every finding (called before assert).
-	record func(c *checks.Check, f checks.Finding)
-}
-
-// evidenceLine renders where and what: "main, byte 16, event 1: \xff\n\n".
-func evidenceLine(ev *checks.Evidence) string {
-	var parts []string
-	if ev.Connection != "" {
-		parts = append(parts, ev.Connection)
-	}
-	if ev.Offset != nil {
-		parts = append(parts, fmt.Sprintf("byte %d", *ev.Offset))
-	}
-	if ev.Event != nil {
-		parts = append(parts, fmt.Sprintf("event %d", *ev.Event))
-	}
-	s := strings.Join(parts, ", ")
-	if ev.Bytes != "" {
-		if s != "" {
-			s += ": "
-		}
-		s += `"` + ev.Bytes + `"`
-	}
-	return s
+	// record, if set, receives every finding (called before assert) and
+	// how long the spec took.
+	record func(c *checks.Check, f checks.Finding, took time.Duration)
+	// redact scrubs every finding of secrets before it is recorded,
+	// asserted or attached (nil: no secrets configured).
+	redact *secret.Redactor
 }
 
 // sequences describe, for the ordered containers, the probe sequence their
 // specs judge.
 var sequences = map[string][]checks.Probe{
 	checks.GroupResume:    {checks.ProbeMain, checks.ProbeBoundary, checks.ProbeMidEvent, checks.ProbeServerDrop, checks.ProbeUnknownID},
-	checks.GroupReconnect: {checks.ProbeMain, checks.ProbeBoundary, checks.ProbeFiniteEnd},
+	checks.GroupReconnect: {checks.ProbeMain, checks.ProbeBoundary},
+	checks.GroupLifecycle: {checks.ProbeMain, checks.ProbeFiniteEnd},
 }
 
 // defineSuite declares the Ginkgo tree for the targets: a BeforeSuite that
@@ -87,7 +70,7 @@ func defineSuite(targets []*target, specTimeout time.Duration) {
 				args = append(args, func() {
 					if ordered {
 						ginkgo.BeforeAll(func(ctx ginkgo.SpecContext) {
-							narrate(ctx, t.sess, seq)
+							narrate(ctx, t.sess, seq, t.redact)
 						}, ginkgo.NodeTimeout(specTimeout))
 					}
 					for _, c := range cs {
@@ -103,30 +86,35 @@ func defineSuite(targets []*target, specTimeout time.Duration) {
 // defineSpec declares the spec of check c for target t.
 func defineSpec(t *target, c *checks.Check, timeout time.Duration) {
 	ginkgo.It(c.ID, ginkgo.Label(c.Group, string(c.Level)), func(ctx ginkgo.SpecContext) {
+		start := time.Now()
 		if err := t.sess.wait(ctx, c.Needs...); err != nil {
 			// Interrupted, or the probe outlived the spec's timeout: the
 			// check could not be judged.
 			if t.record != nil {
-				t.record(c, checks.Finding{Status: checks.Skip, Message: "not judged: " + err.Error()})
+				t.record(c, checks.Finding{Status: checks.Skip, Message: "not judged: " + err.Error()}, time.Since(start))
 			}
 			ginkgo.Fail(err.Error())
 		}
 		f := c.Run(t.sess.snapshot())
+		if t.redact != nil {
+			f = redactFinding(t.redact, f)
+		}
 		if t.record != nil {
-			t.record(c, f)
+			t.record(c, f, time.Since(start))
 		}
 		if f.Status != checks.Pass {
-			// Shown on the console when the spec fails (or in verbose
-			// mode); always in the JUnit report, as a property.
-			ginkgo.AddReportEntry(c.ID, resultOf(c, f), ginkgo.ReportEntryVisibilityFailureOrVerbose)
+			// Shown on Ginkgo's console when the spec fails (or in verbose
+			// mode).
+			ginkgo.AddReportEntry(c.ID, checkResult(c, outcome{finding: f}).Finding(), ginkgo.ReportEntryVisibilityFailureOrVerbose)
 		}
 		t.assert(c, f)
 	}, ginkgo.SpecTimeout(timeout))
 }
 
 // narrate waits for a sequence's probes and describes, step by step, what
-// the prober did, so the report shows the sequence the specs judge.
-func narrate(ctx ginkgo.SpecContext, s *session, seq []checks.Probe) {
+// the prober did, so Ginkgo's report shows the sequence the specs judge;
+// r (when not nil) redacts the steps.
+func narrate(ctx ginkgo.SpecContext, s *session, seq []checks.Probe, r *secret.Redactor) {
 	for _, pr := range seq {
 		if !s.need[pr] {
 			continue
@@ -136,7 +124,7 @@ func narrate(ctx ginkgo.SpecContext, s *session, seq []checks.Probe) {
 			return
 		}
 		if step := describeProbe(s.snapshot(), pr); step != "" {
-			ginkgo.By(step)
+			ginkgo.By(r.String(step))
 		}
 	}
 }
@@ -162,6 +150,9 @@ func describeProbe(in *checks.Input, pr checks.Probe) string {
 		}
 	case checks.ProbeFiniteEnd:
 		if c := in.FiniteEnd; c != nil {
+			if c.LastEventID == "" {
+				return fmt.Sprintf("reconnected after the end without Last-Event-ID (the stream has no id): %s", answer(c))
+			}
 			return fmt.Sprintf("reconnected after the end with Last-Event-ID: %s: %s", c.LastEventID, answer(c))
 		}
 		if in.FiniteEndReason != "" {

@@ -17,6 +17,7 @@ import (
 	"github.com/onsi/gomega"
 
 	"github.com/ssebench/ssebench/conformance/checks"
+	"github.com/ssebench/ssebench/internal/hostile"
 	"github.com/ssebench/ssebench/mockserver"
 )
 
@@ -55,6 +56,9 @@ type profile struct {
 	method string
 	body   string
 	legal  bool // served by legalServer
+	// srv names the suite's own misbehaving server that serves it
+	// ("chunked", "length", "redirect"; see package hostile).
+	srv    string
 	what   string
 	strict bool // every check must pass
 	// firstEvent overrides the first-event deadline.
@@ -88,6 +92,12 @@ func profiles() []profile {
 			what: "three data lines (one empty, one with two leading spaces) and a comment inside the block, written in three flushes"},
 		{name: "slow first event (deadline 1s)", path: "/slow", legal: true, firstEvent: time.Second, expect: []string{"stream/first-event"},
 			what: "headers at once, a comment every 200ms, the first event after 1.2s; the run's first-event deadline is lowered to 1s"},
+		{name: "broken chunked encoding", srv: "chunked", expect: []string{"http/body-framing"},
+			what: "one event in a valid chunk, then a chunk whose size line is `zz`"},
+		{name: "body shorter than its Content-Length", srv: "length", expect: []string{"http/body-framing"},
+			what: "a resumable five-event stream under a Content-Length 100 bytes too long, then the connection closes"},
+		{name: "302 to another port", path: "/redirected", srv: "redirect", expect: []string{"http/redirect"},
+			what: "every request is redirected (302) to the legal server on another port: another origin"},
 		p("crlf"),
 		p("cr", "framing/line-endings"),
 		p("mixed-endings", "framing/line-endings"),
@@ -98,10 +108,11 @@ func profiles() []profile {
 		p("no-cache-control", "http/cache-control"),
 		p("late-headers", "stream/headers-early"),
 		p("no-cors", "http/cors"),
-		p("no-ids", "resume/ids-present"),
+		withWhy(p("no-ids", "resume/ids-present", "lifecycle/finite-end"),
+			"without ids a browser reconnects after the end without Last-Event-ID, and the mock serves the stream again from its start"),
 		p("dup-ids", "resume/ids-unique"),
-		withWhy(p("nul-id", "framing/id", "resume/ids-present"),
-			"clients ignore an id with U+0000, so no event has an id they can resume from"),
+		withWhy(p("nul-id", "framing/id", "resume/ids-present", "lifecycle/finite-end"),
+			"clients ignore an id with U+0000, so no event has an id they can resume from, and after the end they reconnect without Last-Event-ID and get the stream again from its start"),
 		withWhy(p("ignore-last-event-id", "resume/last-event-id", "resume/mid-event", "lifecycle/finite-end"),
 			"every reconnect replays from event 0: after a boundary drop, after a mid-event drop, and after the end"),
 		withWhy(p("skip-on-resume", "resume/last-event-id", "resume/mid-event"),
@@ -161,6 +172,13 @@ func TestConformance(t *testing.T) {
 	defer mock.Stop()
 	legal := httptest.NewServer(legalServer{n: 12})
 	defer legal.Close()
+	redirect := httptest.NewServer(hostile.Redirector(legal.URL))
+	defer redirect.Close()
+	servers := map[string]string{
+		"chunked":  hostile.StartRaw(t, hostile.BrokenChunked).URL(),
+		"length":   hostile.StartRaw(t, hostile.ShortBody).URL(),
+		"redirect": redirect.URL,
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -170,8 +188,11 @@ func TestConformance(t *testing.T) {
 	var targets []*target
 	for _, pr := range profiles() {
 		base := mock.URL
-		if pr.legal {
+		switch {
+		case pr.legal:
 			base = legal.URL
+		case pr.srv != "":
+			base = servers[pr.srv]
 		}
 		cfg := Config{
 			Target:     base + pr.path,
@@ -186,7 +207,10 @@ func TestConformance(t *testing.T) {
 			t.Fatalf("%s: %v", pr.name, err)
 		}
 		all := checks.All()
-		sess := newSession(ctx, cfg, all)
+		sess, err := newSession(ctx, cfg, all)
+		if err != nil {
+			t.Fatal(err)
+		}
 		sess.gate = gate
 		targets = append(targets, &target{
 			name:   "profile " + pr.name,
@@ -282,7 +306,7 @@ func faultTable() string {
 		name := "`" + pr.name + "`"
 		what := desc[pr.fault]
 		switch {
-		case pr.legal:
+		case pr.legal, pr.srv != "":
 			name, what = pr.name, pr.what+" (the suite's own test server)"
 		case pr.fault == "" && pr.method == "POST":
 			name, what = pr.name, "the mock's OpenAI-style route, POST with a JSON body"

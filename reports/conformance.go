@@ -1,373 +1,263 @@
 package reports
 
 import (
-	"bytes"
-	"cmp"
+	"encoding/json"
 	"fmt"
-	"html/template"
 	"io"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 )
 
-// ConformanceReport is the outcome of one `ssebench conform` run, as plain
-// data for renderers: the conformance runner converts its findings into it.
-// Its JSON form is the conformance result file.
+// ConformanceSchema is the version of the conformance report's JSON
+// (ConformanceReport.Schema). It changes when a field changes meaning or
+// goes away; new fields may appear within a version.
+const ConformanceSchema = 1
+
+// ConformanceReport is the outcome of one `ssebench conform` run: the one
+// model that the console (WriteConformanceText), JSON
+// (WriteConformanceJSON), HTML (WriteConformanceHTML) and JUnit
+// (WriteConformanceJUnit) renderings are made from, so that they group the
+// checks and number the events the same way. Its JSON form is the file
+// `ssebench conform --json` writes. Every string in it has been through
+// the caller's redaction: renderers print it as it is.
 type ConformanceReport struct {
-	// Target is the URL that was checked (no credentials).
+	// Schema is ConformanceSchema.
+	Schema int `json:"schema"`
+	// Kind is "conformance".
+	Kind string `json:"kind"`
+	// Tool is "ssebench".
+	Tool string `json:"tool"`
+	// Version is the producer's version.
+	Version string `json:"version,omitempty"`
+	// Target is the checked URL, credentials redacted.
 	Target string `json:"target"`
+	// Method is the request method.
+	Method string `json:"method"`
+	// Origin is the Origin the run sent, if any.
+	Origin string `json:"origin,omitempty"`
 	// Started is when the run began.
 	Started time.Time `json:"started"`
 	// DurationS is how long the run took, in seconds.
 	DurationS float64 `json:"duration_s"`
-	// Checks holds one entry per check, in catalogue order.
+	// MemoryBudget is the run's memory budget in bytes (--max-memory).
+	MemoryBudget int64 `json:"memory_budget_bytes,omitempty"`
+	// Interrupted is true when the run was interrupted: the checks it did
+	// not judge are reported as skipped.
+	Interrupted bool `json:"interrupted,omitempty"`
+	// Checks holds one entry per check, in catalogue order (grouped).
 	Checks []ConformanceCheck `json:"checks"`
-	// Summary counts checks by status ("pass", "fail", "warn", "skip").
-	// When empty, renderers count Checks themselves.
-	Summary map[string]int `json:"summary"`
-	// Verdict is "pass" or "fail" (a MUST check failed). When empty,
-	// renderers derive it from Checks.
-	Verdict string `json:"verdict"`
+	// Summary counts the checks by status.
+	Summary ConformanceSummary `json:"summary"`
 }
 
 // ConformanceCheck is the result of one catalogue check.
 type ConformanceCheck struct {
-	// ID is the stable check ID, "area/name" (e.g. "framing/retry"); the
-	// part before the slash groups checks in reports.
+	// ID is the stable check ID, "group/name" (e.g. "framing/retry").
 	ID string `json:"id"`
-	// Level is the requirement level: "MUST" or "SHOULD".
+	// Group is the part of ID before the slash: http, stream, framing,
+	// resume, reconnect, lifecycle.
+	Group string `json:"group"`
+	// Level is "MUST" or "SHOULD".
 	Level string `json:"level"`
-	// Status is "pass", "fail", "warn" or "skip".
+	// Status is "pass", "fail" (a MUST broken), "warn" (a SHOULD broken)
+	// or "skip" (not applicable; Message says why).
 	Status string `json:"status"`
-	// Message says what was found, or why the check was skipped.
+	// Message is the one-line reason.
 	Message string `json:"message"`
-	// Spec is the rule's reference: a URL (rendered as a link) or a section
-	// name.
+	// Rule states the rule in one line.
+	Rule string `json:"rule"`
+	// Spec links the section of the standard the rule rests on.
 	Spec string `json:"spec"`
-	// Evidence is the offending bytes, as received or already escaped.
-	// Reports show control characters and invalid UTF-8 as escapes.
-	Evidence string `json:"evidence,omitempty"`
-	// Offset is the byte offset of Evidence in the response body, counted
-	// from 0. It is meaningful only when Evidence is not empty.
-	Offset int64 `json:"offset,omitempty"`
-	// Event is the 1-based index of the event the finding concerns, or 0 when
-	// it concerns no single event.
-	Event int `json:"event,omitempty"`
+	// Evidence locates what a failure or warning is about; null otherwise.
+	Evidence *ConformanceEvidence `json:"evidence"`
+	// DurationS is how long the check took to judge, waiting for its
+	// probes included, in seconds.
+	DurationS float64 `json:"duration_s"`
 }
 
-// conformanceAreas are the check areas in display order, with headings.
-var conformanceAreas = []struct{ id, title, about string }{
-	{"http", "HTTP response", "status, headers and what a browser EventSource needs to accept the stream"},
-	{"stream", "Streaming and timing", "events arrive as they are produced, first event and heartbeat deadlines"},
-	{"framing", "Framing", "the event-stream wire format, byte by byte (WHATWG HTML §9.2.5–9.2.6)"},
-	{"resume", "Resume", "event ids and Last-Event-ID: no gap, no duplicate after a reconnect"},
-	{"reconnect", "Reconnection", "what a client gets when it comes back after a drop"},
-	{"lifecycle", "Lifecycle", "how a stream ends, and what a browser-style reconnect gets afterwards"},
+// ConformanceEvidence locates the bytes a finding is about.
+type ConformanceEvidence struct {
+	// Bytes are the first offending bytes (at most 120), escaped as a Go
+	// string literal without the quotes: \r, \n, \x00, \xff, \ufeff.
+	Bytes string `json:"bytes,omitempty"`
+	// Offset is the byte offset of Bytes in the connection's body (after
+	// gzip decoding), counted from 0.
+	Offset *int64 `json:"offset,omitempty"`
+	// Event is the index of the event concerned, counted from 0 in every
+	// rendering.
+	Event *int `json:"event,omitempty"`
+	// Connection names the request the bytes come from: "main", ...
+	Connection string `json:"connection,omitempty"`
+	// Detail is a second line: measured values, what was expected.
+	Detail string `json:"detail,omitempty"`
 }
 
-// conformanceStatuses are the statuses in display order.
-var conformanceStatuses = []string{"fail", "warn", "pass", "skip"}
-
-type confView struct {
-	CSS      template.CSS
-	Title    string
-	Target   string
-	Started  string
-	Duration string
-	Verdict  htmlVerdict
-	Counts   []confCount
-	Bar      *svgChart
-	Problems []confCheckView
-	Areas    []confArea
+// ConformanceSummary counts the checks by status. Passed is true when no
+// MUST check failed: the exit-0 condition.
+type ConformanceSummary struct {
+	// Total is the number of checks.
+	Total int `json:"total"`
+	// Pass, Fail, Warn and Skip count the checks by status.
+	Pass int `json:"pass"`
+	Fail int `json:"fail"`
+	Warn int `json:"warn"`
+	Skip int `json:"skip"`
+	// Passed is true when no MUST check failed.
+	Passed bool `json:"passed"`
+	// Failed lists the IDs of the failed checks.
+	Failed []string `json:"failed"`
+	// Warned lists the IDs of the checks that warned.
+	Warned []string `json:"warned"`
 }
 
-type confCount struct {
-	Status, Label string
-	N             int
-}
-
-type confArea struct {
-	ID, Title, About string
-	Counts           string
-	Checks           []confCheckView
-}
-
-type confCheckView struct {
-	Anchor, ID, Level, Status, StatusLabel, Message string
-	SpecURL, SpecText                               string
-	Evidence                                        []evidenceSegment
-	Where                                           string
-}
-
-// evidenceSegment is a run of evidence text: printable as is, or an escape
-// that stands for an invisible or invalid byte sequence.
-type evidenceSegment struct {
-	Text string
-	Esc  bool
-}
-
-// WriteConformanceHTML renders r as one self-contained HTML page: the verdict
-// and counts, the failures and warnings first, then every check grouped by
-// area (http, stream, framing, resume, reconnect, lifecycle) with its status,
-// level, message, spec reference and evidence bytes. Only the spec links
-// point outside the page.
-func WriteConformanceHTML(w io.Writer, r ConformanceReport) error {
-	v := newConfView(r)
-	var buf bytes.Buffer
-	if err := htmlConfTemplate.Execute(&buf, v); err != nil {
-		return fmt.Errorf("reports: WriteConformanceHTML: render: %w", err)
+// Summarize fills r's Schema, Kind, Tool and Summary from its checks.
+func (r *ConformanceReport) Summarize() {
+	r.Schema, r.Kind, r.Tool = ConformanceSchema, "conformance", "ssebench"
+	s := ConformanceSummary{Total: len(r.Checks), Failed: []string{}, Warned: []string{}}
+	for _, c := range r.Checks {
+		switch c.Status {
+		case "pass":
+			s.Pass++
+		case "fail":
+			s.Fail++
+			s.Failed = append(s.Failed, c.ID)
+		case "warn":
+			s.Warn++
+			s.Warned = append(s.Warned, c.ID)
+		default:
+			s.Skip++
+		}
 	}
-	if _, err := w.Write(buf.Bytes()); err != nil {
-		return fmt.Errorf("reports: WriteConformanceHTML: %w", err)
+	s.Passed = s.Fail == 0
+	r.Summary = s
+}
+
+// groups returns the checks' groups in the order they first appear.
+func (r *ConformanceReport) groups() []string {
+	var gs []string
+	for _, c := range r.Checks {
+		if g := c.group(); len(gs) == 0 || gs[len(gs)-1] != g {
+			gs = append(gs, g)
+		}
+	}
+	return gs
+}
+
+// group is the check's group: Group, or the prefix of its ID.
+func (c ConformanceCheck) group() string {
+	if c.Group != "" {
+		return c.Group
+	}
+	g, _, _ := strings.Cut(c.ID, "/")
+	return g
+}
+
+// WriteConformanceJSON writes r as indented JSON.
+func WriteConformanceJSON(w io.Writer, r *ConformanceReport) error {
+	g := *r
+	if g.Checks == nil {
+		g.Checks = []ConformanceCheck{}
+	}
+	if g.Summary.Failed == nil {
+		g.Summary.Failed = []string{}
+	}
+	if g.Summary.Warned == nil {
+		g.Summary.Warned = []string{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(&g); err != nil {
+		return fmt.Errorf("reports: writing the conformance JSON: %w", err)
 	}
 	return nil
 }
 
-func newConfView(r ConformanceReport) *confView {
-	v := &confView{CSS: htmlStyle, Target: r.Target, Duration: humanSeconds(r.DurationS)}
-	v.Title = "SSE conformance"
-	if r.Target != "" {
-		v.Title += " · " + r.Target
+// EvidenceLine renders where and what: "main, byte 16, event 1: "\xff\n\n"".
+// Events are counted from 0.
+func (ev *ConformanceEvidence) EvidenceLine() string {
+	var parts []string
+	if ev.Connection != "" {
+		parts = append(parts, ev.Connection)
 	}
-	if !r.Started.IsZero() {
-		v.Started = r.Started.UTC().Format("2006-01-02 15:04:05 UTC")
+	if ev.Offset != nil {
+		parts = append(parts, fmt.Sprintf("byte %d", *ev.Offset))
 	}
+	if ev.Event != nil {
+		parts = append(parts, fmt.Sprintf("event %d", *ev.Event))
+	}
+	s := strings.Join(parts, ", ")
+	if ev.Bytes != "" {
+		if s != "" {
+			s += ": "
+		}
+		s += `"` + ev.Bytes + `"`
+	}
+	return s
+}
 
-	counts := map[string]int{}
-	if len(r.Summary) > 0 {
-		for k, n := range r.Summary {
-			counts[strings.ToLower(k)] += n
+// Finding renders a check's finding in a few lines: status, check, level
+// and message, then the evidence and the rule with its spec section.
+func (c ConformanceCheck) Finding() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s (%s): %s", strings.ToUpper(c.Status), c.ID, c.Level, c.Message)
+	if ev := c.Evidence; ev != nil {
+		if line := ev.EvidenceLine(); line != "" {
+			b.WriteString("\n  evidence: " + line)
 		}
-	} else {
-		for _, c := range r.Checks {
-			counts[normStatus(c.Status)]++
-		}
-	}
-	statuses := slices.Clone(conformanceStatuses)
-	for s := range counts {
-		if !slices.Contains(statuses, s) {
-			statuses = append(statuses, s) // a status this renderer does not know
+		if ev.Detail != "" {
+			b.WriteString("\n  " + ev.Detail)
 		}
 	}
-	slices.SortStableFunc(statuses[len(conformanceStatuses):], strings.Compare)
-	for _, s := range statuses {
-		v.Counts = append(v.Counts, confCount{Status: s, Label: statusLabel(s), N: counts[s]})
-	}
-	v.Bar = conformanceBar(v.Counts)
+	fmt.Fprintf(&b, "\n  %s: %s (%s)", c.Level, c.Rule, c.Spec)
+	return b.String()
+}
 
-	verdict := strings.ToLower(r.Verdict)
-	if verdict == "" {
-		verdict = "pass"
-		for _, c := range r.Checks {
-			if normStatus(c.Status) == "fail" && !strings.EqualFold(c.Level, "SHOULD") {
-				verdict = "fail"
-			}
-		}
-	}
-	switch verdict {
-	case "pass":
-		v.Verdict = htmlVerdict{Class: "pass", Label: "PASS", Detail: fmt.Sprintf("%d checks: no MUST rule broken", len(r.Checks))}
-	case "fail":
-		v.Verdict = htmlVerdict{Class: "fail", Label: "FAIL", Detail: fmt.Sprintf("%d of %d checks failed", counts["fail"], len(r.Checks))}
-	default:
-		v.Verdict = htmlVerdict{Class: "none", Label: strings.ToUpper(verdict), Detail: fmt.Sprintf("%d checks", len(r.Checks))}
-	}
-
-	byArea := map[string][]confCheckView{}
+// WriteConformanceText writes the console report: the checks grouped as
+// in the catalogue, one line each with its status and reason, the evidence
+// and the rule under every failure and warning, and a verdict line.
+func WriteConformanceText(w io.Writer, r *ConformanceReport) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "ssebench conform  %s %s  (%d checks in %.1fs)\n", r.Method, r.Target, len(r.Checks), r.DurationS)
+	width := 0
 	for _, c := range r.Checks {
-		cv := newConfCheckView(c)
-		area, _, _ := strings.Cut(c.ID, "/")
-		byArea[area] = append(byArea[area], cv)
-		if cv.Status == "fail" || cv.Status == "warn" {
-			v.Problems = append(v.Problems, cv)
-		}
+		width = max(width, len(c.ID))
 	}
-	slices.SortStableFunc(v.Problems, func(a, b confCheckView) int {
-		return cmp.Compare(slices.Index(conformanceStatuses, a.Status), slices.Index(conformanceStatuses, b.Status))
-	})
-	known := map[string]bool{}
-	for _, a := range conformanceAreas {
-		known[a.id] = true
-		if cs := byArea[a.id]; len(cs) > 0 {
-			v.Areas = append(v.Areas, confArea{ID: a.id, Title: a.title, About: a.about, Checks: cs})
-		}
-	}
-	var other []string
-	for a := range byArea {
-		if !known[a] {
-			other = append(other, a)
-		}
-	}
-	slices.Sort(other)
-	for _, a := range other {
-		title := a
-		if title == "" {
-			title = "other"
-		}
-		v.Areas = append(v.Areas, confArea{ID: a, Title: title, Checks: byArea[a]})
-	}
-	for i := range v.Areas {
-		n := map[string]int{}
-		for _, c := range v.Areas[i].Checks {
-			n[c.Status]++
-		}
-		var parts []string
-		for _, s := range conformanceStatuses {
-			if n[s] > 0 {
-				parts = append(parts, fmt.Sprintf("%d %s", n[s], s))
+	for _, g := range r.groups() {
+		fmt.Fprintf(&b, "\n%s\n", g)
+		for _, c := range r.Checks {
+			if c.group() != g {
+				continue
 			}
+			fmt.Fprintf(&b, "  %-4s  %-*s  %s\n", strings.ToUpper(c.Status), width, c.ID, c.Message)
+			if c.Status != "fail" && c.Status != "warn" {
+				continue
+			}
+			pad := strings.Repeat(" ", 8)
+			if ev := c.Evidence; ev != nil {
+				if line := ev.EvidenceLine(); line != "" {
+					fmt.Fprintf(&b, "%sevidence: %s\n", pad, line)
+				}
+				if ev.Detail != "" {
+					fmt.Fprintf(&b, "%s%s\n", pad, ev.Detail)
+				}
+			}
+			fmt.Fprintf(&b, "%s%s: %s (%s)\n", pad, c.Level, c.Rule, c.Spec)
 		}
-		v.Areas[i].Counts = strings.Join(parts, " · ")
 	}
-	return v
-}
-
-func normStatus(s string) string {
-	s = strings.ToLower(strings.TrimSpace(s))
-	if s == "" {
-		return "skip"
-	}
-	return s
-}
-
-func statusLabel(s string) string {
-	switch s {
-	case "pass":
-		return "✓ pass"
-	case "fail":
-		return "✗ fail"
-	case "warn":
-		return "! warn"
-	case "skip":
-		return "– skip"
-	}
-	return s
-}
-
-func newConfCheckView(c ConformanceCheck) confCheckView {
-	st := normStatus(c.Status)
-	cv := confCheckView{
-		Anchor: checkAnchor(c.ID), ID: c.ID, Level: strings.ToUpper(c.Level), Status: st,
-		StatusLabel: statusLabel(st), Message: c.Message,
-	}
+	s := r.Summary
+	verdict := "PASS: every MUST check passed"
 	switch {
-	case strings.HasPrefix(c.Spec, "https://"), strings.HasPrefix(c.Spec, "http://"):
-		cv.SpecURL = c.Spec
-		cv.SpecText = "spec"
-		if _, frag, ok := strings.Cut(c.Spec, "#"); ok && frag != "" {
-			cv.SpecText = "spec: " + frag
+	case r.Interrupted:
+		verdict = "INTERRUPTED: the checks not judged are skipped"
+		if s.Fail > 0 {
+			verdict += fmt.Sprintf("; %d MUST check(s) failed (%s)", s.Fail, strings.Join(s.Failed, ", "))
 		}
-	default:
-		cv.SpecText = c.Spec
+	case !s.Passed:
+		verdict = fmt.Sprintf("FAIL: %d MUST check(s) failed (%s)", s.Fail, strings.Join(s.Failed, ", "))
 	}
-	if c.Evidence != "" {
-		cv.Evidence = evidenceSegments(c.Evidence)
-		cv.Where = "byte offset " + humanCount(c.Offset)
-		if c.Event > 0 {
-			cv.Where += " · event #" + strconv.Itoa(c.Event)
-		}
-		cv.Where += " · " + humanCount(int64(len(c.Evidence))) + " bytes"
-	} else if c.Event > 0 {
-		cv.Where = "event #" + strconv.Itoa(c.Event)
+	fmt.Fprintf(&b, "\n%s; %d warning(s), %d passed, %d skipped\n", verdict, s.Warn, s.Pass, s.Skip)
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("reports: writing the conformance report: %w", err)
 	}
-	return cv
-}
-
-// checkAnchor makes an element id for a check: "framing/utf8" becomes
-// "check-framing-utf8".
-func checkAnchor(id string) string {
-	b := []byte("check-" + id)
-	for i, c := range b {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			b[i] = '-'
-		}
-	}
-	return string(b)
-}
-
-// evidenceSegments splits evidence into printable text and escapes for what
-// would otherwise be invisible or ambiguous: CR, LF, tab, other control
-// characters, U+FEFF, U+FFFD, line and paragraph separators, and bytes that
-// are not UTF-8. A line end (LF, CRLF or a bare CR, as the event-stream
-// format reads them) also breaks the line.
-func evidenceSegments(s string) []evidenceSegment {
-	var out []evidenceSegment
-	var text strings.Builder
-	flush := func() {
-		if text.Len() > 0 {
-			out = append(out, evidenceSegment{Text: text.String()})
-			text.Reset()
-		}
-	}
-	esc := func(e string) {
-		flush()
-		out = append(out, evidenceSegment{Text: e, Esc: true})
-	}
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size <= 1:
-			esc(fmt.Sprintf(`\x%02x`, s[i]))
-		case r == '\n':
-			esc(`\n`)
-			text.WriteByte('\n')
-		case r == '\r':
-			esc(`\r`)
-			if !strings.HasPrefix(s[i+1:], "\n") {
-				text.WriteByte('\n') // a bare CR ends a line too
-			}
-		case r == '\t':
-			esc(`\t`)
-		case r == 0xFEFF, r == utf8.RuneError, r == 0x2028, r == 0x2029:
-			esc(fmt.Sprintf(`\u%04X`, r))
-		case r < 0x20 || r == 0x7f:
-			esc(fmt.Sprintf(`\x%02x`, r))
-		case !unicode.IsPrint(r) && r != ' ':
-			esc(fmt.Sprintf(`\u%04X`, r))
-		default:
-			text.WriteString(s[i : i+size])
-		}
-		i += size
-	}
-	flush()
-	return out
-}
-
-// conformanceBar draws the status counts as one stacked horizontal bar.
-func conformanceBar(counts []confCount) *svgChart {
-	total := 0
-	for _, c := range counts {
-		total += c.N
-	}
-	c := &svgChart{Name: "conformance-summary", Title: "Checks by status", W: 1200, H: 40, PL: 0, PT: 4, PR: 1200, PB: 32, Wide: true, NoFrame: true}
-	if total == 0 {
-		var z svgPath
-		z.move(0, 18)
-		z.line(1200, 18)
-		c.Series = append(c.Series, svgSeries{D: z.String(), Kind: "zero"})
-		c.Note = "no checks"
-		return c
-	}
-	class := map[string]string{"pass": "s2", "fail": "s3", "warn": "s1", "skip": "sk"}
-	x := 0.0
-	for _, st := range counts {
-		if st.N == 0 {
-			continue
-		}
-		w := 1200 * float64(st.N) / float64(total)
-		var p svgPath
-		p.rect(x, float64(c.PT), x+w, float64(c.PB))
-		cl := class[st.Status]
-		if cl == "" {
-			cl = "s5"
-		}
-		c.Series = append(c.Series, svgSeries{Label: fmt.Sprintf("%s %d", st.Status, st.N), Class: cl, D: p.String(), Kind: "bars"})
-		c.Bands = append(c.Bands, svgBand{X: svgRound(x), W: svgRound(w), Title: fmt.Sprintf("%d %s (%s)", st.N, st.Status, humanPercent(float64(st.N)/float64(total)))})
-		x += w
-	}
-	return c
+	return nil
 }

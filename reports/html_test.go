@@ -204,31 +204,35 @@ func htmlDefaultRunFile(tb testing.TB) *File {
 	return fx.build(tb)
 }
 
-func htmlConformanceFixture() ConformanceReport {
+func htmlConformanceFixture() *ConformanceReport {
 	const spec = "https://html.spec.whatwg.org/multipage/server-sent-events.html"
-	return ConformanceReport{
+	at := func(off int64, ev int, bytes string) *ConformanceEvidence {
+		return &ConformanceEvidence{Connection: "main", Offset: &off, Event: &ev, Bytes: bytes}
+	}
+	r := &ConformanceReport{
 		Target:    "https://api.example.test/v1/stream",
+		Method:    "GET",
 		Started:   htmlFixtureStart,
 		DurationS: 12.4,
-		Verdict:   "fail",
-		Summary:   map[string]int{"pass": 9, "fail": 3, "warn": 3, "skip": 2},
 		Checks: []ConformanceCheck{
 			{ID: "http/status", Level: "MUST", Status: "pass", Message: "200 OK", Spec: spec + "#the-eventsource-interface"},
 			{ID: "http/content-type", Level: "MUST", Status: "pass", Message: "text/event-stream; charset=utf-8", Spec: spec + "#the-eventsource-interface"},
-			{ID: "http/cache-control", Level: "SHOULD", Status: "warn", Message: "Cache-Control is missing: a proxy may buffer or cache the stream", Spec: spec + "#authoring-notes"},
+			{ID: "http/cache-control", Level: "SHOULD", Status: "warn", Message: "Cache-Control is missing: a proxy may buffer or cache the stream", Spec: spec + "#authoring-notes",
+				Rule: "Cache-Control has no-cache or no-store", Evidence: &ConformanceEvidence{Connection: "main"}},
 			{ID: "http/cors", Level: "MUST", Status: "skip", Message: "no --origin given"},
 			{ID: "stream/first-event", Level: "MUST", Status: "pass", Message: "first event after 212 ms (deadline 10 s)"},
-			{ID: "stream/incremental", Level: "MUST", Status: "fail", Message: "all 64 events arrived within 3 ms of the end of the body: the response is buffered (proxy or compression)", Spec: spec + "#authoring-notes", Event: 1},
+			{ID: "stream/incremental", Level: "MUST", Status: "fail", Message: "all 64 events arrived within 3 ms of the end of the body: the response is buffered (proxy or compression)", Spec: spec + "#authoring-notes",
+				Evidence: &ConformanceEvidence{Connection: "main", Event: new(int), Detail: "first event at 1.2s, last at 1.2s"}},
 			{ID: "stream/heartbeat", Level: "SHOULD", Status: "pass", Message: "longest silence 1.2 s (window 15 s)"},
 			{ID: "framing/utf8", Level: "MUST", Status: "fail", Message: "invalid UTF-8 in a data field", Spec: spec + "#parsing-an-event-stream",
-				Evidence: "data: caf\xc3 \xff\r\n", Offset: 1834, Event: 12},
+				Evidence: at(1834, 12, `data: caf\xc3 \xff\r\n`)},
 			{ID: "framing/bom", Level: "MUST", Status: "pass", Message: "no BOM after the start"},
 			{ID: "framing/retry", Level: "MUST", Status: "fail", Message: "retry value is not ASCII digits: clients ignore it", Spec: spec + "#parsing-an-event-stream",
-				Evidence: "retry: 3s\n\n", Offset: 0, Event: 0},
+				Evidence: at(0, 0, `retry: 3s\n\n`)},
 			{ID: "framing/known-fields", Level: "SHOULD", Status: "warn", Message: "unknown field \"dat\": clients drop the line silently", Spec: spec + "#parsing-an-event-stream",
-				Evidence: "dat: {\"delta\":\"hi\"}\n", Offset: 4096, Event: 31},
+				Evidence: at(4096, 31, `dat: {"delta":"hi"}\n`)},
 			{ID: "framing/line-endings", Level: "SHOULD", Status: "warn", Message: "mixed line endings: CRLF and bare CR", Spec: spec + "#parsing-an-event-stream",
-				Evidence: "data: a\r\ndata: b\rdata: c\n\n", Offset: 77, Event: 3},
+				Evidence: at(77, 3, `data: a\r\ndata: b\rdata: c\n\n`)},
 			{ID: "resume/ids-present", Level: "SHOULD", Status: "pass", Message: "every event has an id"},
 			{ID: "resume/ids-unique", Level: "MUST", Status: "pass", Message: "64 ids, none repeated"},
 			{ID: "resume/last-event-id", Level: "MUST", Status: "pass", Message: "resumed after event 17 with exactly event 18"},
@@ -236,6 +240,11 @@ func htmlConformanceFixture() ConformanceReport {
 			{ID: "lifecycle/finite-end", Level: "SHOULD", Status: "skip", Message: "the stream is infinite"},
 		},
 	}
+	for i := range r.Checks {
+		r.Checks[i].Group, _, _ = strings.Cut(r.Checks[i].ID, "/")
+	}
+	r.Summarize()
+	return r
 }
 
 // ---- helpers ---------------------------------------------------------------
@@ -249,7 +258,7 @@ func renderHTMLRun(tb testing.TB, f *File) []byte {
 	return buf.Bytes()
 }
 
-func renderHTMLConformance(tb testing.TB, r ConformanceReport) []byte {
+func renderHTMLConformance(tb testing.TB, r *ConformanceReport) []byte {
 	tb.Helper()
 	var buf bytes.Buffer
 	if err := WriteConformanceHTML(&buf, r); err != nil {
@@ -553,7 +562,7 @@ func TestHTMLEscapesHostileInput(t *testing.T) {
 	r := htmlConformanceFixture()
 	r.Target = evil
 	r.Checks = append(r.Checks,
-		ConformanceCheck{ID: "framing/" + evil, Level: "MUST", Status: "fail", Message: evil, Evidence: evil + "\x00", Spec: "javascript:alert(4)"},
+		ConformanceCheck{ID: "framing/" + evil, Level: "MUST", Status: "fail", Message: evil, Evidence: &ConformanceEvidence{Bytes: evil + `\x00`, Detail: evil}, Spec: "javascript:alert(4)"},
 		ConformanceCheck{ID: "http/x", Level: "MUST", Status: "fail", Message: "m", Spec: `https://example.test/"><script>alert(5)</script>`},
 	)
 	page = string(renderHTMLConformance(t, r))
@@ -617,7 +626,8 @@ func TestConformanceHTMLStructure(t *testing.T) {
 	for _, want := range []string{
 		`data-verdict="fail"`,
 		`<span class="esc">\xc3</span>`, `<span class="esc">\xff</span>`, `<span class="esc">\r</span><span class="esc">\n</span>`,
-		"byte offset 1,834 · event #12", "byte offset 0 · 11 bytes", `href="#check-framing-utf8"`,
+		"main · byte offset 1,834 · event 12", "main · byte offset 0 · event 0 · 11 bytes", `href="#check-framing-utf8"`,
+		"first event at 1.2s, last at 1.2s", "SHOULD: Cache-Control has no-cache or no-store",
 		"spec: parsing-an-event-stream",
 	} {
 		if !strings.Contains(s, want) {
@@ -627,7 +637,7 @@ func TestConformanceHTMLStructure(t *testing.T) {
 }
 
 func TestConformanceHTMLDerivedVerdict(t *testing.T) {
-	r := ConformanceReport{Target: "http://127.0.0.1:1/", Checks: []ConformanceCheck{
+	r := &ConformanceReport{Target: "http://127.0.0.1:1/", Checks: []ConformanceCheck{
 		{ID: "http/status", Level: "MUST", Status: "pass"},
 		{ID: "http/cache-control", Level: "SHOULD", Status: "fail"},
 		{ID: "custom/thing", Level: "MUST", Status: "warn"},
@@ -644,36 +654,49 @@ func TestConformanceHTMLDerivedVerdict(t *testing.T) {
 		t.Errorf("counts = %v, want %v", got, want)
 	}
 	if n := len(v.Areas); n != 2 || v.Areas[1].ID != "custom" {
-		t.Errorf("areas = %+v: an unknown area goes last", v.Areas)
+		t.Errorf("areas = %+v: groups in the report's order", v.Areas)
 	}
 	r.Checks[0].Status = "fail"
 	if v := newConfView(r); v.Verdict.Class != "fail" {
 		t.Errorf("verdict = %q after a MUST failure", v.Verdict.Class)
 	}
-	if page := renderHTMLConformance(t, ConformanceReport{}); !bytes.Contains(page, []byte("No checks were run")) {
+	if page := renderHTMLConformance(t, &ConformanceReport{}); !bytes.Contains(page, []byte("No checks were run")) {
 		t.Error("an empty report does not say so")
 	}
 }
 
-func TestConformanceHTMLJSONShape(t *testing.T) {
-	b, err := json.Marshal(ConformanceReport{Target: "t", Checks: []ConformanceCheck{{ID: "a/b", Level: "MUST", Status: "fail", Message: "m", Evidence: "e", Spec: "s", Offset: 3, Event: 2}}, Summary: map[string]int{"fail": 1}})
-	if err != nil {
+func TestConformanceJSONShape(t *testing.T) {
+	off, ev := int64(3), 2
+	r := &ConformanceReport{Target: "t", Checks: []ConformanceCheck{{ID: "a/b", Group: "a", Level: "MUST", Status: "fail", Message: "m",
+		Evidence: &ConformanceEvidence{Bytes: "e", Offset: &off, Event: &ev}, Spec: "s", Rule: "r"}}}
+	r.Summarize()
+	var b bytes.Buffer
+	if err := WriteConformanceJSON(&b, r); err != nil {
 		t.Fatal(err)
 	}
 	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
+	if err := json.Unmarshal(b.Bytes(), &m); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"target", "started", "duration_s", "checks", "summary", "verdict"} {
+	if m["schema"] != float64(ConformanceSchema) || m["kind"] != "conformance" || m["tool"] != "ssebench" {
+		t.Errorf("header: %s", b.Bytes())
+	}
+	for _, k := range []string{"target", "method", "started", "duration_s", "checks", "summary"} {
 		if _, ok := m[k]; !ok {
-			t.Errorf("JSON lacks %q: %s", k, b)
+			t.Errorf("JSON lacks %q: %s", k, b.Bytes())
 		}
 	}
 	check := m["checks"].([]any)[0].(map[string]any)
-	for _, k := range []string{"id", "level", "status", "message", "evidence", "spec", "offset", "event"} {
+	for _, k := range []string{"id", "group", "level", "status", "message", "rule", "spec", "evidence", "duration_s"} {
 		if _, ok := check[k]; !ok {
-			t.Errorf("check JSON lacks %q: %s", k, b)
+			t.Errorf("check JSON lacks %q: %s", k, b.Bytes())
 		}
+	}
+	if e := check["evidence"].(map[string]any); e["event"] != float64(2) || e["offset"] != float64(3) {
+		t.Errorf("evidence %v: events are counted from 0 in the JSON too", e)
+	}
+	if s := m["summary"].(map[string]any); s["fail"] != float64(1) || s["passed"] != false {
+		t.Errorf("summary %v", s)
 	}
 }
 

@@ -12,7 +12,10 @@ import (
 )
 
 // JUnit XML, as CI servers (Jenkins, GitLab, GitHub Actions reporters, Azure
-// DevOps) read it.
+// DevOps) read it: every document this package writes (run, comparison,
+// conformance) is valid against the Jenkins xunit plugin's junit-10.xsd
+// (tested), with times as plain decimals with at most three fraction
+// digits (the schema's Surefire time pattern).
 type junitSuites struct {
 	XMLName  xml.Name     `xml:"testsuites"`
 	Name     string       `xml:"name,attr"`
@@ -48,8 +51,13 @@ type junitCase struct {
 	Name      string        `xml:"name,attr"`
 	Classname string        `xml:"classname,attr"`
 	Time      string        `xml:"time,attr"`
+	Skipped   *junitSkipped `xml:"skipped,omitempty"`
 	Failure   *junitFailure `xml:"failure,omitempty"`
 	SystemOut *junitText    `xml:"system-out,omitempty"`
+}
+
+type junitSkipped struct {
+	Message string `xml:"message,attr"`
 }
 
 // junitText is element text written as CDATA, so multi-line output stays
@@ -64,6 +72,24 @@ type junitFailure struct {
 	Text    string `xml:",chardata"`
 }
 
+// WriteRunJUnit writes one JUnit document for a run: the suites of
+// WriteJUnit and, when cmp is not nil, the baseline suite of
+// WriteComparisonJUnit, with the totals of both, so that the JUnit verdict
+// agrees with the exit code.
+func WriteRunJUnit(w io.Writer, f *File, cmp *Comparison) error {
+	doc, err := runJUnit(f)
+	if err != nil {
+		return err
+	}
+	if cmp != nil {
+		b := comparisonJUnit(cmp)
+		doc.Tests += b.Tests
+		doc.Failures += b.Failures
+		doc.Suites = append(doc.Suites, b.Suites...)
+	}
+	return writeJUnit(w, doc)
+}
+
 // WriteJUnit writes f's verdicts as JUnit XML: a testsuite "thresholds"
 // with one testcase per threshold (a failure says the observed value and
 // the limit, or why nothing could be observed), and a testsuite "run" with
@@ -75,6 +101,15 @@ type junitFailure struct {
 // with the exit code (a fault-injection scenario expects failures and must
 // be able to pass).
 func WriteJUnit(w io.Writer, f *File) error {
+	doc, err := runJUnit(f)
+	if err != nil {
+		return err
+	}
+	return writeJUnit(w, doc)
+}
+
+// runJUnit builds the document of WriteJUnit.
+func runJUnit(f *File) (junitSuites, error) {
 	ths := junitSuite{Name: "thresholds", Time: "0", Timestamp: junitTime(f.Started)}
 	for _, t := range f.Thresholds {
 		tc := junitCase{Name: t.Expr, Classname: "ssebench.thresholds", Time: "0"}
@@ -88,7 +123,7 @@ func WriteJUnit(w io.Writer, f *File) error {
 
 	var summary bytes.Buffer
 	if err := WriteText(&summary, f); err != nil {
-		return err
+		return junitSuites{}, err
 	}
 	c := f.Counters
 	run := junitSuite{
@@ -109,10 +144,10 @@ func WriteJUnit(w io.Writer, f *File) error {
 			SystemOut: &junitText{summary.String()},
 		}},
 	}
-	return writeJUnit(w, junitSuites{
+	return junitSuites{
 		Name: "ssebench", Tests: ths.Tests + run.Tests, Failures: ths.Failures,
 		Time: fmtFloat(f.DurationS, 3), Suites: []junitSuite{ths, run},
-	})
+	}, nil
 }
 
 // thresholdFailure explains a failed threshold.
@@ -140,6 +175,11 @@ func limitOf(expr string) string {
 // WriteComparisonJUnit writes c as JUnit XML: a testsuite "baseline" with
 // one testcase per compared statistic, failing when it regressed.
 func WriteComparisonJUnit(w io.Writer, c *Comparison) error {
+	return writeJUnit(w, comparisonJUnit(c))
+}
+
+// comparisonJUnit builds the document of WriteComparisonJUnit.
+func comparisonJUnit(c *Comparison) junitSuites {
 	s := junitSuite{Name: "baseline", Time: "0",
 		Properties: &junitProperties{[]junitProperty{
 			{"base", c.BaseLabel},
@@ -156,8 +196,8 @@ func WriteComparisonJUnit(w io.Writer, c *Comparison) error {
 		s.Tests++
 		s.Cases = append(s.Cases, tc)
 	}
-	return writeJUnit(w, junitSuites{Name: "ssebench", Tests: s.Tests, Failures: s.Failures, Time: "0",
-		Suites: []junitSuite{s}})
+	return junitSuites{Name: "ssebench", Tests: s.Tests, Failures: s.Failures, Time: "0",
+		Suites: []junitSuite{s}}
 }
 
 // comparisonMessage explains a regressed row.

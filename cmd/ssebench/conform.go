@@ -15,6 +15,7 @@ import (
 	"github.com/ssebench/ssebench/conformance"
 	"github.com/ssebench/ssebench/conformance/checks"
 	"github.com/ssebench/ssebench/reports"
+	"github.com/ssebench/ssebench/scenarios"
 )
 
 func init() {
@@ -49,9 +50,21 @@ What it does, concurrently where independent:
   - after a stream that ended by itself, reconnects with the final id.
 Reconnects are immediate (ssebench does not wait for the retry time).
 
-Exit codes: 0 every MUST check passed; 1 a MUST check failed; 2 usage error;
-3 the target could not be reached at all (or an output could not be
-written); 130 interrupted (the reports are still written).
+Redirects are followed as a browser does (at most 20); a hop to another
+origin (scheme, host or port) drops every credential header (Authorization,
+Cookie, X-Api-Key, ...) for the rest of the chain, and http/redirect shows
+the chain. TLS: --insecure skips certificate verification; --ca-cert FILE
+trusts the CA certificates of a PEM file.
+
+Memory: the run keeps at most --max-memory (default 128MiB) of the
+responses, all connections together, in fixed shares (half for the main
+read); a read that used up its share stops, and the checks judge what it
+kept (an event larger than that is reported by framing/event-size).
+
+Exit codes: 0 every MUST check passed; 1 a MUST check failed (a server that
+accepts the connection but never answers too); 2 usage error; 3 the target
+could not be reached at all (or an output could not be written); 130
+interrupted (the reports are still written).
 
 Every flag can also be set by an environment variable SSEBENCH_<FLAG> (upper
 case, '-' as '_'), e.g. SSEBENCH_TARGET, SSEBENCH_HEADER; a flag on the
@@ -87,18 +100,29 @@ func parseConformFlags(e *env, args []string) (*conformFlags, error) {
 	fs.DurationVar(&f.cfg.FirstEvent, "first-event", d.FirstEvent, "`deadline` of the first event (stream/first-event)")
 	fs.Var(&f.checkGlobs, "checks", "run only the checks matching `GLOB` (framing/*, resume/last-event-id); repeatable or comma-separated")
 	fs.StringVar(&f.jsonFile, "json", "", "write the JSON report to `FILE` (- for stdout; the console report then goes to stderr)")
-	fs.StringVar(&f.junitFile, "junit", "", "write Ginkgo's JUnit report to `FILE`")
+	fs.StringVar(&f.junitFile, "junit", "", "write the JUnit report to `FILE` (a MUST that fails is a failure; a warning is a skipped case whose message starts WARN)")
 	fs.StringVar(&f.htmlFile, "html", "", "write the HTML report to `FILE`")
 	fs.BoolVar(&f.list, "list-checks", false, "print the check catalogue and exit")
 	fs.BoolVar(&f.markdown, "markdown", false, "with --list-checks: as a Markdown table")
 	fs.BoolVar(&f.verbose, "verbose", false, "also show Ginkgo's own report (every spec and step) on stderr")
+	fs.Func("max-memory", "memory `budget` of the whole run (default 128MiB): what all connections together keep of the responses; half is the main read's", func(v string) error {
+		n, err := scenarios.ParseSize(v)
+		if err != nil {
+			return err
+		}
+		f.cfg.MaxMemory = int64(n)
+		return nil
+	})
+	fs.BoolVar(&f.cfg.Insecure, "insecure", false, "skip the verification of the server's TLS certificate")
+	fs.StringVar(&f.cfg.CACertFile, "ca-cert", "", "trust the CA certificates of this PEM `FILE` instead of the system's")
 
 	var envErrs []error
 	fs.VisitAll(func(fl *flag.Flag) {
 		name := "SSEBENCH_" + strings.ToUpper(strings.ReplaceAll(fl.Name, "-", "_"))
 		if v := e.getenv(name); v != "" {
 			if err := fs.Set(fl.Name, v); err != nil {
-				envErrs = append(envErrs, fmt.Errorf("%s=%q: %w", name, v, err))
+				// The value is not repeated: it may be a secret.
+				envErrs = append(envErrs, fmt.Errorf("%s: %w", name, err))
 			}
 		}
 	})
@@ -123,13 +147,38 @@ func parseConformFlags(e *env, args []string) (*conformFlags, error) {
 	if f.list {
 		return f, nil
 	}
+	errs := f.buildConfig(e)
+	if f.markdown {
+		errs = append(errs, errors.New("--markdown goes with --list-checks"))
+	}
+	if f.jsonFile == "-" && (f.junitFile == "-" || f.htmlFile == "-") {
+		errs = append(errs, errors.New("only one of --json, --junit, --html can be - (stdout)"))
+	}
+	if f.junitFile == "-" || f.htmlFile == "-" {
+		errs = append(errs, errors.New("--junit and --html take a file name (only --json takes -)"))
+	}
+	f.cfg = f.cfg.WithDefaults()
+	if err := f.cfg.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, usageErr(err)
+	}
+	return f, nil
+}
+
+// buildConfig turns the repeatable and file flags into the Config:
+// headers, check globs, the body. It returns every problem.
+func (f *conformFlags) buildConfig(e *env) []error {
 	var errs []error
 	f.cfg.Header = http.Header{}
-	for _, h := range f.headers {
+	for i, h := range f.headers {
 		k, v, ok := strings.Cut(h, ":")
 		k = strings.TrimSpace(k)
 		if !ok || k == "" || strings.ContainsAny(k, " \t") {
-			errs = append(errs, fmt.Errorf("--header %q: want NAME:VALUE", h))
+			// A header without its colon may be a credential: say which
+			// one by position only.
+			errs = append(errs, fmt.Errorf("--header number %d (%d bytes, not shown: it may hold a secret): want NAME:VALUE", i+1, len(h)))
 			continue
 		}
 		f.cfg.Header.Add(k, strings.TrimSpace(v))
@@ -157,23 +206,7 @@ func parseConformFlags(e *env, args []string) (*conformFlags, error) {
 	case f.body != "":
 		f.cfg.Body = []byte(f.body)
 	}
-	if f.markdown {
-		errs = append(errs, errors.New("--markdown goes with --list-checks"))
-	}
-	if f.jsonFile == "-" && (f.junitFile == "-" || f.htmlFile == "-") {
-		errs = append(errs, errors.New("only one of --json, --junit, --html can be - (stdout)"))
-	}
-	if f.junitFile == "-" || f.htmlFile == "-" {
-		errs = append(errs, errors.New("--junit and --html take a file name (only --json takes -)"))
-	}
-	f.cfg = f.cfg.WithDefaults()
-	if err := f.cfg.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, usageErr(err)
-	}
-	return f, nil
+	return errs
 }
 
 func runConform(ctx context.Context, e *env, args []string) error {
@@ -188,7 +221,7 @@ func runConform(ctx context.Context, e *env, args []string) error {
 	if f.jsonFile == "-" {
 		console = e.stderr
 	}
-	opts := conformance.RunOptions{JUnitFile: f.junitFile, Verbose: f.verbose}
+	opts := conformance.RunOptions{Verbose: f.verbose}
 	if f.verbose {
 		opts.GinkgoOutput = e.stderr
 	}
@@ -208,20 +241,22 @@ func runConform(ctx context.Context, e *env, args []string) error {
 	report.Version = version()
 
 	var outErrs []error
-	if err := report.WriteText(console); err != nil {
+	if err := reports.WriteConformanceText(console, report); err != nil {
 		outErrs = append(outErrs, err)
 	}
-	if f.jsonFile != "" {
-		if err := writeOut(e, f.jsonFile, report.WriteJSON); err != nil {
-			outErrs = append(outErrs, fmt.Errorf("--json: %w", err))
+	for _, out := range []struct {
+		flag, file string
+		write      func(io.Writer, *reports.ConformanceReport) error
+	}{
+		{"--json", f.jsonFile, reports.WriteConformanceJSON},
+		{"--junit", f.junitFile, reports.WriteConformanceJUnit},
+		{"--html", f.htmlFile, reports.WriteConformanceHTML},
+	} {
+		if out.file == "" {
+			continue
 		}
-	}
-	if f.htmlFile != "" {
-		err := writeOut(e, f.htmlFile, func(w io.Writer) error {
-			return reports.WriteConformanceHTML(w, conformanceHTML(report))
-		})
-		if err != nil {
-			outErrs = append(outErrs, fmt.Errorf("--html: %w", err))
+		if err := writeOut(e, out.file, func(w io.Writer) error { return out.write(w, report) }); err != nil {
+			outErrs = append(outErrs, fmt.Errorf("%s: %w", out.flag, err))
 		}
 	}
 
@@ -283,40 +318,4 @@ func checkWritable(name string) error {
 		return fmt.Errorf("%s is not a directory", dir)
 	}
 	return nil
-}
-
-// conformanceHTML converts the run's report into the reports package's
-// plain mirror of it (Event there is 1-based).
-func conformanceHTML(r *conformance.Report) reports.ConformanceReport {
-	out := reports.ConformanceReport{
-		Target:    r.Method + " " + r.Target,
-		Started:   r.Started,
-		DurationS: r.DurationS,
-		Summary: map[string]int{
-			"pass": r.Summary.Pass, "fail": r.Summary.Fail, "warn": r.Summary.Warn, "skip": r.Summary.Skip,
-		},
-		Verdict: "pass",
-	}
-	if !r.Summary.Passed {
-		out.Verdict = "fail"
-	}
-	for _, c := range r.Checks {
-		cc := reports.ConformanceCheck{
-			ID: c.ID, Level: string(c.Level), Status: string(c.Status), Message: c.Message, Spec: c.Spec,
-		}
-		if ev := c.Evidence; ev != nil {
-			cc.Evidence = ev.Bytes
-			if ev.Offset != nil {
-				cc.Offset = *ev.Offset
-			}
-			if ev.Event != nil {
-				cc.Event = *ev.Event + 1
-			}
-			if ev.Detail != "" {
-				cc.Message += " (" + ev.Detail + ")"
-			}
-		}
-		out.Checks = append(out.Checks, cc)
-	}
-	return out
 }

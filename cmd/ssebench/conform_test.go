@@ -129,7 +129,7 @@ func TestConformCompliantMock(t *testing.T) {
 		t.Errorf("JSON report %s", b)
 	}
 	for _, c := range j.Checks {
-		if c.ID == "" || c.Level == "" || c.Status == "" || !strings.HasPrefix(c.Spec, "https://html.spec.whatwg.org/") {
+		if c.ID == "" || c.Level == "" || c.Status == "" || !strings.HasPrefix(c.Spec, "https://") {
 			t.Errorf("incomplete check %+v", c)
 		}
 	}
@@ -189,8 +189,13 @@ func TestConformUnreachable(t *testing.T) {
 // TestConformFlags covers the flag handling, in process: every case fails
 // (or lists) before the suite would start.
 func TestConformFlags(t *testing.T) {
-	body := filepath.Join(t.TempDir(), "b.json")
+	dir := t.TempDir()
+	body := filepath.Join(dir, "b.json")
 	_ = os.WriteFile(body, []byte(`{}`), 0o644)
+	notPEM := filepath.Join(dir, "ca.txt")
+	_ = os.WriteFile(notPEM, []byte("not a certificate"), 0o644)
+	keyPEM := filepath.Join(dir, "key.pem")
+	_ = os.WriteFile(keyPEM, []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"), 0o644)
 	tests := []struct {
 		name   string
 		vars   map[string]string
@@ -198,19 +203,29 @@ func TestConformFlags(t *testing.T) {
 		code   int
 		stdout string
 		stderr string
+		absent string // must not appear in stderr (a secret)
 	}{
-		{"no target", nil, []string{}, exitUsage, "", "--target is required"},
-		{"bad scheme", nil, []string{"--target", "ws://x/"}, exitUsage, "", "http:// or https://"},
-		{"bad header", nil, []string{"--target", "http://127.0.0.1:1/", "--header", "nocolon"}, exitUsage, "", "NAME:VALUE"},
-		{"bad glob", nil, []string{"--target", "http://127.0.0.1:1/", "--checks", "nope/*"}, exitUsage, "", "matches no check"},
-		{"missing body file", nil, []string{"--target", "http://127.0.0.1:1/", "--body", "@/does/not/exist"}, exitUsage, "", "--body"},
-		{"stray argument", nil, []string{"http://x/"}, exitUsage, "", "unexpected argument"},
-		{"markdown alone", nil, []string{"--target", "http://127.0.0.1:1/", "--markdown"}, exitUsage, "", "--list-checks"},
-		{"bad method", nil, []string{"--target", "http://127.0.0.1:1/", "--method", "post"}, exitUsage, "", "upper-case"},
-		{"bad env", map[string]string{"SSEBENCH_MAX_TIME": "soon"}, []string{"--target", "http://127.0.0.1:1/"}, exitUsage, "", "SSEBENCH_MAX_TIME"},
-		{"help", nil, []string{"--help"}, exitOK, "", "Usage: ssebench conform"},
-		{"list", nil, []string{"--list-checks"}, exitOK, "resume/last-event-id", ""},
-		{"list markdown", nil, []string{"--list-checks", "--markdown"}, exitOK, "| `framing/utf8` | MUST |", ""},
+		{"malformed target with a password", nil, []string{"--target", "http://user:s3cretpw@[::1/x"}, exitUsage, "", "--target", "s3cretpw"},
+		{"target with a password and a bad scheme", nil, []string{"--target", "ws://user:s3cretpw@x/"}, exitUsage, "", "REDACTED@x", "s3cretpw"},
+		{"header without a colon", nil, []string{"--target", "http://127.0.0.1:1/", "--header", "Authorization Bearer s3cretTok"}, exitUsage, "", "--header number 1", "s3cretTok"},
+		{"header without a colon, from the environment", map[string]string{"SSEBENCH_HEADER": "X-Api-Key s3cretKey"}, []string{"--target", "http://127.0.0.1:1/"}, exitUsage, "", "want NAME:VALUE", "s3cretKey"},
+		{"missing CA file", nil, []string{"--target", "https://127.0.0.1:1/", "--ca-cert", filepath.Join(dir, "none.pem")}, exitUsage, "", "--ca-cert", ""},
+		{"CA file without PEM", nil, []string{"--target", "https://127.0.0.1:1/", "--ca-cert", notPEM}, exitUsage, "", "no PEM certificate", ""},
+		{"CA file with a key", nil, []string{"--target", "https://127.0.0.1:1/", "--ca-cert", keyPEM}, exitUsage, "", `is a "PRIVATE KEY", not a CERTIFICATE`, ""},
+		{"bad memory budget", nil, []string{"--target", "http://127.0.0.1:1/", "--max-memory", "lots"}, exitUsage, "", "max-memory", ""},
+		{"memory budget too small", nil, []string{"--target", "http://127.0.0.1:1/", "--max-memory", "64KiB"}, exitUsage, "", "at least 1 MiB", ""},
+		{"no target", nil, []string{}, exitUsage, "", "--target is required", ""},
+		{"bad scheme", nil, []string{"--target", "ws://x/"}, exitUsage, "", "http:// or https://", ""},
+		{"bad header", nil, []string{"--target", "http://127.0.0.1:1/", "--header", "nocolon"}, exitUsage, "", "NAME:VALUE", ""},
+		{"bad glob", nil, []string{"--target", "http://127.0.0.1:1/", "--checks", "nope/*"}, exitUsage, "", "matches no check", ""},
+		{"missing body file", nil, []string{"--target", "http://127.0.0.1:1/", "--body", "@/does/not/exist"}, exitUsage, "", "--body", ""},
+		{"stray argument", nil, []string{"http://x/"}, exitUsage, "", "unexpected argument", ""},
+		{"markdown alone", nil, []string{"--target", "http://127.0.0.1:1/", "--markdown"}, exitUsage, "", "--list-checks", ""},
+		{"bad method", nil, []string{"--target", "http://127.0.0.1:1/", "--method", "post"}, exitUsage, "", "upper-case", ""},
+		{"bad env", map[string]string{"SSEBENCH_MAX_TIME": "soon"}, []string{"--target", "http://127.0.0.1:1/"}, exitUsage, "", "SSEBENCH_MAX_TIME", ""},
+		{"help", nil, []string{"--help"}, exitOK, "", "Usage: ssebench conform", ""},
+		{"list", nil, []string{"--list-checks"}, exitOK, "resume/last-event-id", "", ""},
+		{"list markdown", nil, []string{"--list-checks", "--markdown"}, exitOK, "| `framing/utf8` | MUST |", "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -218,7 +233,8 @@ func TestConformFlags(t *testing.T) {
 			e := &env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr,
 				getenv: func(k string) string { return tt.vars[k] }}
 			code := run(context.Background(), e, append([]string{"conform"}, tt.args...))
-			if code != tt.code || !strings.Contains(stdout.String(), tt.stdout) || !strings.Contains(stderr.String(), tt.stderr) {
+			if code != tt.code || !strings.Contains(stdout.String(), tt.stdout) || !strings.Contains(stderr.String(), tt.stderr) ||
+				tt.absent != "" && strings.Contains(stdout.String()+stderr.String(), tt.absent) {
 				t.Errorf("exit %d (want %d)\nstdout:\n%s\nstderr:\n%s", code, tt.code, stdout.String(), stderr.String())
 			}
 		})

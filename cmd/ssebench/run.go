@@ -422,7 +422,7 @@ func runWriteOutputs(cfg *runConfig, f *reports.File, cmp *reports.Comparison) [
 	}{
 		{"--out", cfg.out, reports.WriteJSON},
 		{"--html", cfg.html, reports.WriteHTML},
-		{"--junit", cfg.junit, func(w io.Writer, f *reports.File) error { return writeRunJUnit(w, f, cmp) }},
+		{"--junit", cfg.junit, func(w io.Writer, f *reports.File) error { return reports.WriteRunJUnit(w, f, cmp) }},
 	} {
 		if o.path == "" {
 			continue

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/xml"
 	"fmt"
 	"math"
 	"net"
@@ -723,34 +722,3 @@ func TestParseInterleaved(t *testing.T) {
 		t.Errorf("after --: %+v, %v", c, err)
 	}
 }
-
-func TestMergeJUnit(t *testing.T) {
-	a := []byte(runXMLHeader + `<testsuites name="ssebench" tests="3" failures="1" errors="0" time="2.0">
-  <testsuite name="thresholds" tests="2" failures="1"><testcase name="a &lt; 1ms"><failure message="x"></failure></testcase><testcase name="b"></testcase></testsuite>
-  <testsuite name="run" tests="1" failures="0"><testcase name="run"></testcase></testsuite>
-</testsuites>
-`)
-	b := []byte(runXMLHeader + `<testsuites name="ssebench" tests="2" failures="2" errors="0" time="0">
-  <testsuite name="baseline" tests="2" failures="2"><testcase name="ttft.p50"><failure type="regression"></failure></testcase><testcase name="ttft.p99"><failure type="regression"></failure></testcase></testsuite>
-</testsuites>
-`)
-	got, err := mergeJUnit(a, b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc struct {
-		Tests    int `xml:"tests,attr"`
-		Failures int `xml:"failures,attr"`
-		Suites   []struct {
-			Name string `xml:"name,attr"`
-		} `xml:"testsuite"`
-	}
-	if err := xml.Unmarshal(got, &doc); err != nil {
-		t.Fatalf("merged JUnit does not parse: %v\n%s", err, got)
-	}
-	if doc.Tests != 5 || doc.Failures != 3 || len(doc.Suites) != 3 || doc.Suites[2].Name != "baseline" {
-		t.Errorf("merged: %+v\n%s", doc, got)
-	}
-}
-
-const runXMLHeader = `<?xml version="1.0" encoding="UTF-8"?>` + "\n"

@@ -2,6 +2,7 @@ package checks
 
 import (
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 )
@@ -25,10 +26,14 @@ const (
 	EndCut
 	// EndTimeout: the read time limit passed.
 	EndTimeout
-	// EndLimit: the body exceeded the capture's byte limit.
+	// EndLimit: the capture used up its share of the run's memory budget.
 	EndLimit
 	// EndInterrupted: the run was interrupted.
 	EndInterrupted
+	// EndBroken: the body's framing on the wire was invalid: malformed
+	// chunked encoding, fewer bytes than the Content-Length declared, or a
+	// gzip stream that is corrupt or that the body ended inside.
+	EndBroken
 )
 
 var endNames = [...]string{
@@ -39,6 +44,7 @@ var endNames = [...]string{
 	EndTimeout:     "timeout",
 	EndLimit:       "limit",
 	EndInterrupted: "interrupted",
+	EndBroken:      "broken",
 }
 
 // String returns the end's name: "eof", "abort", "cut", ...
@@ -76,8 +82,15 @@ type Capture struct {
 	// none). A parse of the body starts from it, as a browser's does.
 	LastEventID string
 	// Err is the transport error when no response arrived (dial, TLS,
-	// request write, timeout before the headers).
+	// request write, timeout before the headers, too many redirects).
 	Err error
+	// Connected is true when a connection to the server was made and the
+	// request written on it, even if no response followed: the server is
+	// reachable.
+	Connected bool
+	// Redirects are the redirects followed before the final response, in
+	// order.
+	Redirects []Redirect
 	// Status is the final status code (after redirects); 0 without a
 	// response.
 	Status int
@@ -85,6 +98,12 @@ type Capture struct {
 	Header http.Header
 	// Headers is the time from the start to the response headers.
 	Headers time.Duration
+	// Proto is the final response's protocol ("HTTP/1.1", "HTTP/2.0").
+	Proto string
+	// Chunked is true when the body came with chunked transfer coding.
+	Chunked bool
+	// ContentLength is the body length the response declared, or -1.
+	ContentLength int64
 	// Body holds the decoded body bytes as the event-stream parser sees
 	// them (after gzip, when the response was compressed).
 	Body []byte
@@ -101,8 +120,15 @@ type Capture struct {
 	Cut int64
 	// End says how the body ended.
 	End End
-	// EndErr is the error behind an abort, a timeout or an interrupt.
+	// EndErr is the error behind an abort, a broken body, a timeout or an
+	// interrupt.
 	EndErr error
+	// WireBytes is the number of body bytes read off the connection
+	// (before gzip decoding, after chunked decoding).
+	WireBytes int64
+	// Share is the capture's share of the memory budget in bytes (0 when
+	// unknown): what ended a read with EndLimit.
+	Share int64
 	// EndAt is when the body ended (or the request failed), since the
 	// start.
 	EndAt time.Duration
@@ -122,11 +148,36 @@ func (c *Capture) Visible() []byte {
 // Responded reports whether a response (any status) arrived.
 func (c *Capture) Responded() bool { return c != nil && c.Err == nil && c.Status != 0 }
 
-// Stream returns the visible body parsed as a browser would, with the lint
-// pass's findings. It is computed once.
+// Stream returns the visible body indexed as a browser parses it. It is
+// computed once (the prober sets it while it reads, see SetStream).
 func (c *Capture) Stream() *Stream {
-	c.once.Do(func() { c.stream = Parse(c.Visible(), c.LastEventID, c.Reads) })
+	c.once.Do(func() {
+		if c.stream == nil {
+			c.stream = Parse(c.Visible(), c.LastEventID, c.Reads)
+		}
+	})
 	return c.stream
+}
+
+// SetStream installs s, the index of Visible() built while the body was
+// read, as what Stream returns. Call it before any check sees c.
+func (c *Capture) SetStream(s *Stream) { c.stream = s }
+
+// Redirect is one redirect the client followed.
+type Redirect struct {
+	// Status is the redirect response's status (301, 302, 303, 307, 308).
+	Status int
+	// From and To are the URLs before and after, credentials redacted.
+	From, To string
+	// CrossOrigin is true when To's origin (scheme, host, port) differs
+	// from From's.
+	CrossOrigin bool
+	// Dropped lists the credential headers not sent to To (canonical
+	// names): a request loses them for good at its first cross-origin hop.
+	Dropped []string
+	// Method is the method of the request to To (a 303, or a 301 or 302
+	// after a POST, turn it into GET).
+	Method string
 }
 
 // ArrivalOf returns when the byte at offset off of Body arrived (the time
@@ -144,6 +195,27 @@ func arrival(reads []Read, off int64) (time.Duration, bool) {
 		}
 	}
 	return 0, false
+}
+
+// captures returns every capture of in that a probe made, main first.
+func (in *Input) captures() []*Capture {
+	var out []*Capture
+	add := func(c *Capture) {
+		if c != nil && !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	add(in.Main)
+	for _, p := range []*ResumeProbe{in.Boundary, in.MidEvent, in.ServerDrop} {
+		if p != nil {
+			add(p.First)
+			add(p.Resumed)
+		}
+	}
+	add(in.UnknownID)
+	add(in.FiniteEnd)
+	add(in.Control)
+	return out
 }
 
 // ResumeProbe is a browser-style reconnect: a first connection read up to
@@ -183,8 +255,13 @@ const (
 	// ProbeUnknownID sends a Last-Event-ID the server cannot know.
 	ProbeUnknownID
 	// ProbeFiniteEnd reconnects, as a browser does, after the main
-	// stream's final event, with that event's id.
+	// stream's final event: with its last event ID when it has one,
+	// without Last-Event-ID otherwise.
 	ProbeFiniteEnd
+	// ProbeControl sends a request the server can answer without
+	// generating a stream (OPTIONS on the stream's URL), the yardstick of
+	// stream/headers-early.
+	ProbeControl
 	numProbes
 )
 
@@ -195,6 +272,7 @@ var probeNames = [...]string{
 	ProbeServerDrop: "resume-after-server-drop",
 	ProbeUnknownID:  "unknown-id",
 	ProbeFiniteEnd:  "reconnect-after-end",
+	ProbeControl:    "headers-control",
 }
 
 // String returns the probe's name.
@@ -271,4 +349,6 @@ type Input struct {
 	FiniteEnd *Capture
 	// FiniteEndReason says why FiniteEnd is nil.
 	FiniteEndReason string
+	// Control is the OPTIONS request on the stream's URL (ProbeControl).
+	Control *Capture
 }

@@ -1,14 +1,23 @@
-// Package checks is ssebench's conformance check catalogue
-// (SPEC-NOTES.md part C): every check as plain Go, with a stable ID, a level,
-// the section of the HTML standard it rests on, the probes it needs, and a
-// function from captured HTTP exchanges to a finding.
+// Package checks is ssebench's conformance check catalogue: every check as
+// plain Go, with a stable ID, a level, the section of the standard it rests
+// on, the probes it needs, and a function from captured HTTP exchanges to a
+// finding.
 //
 // The checks never do I/O. The prober in package conformance records
-// Captures at the socket level (status, raw headers, every body read with its
-// monotonic time, how the body ended) and the checks judge them; tests build
-// Captures from byte strings. Parser verdicts come from the spec-exact
-// sse.Reader; a lint pass over the raw lines adds what a conforming parser
-// does not flag (line-ending styles, event sizes, id uniqueness).
+// Captures at the socket level (status, raw headers, redirects, every body
+// read with its monotonic time, how the body ended) and the checks judge
+// them; tests build Captures from byte strings. A capture's body is seen
+// through a Stream: an index of offsets into it (Index), built as the bytes
+// arrive, that gives the events, diagnostics and line endings the
+// standard's parser
+// (https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation)
+// gives, without copying a line or an event's data: its size grows with the
+// number of events, not with the bytes. The tests hold it to the reference
+// parser, sse.Reader, on every input (TestIndexMatchesReader, FuzzIndex).
+//
+// Every check that compares events across connections uses one notion of
+// "the same event" (see identity in identity.go), so the resume checks
+// agree with each other.
 //
 // Levels: a violated MUST gives status "fail", a violated SHOULD "warn"; a
 // check that does not apply gives "skip" with the reason.
@@ -67,11 +76,13 @@ const (
 	GroupFraming   = "framing"
 	GroupResume    = "resume"
 	GroupReconnect = "reconnect"
+	GroupLifecycle = "lifecycle"
 )
 
-// Groups returns the group names in report order.
+// Groups returns the group names in report order. A check's group is the
+// part of its ID before the slash.
 func Groups() []string {
-	return []string{GroupHTTP, GroupStream, GroupFraming, GroupResume, GroupReconnect}
+	return []string{GroupHTTP, GroupStream, GroupFraming, GroupResume, GroupReconnect, GroupLifecycle}
 }
 
 // Check is one entry of the catalogue. It is immutable data.
@@ -80,7 +91,8 @@ type Check struct {
 	ID string
 	// Level is MUST or SHOULD.
 	Level Level
-	// Group is the report group: http, stream, framing, resume, reconnect.
+	// Group is the report group: http, stream, framing, resume, reconnect,
+	// lifecycle; the part of ID before the slash.
 	Group string
 	// Rule states what a conforming server does, in one line.
 	Rule string
@@ -139,6 +151,16 @@ var catalogue = []*Check{
 		Why:   "caches and proxies may store, coalesce or replay a cacheable stream",
 		Spec:  anchor("the-eventsource-interface"),
 		Needs: []Probe{ProbeMain}, judge: checkCacheControl},
+	{ID: "http/body-framing", Level: Must, Group: GroupHTTP,
+		Rule:  "every response body is framed as its headers say: valid chunked encoding, the declared Content-Length, a whole gzip stream",
+		Why:   "a client fails the connection where the framing breaks and loses what the rest of the body held",
+		Spec:  "https://www.rfc-editor.org/rfc/rfc9112#section-6.3",
+		Needs: []Probe{ProbeMain}, judge: checkBodyFraming},
+	{ID: "http/redirect", Level: Should, Group: GroupHTTP,
+		Rule:  "the stream URL answers without a redirect",
+		Why:   "a browser follows redirects but reconnects to the URL it was given, so every reconnect repeats them; a hop to another origin loses the request's credentials",
+		Spec:  "https://fetch.spec.whatwg.org/#http-redirect-fetch",
+		Needs: []Probe{ProbeMain}, judge: checkRedirect},
 	{ID: "http/cors", Level: Must, Group: GroupHTTP,
 		Rule:  "with --origin: Access-Control-Allow-Origin admits the origin",
 		Why:   "without it a cross-origin browser EventSource fails the connection and never sees an event",
@@ -164,7 +186,7 @@ var catalogue = []*Check{
 		Rule:  "response headers arrive before the first event is ready",
 		Why:   "headers held until the first token make fetch() block and EventSource never fire open; proxies time out",
 		Spec:  anchor("sse-processing-model"),
-		Needs: []Probe{ProbeMain, ProbeUnknownID}, judge: checkHeadersEarly},
+		Needs: []Probe{ProbeMain, ProbeControl}, judge: checkHeadersEarly},
 
 	{ID: "framing/utf8", Level: Must, Group: GroupFraming,
 		Rule:  "the byte stream is valid UTF-8",
@@ -231,7 +253,7 @@ var catalogue = []*Check{
 		Rule:  "when ids are present: after a drop inside an event, resuming with the last complete id re-sends that event whole",
 		Why:   "the client discarded the half event; a server that resumes from what it wrote loses it or sends a fragment",
 		Spec:  anchor("reestablish-the-connection"),
-		Needs: []Probe{ProbeMain, ProbeMidEvent, ProbeServerDrop}, judge: checkMidEvent},
+		Needs: []Probe{ProbeMain, ProbeBoundary, ProbeMidEvent, ProbeServerDrop}, judge: checkMidEvent},
 	{ID: "resume/unknown-id", Level: Should, Group: GroupResume,
 		Rule:  "an unknown Last-Event-ID gets a defined answer: a full replay or one marked as a reset, or a 4xx",
 		Why:   "a silent partial stream leaves the client with a gap it cannot see",
@@ -248,8 +270,8 @@ var catalogue = []*Check{
 		Why:   "without it clients use their own default (3s in browsers, 500ms in some libraries): reconnect storms or slow recovery",
 		Spec:  anchor("concept-event-stream-reconnection-time"),
 		Needs: []Probe{ProbeMain}, judge: checkRetryAdvertised},
-	{ID: "lifecycle/finite-end", Level: Should, Group: GroupReconnect,
-		Rule:  "after a finite stream's final event, a browser-style reconnect with its id gets 204 or no new event",
+	{ID: "lifecycle/finite-end", Level: Should, Group: GroupLifecycle,
+		Rule:  "after a finite stream's final event, a browser-style reconnect (with its last id, or without Last-Event-ID when it has none) gets 204 or no new event",
 		Why:   "a browser reconnects after every clean end: a server that answers with a fresh run re-generates (and re-bills) the whole stream in a loop",
 		Spec:  anchor("server-sent-events-intro"),
 		Needs: []Probe{ProbeMain, ProbeFiniteEnd}, judge: checkFiniteEnd},

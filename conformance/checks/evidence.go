@@ -56,8 +56,8 @@ func Quote(b []byte) string {
 			out = append(out, "0123456789abcdef"[b[0]>>4], "0123456789abcdef"[b[0]&0xf])
 		case r == '\uFEFF':
 			out = append(out, `\ufeff`...)
-		case r == '"':
-			out = append(out, '"')
+		case r == '"' || r == '\'':
+			out = append(out, byte(r))
 		default:
 			q := strconv.QuoteRune(r)
 			out = append(out, q[1:len(q)-1]...)
@@ -97,15 +97,10 @@ func at(c *Capture, s *Stream, off int64, n int) *Evidence {
 	return ev
 }
 
-// lineAt returns the evidence for the raw line that starts at off (up to
-// MaxEvidenceBytes, with its line ending).
-func lineAt(c *Capture, s *Stream, off int64) *Evidence {
-	for _, l := range s.Lines {
-		if l.Off <= off && off < l.end() || l.Off == off {
-			return at(c, s, off, int(l.end()-off))
-		}
-	}
-	return at(c, s, off, MaxEvidenceBytes)
+// lineOf returns the evidence for raw line l (up to MaxEvidenceBytes, with
+// its line ending).
+func lineOf(c *Capture, s *Stream, l Line) *Evidence {
+	return at(c, s, l.Off, int(min(l.end()-l.Off, MaxEvidenceBytes)))
 }
 
 func ptr[T any](v T) *T { return &v }

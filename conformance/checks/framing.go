@@ -1,15 +1,15 @@
 package checks
 
 import (
-	"bytes"
 	"fmt"
 
 	"github.com/ssebench/ssebench/conformance/sse"
 )
 
-// diags returns the main stream's diagnostics of kind k.
-func diags(s *Stream, k sse.DiagnosticKind) []sse.Diagnostic {
-	var out []sse.Diagnostic
+// diags returns the kept diagnostics of kind k (see Stream.Count for how
+// many there were).
+func diags(s *Stream, k sse.DiagnosticKind) []Diag {
+	var out []Diag
 	for _, d := range s.Diags {
 		if d.Kind == k {
 			out = append(out, d)
@@ -42,8 +42,8 @@ func checkUTF8(in *Input) Finding {
 	}
 	d := ds[0]
 	ev := at(in.Main, s, d.Offset, 16)
-	ev.Detail = "in line " + Quote(d.Line)
-	return failf(ev, "invalid UTF-8 at byte %d%s: clients show U+FFFD instead", d.Offset, more(len(ds)))
+	ev.Detail = "in line " + Quote(s.Bytes(d.Line))
+	return failf(ev, "invalid UTF-8 at byte %d%s: clients show U+FFFD instead", d.Offset, more(s.Count(sse.DiagInvalidUTF8)))
 }
 
 // checkBOM: U+FEFF only as the very first character (which clients strip).
@@ -60,21 +60,11 @@ func checkBOM(in *Input) Finding {
 		return passf("no BOM after the start")
 	}
 	d := ds[0]
-	off := d.Offset
-	bom := []byte("\xEF\xBB\xBF")
-	if off >= 0 && off < int64(len(s.Body)) && !bytes.HasPrefix(s.Body[off:], bom) {
-		if i := bytes.Index(s.Body[off:], bom); i >= 0 {
-			off += int64(i)
-		}
-	}
 	where := "inside a line"
-	for _, l := range s.Lines {
-		if l.Off == off {
-			where = "at a line start, where it renames the field"
-			break
-		}
+	if d.Offset == d.Line.Off {
+		where = "at a line start, where it renames the field"
 	}
-	return failf(at(in.Main, s, off, 24), "U+FEFF at byte %d, %s%s", off, where, more(len(ds)))
+	return failf(at(in.Main, s, d.Offset, 24), "U+FEFF at byte %d, %s%s", d.Offset, where, more(s.Count(sse.DiagBOM)))
 }
 
 // checkTerminated: no event is left without its empty line when the server
@@ -111,7 +101,7 @@ func checkRetry(in *Input) Finding {
 	if len(ds) == 0 {
 		return passf("%d retry field(s), all ASCII digits", s.ValidRetries)
 	}
-	return failf(lineAt(in.Main, s, ds[0].Offset), "retry value is not ASCII digits only%s: clients ignore it", more(len(ds)))
+	return failf(lineOf(in.Main, s, ds[0].Line), "retry value is not ASCII digits only%s: clients ignore it", more(s.Count(sse.DiagBadRetry)))
 }
 
 // checkNulID: no id contains U+0000.
@@ -124,7 +114,7 @@ func checkNulID(in *Input) Finding {
 	if len(ds) == 0 {
 		return passf("no id contains U+0000")
 	}
-	return failf(lineAt(in.Main, s, ds[0].Offset), "id contains U+0000%s: clients ignore the whole id field", more(len(ds)))
+	return failf(lineOf(in.Main, s, ds[0].Line), "id contains U+0000%s: clients ignore the whole id field", more(s.Count(sse.DiagNulInID)))
 }
 
 // checkKnownFields: only data, event, id and retry fields.
@@ -137,8 +127,8 @@ func checkKnownFields(in *Input) Finding {
 	if len(ds) == 0 {
 		return passf("only data, event, id, retry and comments")
 	}
-	name, _ := FieldName(ds[0].Line)
-	return failf(lineAt(in.Main, s, ds[0].Offset), "unknown field %q%s: clients drop the line silently", Quote(name), more(len(ds)))
+	name, _ := FieldName(s.Bytes(ds[0].Line))
+	return failf(lineOf(in.Main, s, ds[0].Line), "unknown field %q%s: clients drop the line silently", Quote(name), more(s.Count(sse.DiagUnknownField)))
 }
 
 // checkDispatchable: no block sets event or id without data.
@@ -153,18 +143,8 @@ func checkDispatchable(in *Input) Finding {
 	if len(ds) == 0 {
 		return passf("every block that sets event or id carries data")
 	}
-	off := ds[0].Offset
-	end := off
-	for _, l := range s.Lines {
-		if l.Off < off {
-			continue
-		}
-		end = l.end()
-		if l.Len == 0 {
-			break
-		}
-	}
-	return failf(at(in.Main, s, off, int(end-off)), "a block sets event or id but has no data line%s: clients dispatch nothing", more(len(ds)))
+	d := ds[0]
+	return failf(at(in.Main, s, d.Offset, int(min(d.End-d.Offset, MaxEvidenceBytes))), "a block sets event or id but has no data line%s: clients dispatch nothing", more(s.Count(sse.DiagNoData)))
 }
 
 // checkLineEndings: one line-ending style, LF or CRLF.
@@ -175,34 +155,16 @@ func checkLineEndings(in *Input) Finding {
 		return *skip
 	}
 	lf, crlf, cr := s.Endings()
-	kinds := 0
-	for _, n := range []int{lf, crlf, cr} {
-		if n > 0 {
-			kinds++
-		}
-	}
 	counts := fmt.Sprintf("%d LF, %d CRLF, %d CR", lf, crlf, cr)
-	if kinds > 1 {
-		var first EOL
-		for _, l := range s.Lines {
-			if l.EOL == EOLNone {
-				continue
-			}
-			if first == EOLNone {
-				first = l.EOL
-				continue
-			}
-			if l.EOL != first {
-				ev := at(in.Main, s, l.Off, int(l.end()-l.Off))
-				ev.Detail = fmt.Sprintf("the stream starts with %s; this line ends with %s; %s", first, l.EOL, counts)
-				return failf(ev, "mixed line endings (%s): legal, but breaks parsers that split on one style", counts)
-			}
-		}
+	if s.HasMixed {
+		l := s.Mixed
+		ev := lineOf(in.Main, s, l)
+		ev.Detail = fmt.Sprintf("the stream starts with %s; this line ends with %s; %s", s.First.EOL, l.EOL, counts)
+		return failf(ev, "mixed line endings (%s): legal, but breaks parsers that split on one style", counts)
 	}
 	switch {
 	case cr > 0:
-		l := s.Lines[0]
-		ev := at(in.Main, s, l.Off, int(l.end()-l.Off))
+		ev := lineOf(in.Main, s, s.First)
 		return failf(ev, "bare CR line endings (%d): legal, but many parsers that split on \\n never see an event", cr)
 	case crlf > 0:
 		return passf("CRLF line endings (%d; legal)", crlf)
@@ -210,34 +172,60 @@ func checkLineEndings(in *Input) Finding {
 	return passf("LF line endings (%d)", lf)
 }
 
-// checkEventSize: no event over 64 KiB (warn) or 1 MiB.
+// checkEventSize: no event over 64 KiB (warn) or 1 MiB. An event that had
+// not ended when the read did (a never-ending event, or one larger than
+// the capture's share of the memory budget) is measured as far as it went:
+// its size is at least that.
 func checkEventSize(in *Input) Finding {
 	s, skip := mainStream(in)
 	if skip != nil {
 		return *skip
 	}
+	c := in.Main
 	var big *Event
 	for i := range s.Events {
 		if big == nil || s.Events[i].Size() > big.Size() {
 			big = &s.Events[i]
 		}
 	}
-	if big == nil {
+	size, index, start, open := int64(0), 0, int64(0), false
+	if big != nil {
+		size, index, start = big.Size(), big.Index, big.Start
+	}
+	if p := s.Pending; p != nil && int64(len(s.Body))-p.Start > size {
+		size, index, start, open = int64(len(s.Body))-p.Start, len(s.Events), p.Start, true
+	}
+	if size == 0 {
 		return passf("no event")
 	}
-	size := big.Size()
 	var limit int
 	switch {
 	case in.Config.EventMax > 0 && size > int64(in.Config.EventMax):
 		limit = in.Config.EventMax
 	case in.Config.EventWarn > 0 && size > int64(in.Config.EventWarn):
 		limit = in.Config.EventWarn
+	case open:
+		return passf("largest complete event %d bytes; event %d had %d bytes when %s", bigSize(big), index, size, endedHow(c))
 	default:
-		return passf("largest event %d bytes (event %d)", size, big.Index)
+		return passf("largest event %d bytes (event %d)", size, index)
 	}
-	ev := at(in.Main, s, big.Start, MaxEvidenceBytes)
-	ev.Detail = fmt.Sprintf("event %d spans bytes %d..%d", big.Index, big.Start, big.End)
-	return failf(ev, "event %d is %d bytes, over %s: clients with a 64 KiB line or event limit fail on it", big.Index, size, sizeString(limit))
+	ev := at(c, s, start, MaxEvidenceBytes)
+	if !open {
+		ev.Detail = fmt.Sprintf("event %d spans bytes %d..%d", index, start, start+size)
+		return failf(ev, "event %d is %d bytes, over %s: clients with a 64 KiB line or event limit fail on it", index, size, sizeString(limit))
+	}
+	ev.Detail = fmt.Sprintf("event %d starts at byte %d and had not ended at byte %d, when %s", index, start, len(s.Body), endedHow(c))
+	if c.End == EndLimit && c.Share > 0 {
+		ev.Detail += fmt.Sprintf(" (%s; raise --max-memory to measure it whole)", sizeString(int(c.Share)))
+	}
+	return failf(ev, "event %d is at least %d bytes (it had not ended when the read stopped), over %s: clients with a 64 KiB line or event limit fail on it", index, size, sizeString(limit))
+}
+
+func bigSize(e *Event) int64 {
+	if e == nil {
+		return 0
+	}
+	return e.Size()
 }
 
 // sizeString formats a byte count as "64 KiB", "1 MiB" or "1500 bytes".

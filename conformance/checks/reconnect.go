@@ -22,7 +22,11 @@ func checkReconnectAccepted(in *Input) Finding {
 		return skipf("the reconnect probe's first request answered %d", p.First.Status)
 	}
 	if p.First.End != EndCut {
-		return skipf("the stream ended by itself after %d events, before the drop point (see lifecycle/finite-end)", len(p.First.Stream().Events))
+		f := skipf("%s after %d events, before the drop point", endedHow(p.First), len(p.First.Stream().Events))
+		if p.First.End == EndEOF {
+			f.Message += " (see lifecycle/finite-end)"
+		}
+		return f
 	}
 	r := p.Resumed
 	if r == nil {
@@ -71,10 +75,14 @@ func checkRetryAdvertised(in *Input) Finding {
 }
 
 // checkFiniteEnd: after the final event of a stream that ended by itself, a
-// browser-style reconnect with that event's id gets 204 (or another
-// non-200) or no new event, not a fresh run.
+// browser-style reconnect gets 204 (or another non-200) or no new event,
+// not a fresh run. A browser reconnects after every clean end, with the
+// last event ID when there is one and without Last-Event-ID otherwise: a
+// stream without ids is then served again from its start, every few
+// seconds, for ever.
 // https://html.spec.whatwg.org/multipage/server-sent-events.html#server-sent-events-intro
-// (204 No Content stops reconnection).
+// (204 No Content stops reconnection) and
+// https://html.spec.whatwg.org/multipage/server-sent-events.html#reestablish-the-connection
 func checkFiniteEnd(in *Input) Finding {
 	s, skip := mainStream(in)
 	if skip != nil {
@@ -87,28 +95,43 @@ func checkFiniteEnd(in *Input) Finding {
 		}
 		return skipf("the reconnect-after-end probe did not run")
 	}
-	sent := "Last-Event-ID: " + c.LastEventID
+	sent := "with Last-Event-ID: " + c.LastEventID
+	if c.LastEventID == "" {
+		sent = "without Last-Event-ID (the stream has no id)"
+	}
 	if c.Err != nil {
-		return failf(&Evidence{Connection: c.Label, Detail: c.Err.Error()}, "the reconnect after the end with %s got no response", sent)
+		return failf(&Evidence{Connection: c.Label, Detail: c.Err.Error()}, "the reconnect after the end %s got no response", sent)
 	}
 	switch {
 	case c.Status == 204:
-		return passf("the reconnect after the final event (%s) answered 204: the browser stops", sent)
+		return passf("the reconnect after the final event %s answered 204: the browser stops", sent)
 	case c.Status != 200:
-		return passf("the reconnect after the final event (%s) answered %d: the browser stops (204 is the documented signal)", sent, c.Status)
+		return passf("the reconnect after the final event %s answered %d: the browser stops (204 is the documented signal)", sent, c.Status)
 	}
 	rs := c.Stream()
 	if len(rs.Events) == 0 {
-		return passf("the reconnect after the final event (%s) answered 200 with no new event (204 would stop the browser's reconnect loop)", sent)
+		return passf("the reconnect after the final event %s answered 200 with no new event (204 would stop the browser's reconnect loop)", sent)
 	}
 	got := rs.Events[0]
 	ev := at(c, rs, got.Start, int(got.Size()))
-	ev.Detail = fmt.Sprintf("%d events on the reconnect", len(rs.Events))
+	ev.Detail = fmt.Sprintf("%d events on the reconnect; a browser waits %s before each reconnect", len(rs.Events), reconnectWait(s))
 	if len(s.Events) > 0 {
-		ref := s.Events[0].Event
-		if got.Event == ref || got.ID != "" && got.ID == ref.ID && got.Type == ref.Type {
-			return failf(ev, "the reconnect after the final event (%s) got a fresh run from the first event: a browser re-runs the whole stream in a loop", sent)
+		ref := s.Events[0]
+		if got.Same(ref) || got.ID != "" && got.SameID(ref) || got.SameContent(ref) {
+			return failf(ev, "the reconnect after the final event %s got a fresh run from the first event: a browser re-runs the whole stream in a loop", sent)
 		}
 	}
-	return failf(ev, "the reconnect after the final event (%s) got new events (first: %s): a browser keeps reconnecting; answer 204 when the stream is over", sent, describe(got.Event))
+	if c.LastEventID == "" {
+		return failf(ev, "the reconnect after the final event %s got new events (first: %s): a browser reconnects after every end and re-runs the stream in a loop; answer 204 when the stream is over", sent, describe(got))
+	}
+	return failf(ev, "the reconnect after the final event %s got new events (first: %s): a browser keeps reconnecting; answer 204 when the stream is over", sent, describe(got))
+}
+
+// reconnectWait says how long a browser waits before it reconnects: the
+// stream's last valid retry, or the browsers' default of about 3s.
+func reconnectWait(s *Stream) string {
+	if s.ValidRetries > 0 {
+		return dur(s.Retry) + " (the stream's retry)"
+	}
+	return "about 3s (no retry field: the browsers' default)"
 }

@@ -16,13 +16,13 @@ func TestParseLocatesEvents(t *testing.T) {
 		t.Fatalf("events %+v", s.Events)
 	}
 	e0, e1 := s.Events[0], s.Events[1]
-	if e0.Type != "a" || e0.Data != "x" || e0.ID != "7" || !e0.OwnID || e0.OwnIDValue != "7" {
+	if e0.Type != "a" || e0.Data != DigestOf("x") || e0.ID != "7" || !e0.OwnID || e0.OwnIDValue != "7" {
 		t.Errorf("event 0 %+v", e0)
 	}
 	if got := body[e0.Start:e0.End]; got != "retry: 10\r\nid: 7\r\nevent: a\r\ndata: x\r\n\r\n" {
 		t.Errorf("event 0 bytes %q", got)
 	}
-	if e1.Data != "y\n" || e1.ID != "7" || e1.OwnID || body[e1.Start:e1.End] != "data:y\rdata\r\r" {
+	if e1.Data != DigestOf("y\n") || e1.ID != "7" || e1.OwnID || body[e1.Start:e1.End] != "data:y\rdata\r\r" {
 		t.Errorf("event 1 %+v %q", e1, body[e1.Start:e1.End])
 	}
 	if !e0.HasAt || e0.At != ms(2) {

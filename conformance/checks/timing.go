@@ -2,6 +2,7 @@ package checks
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -40,6 +41,17 @@ func checkFirstEvent(in *Input) Finding {
 		ev := &Evidence{Connection: c.Label, Detail: fmt.Sprintf("body ended (%s) after %s with %d bytes", c.End, dur(c.EndAt), len(c.Body))}
 		if len(c.Body) > 0 {
 			ev.Bytes, ev.Offset = Quote(c.Body), ptr(int64(0))
+		}
+		gz := strings.EqualFold(strings.TrimSpace(c.Header.Get("Content-Encoding")), "gzip")
+		switch {
+		case c.WireBytes == 0 && c.End == EndTimeout:
+			return failf(ev, "no event dispatched: not one body byte in %s after the headers: something holds the stream back "+
+				"(a buffering proxy: nginx needs proxy_buffering off, or the header X-Accel-Buffering: no, for a stream)", dur(c.EndAt-c.Headers))
+		case gz && len(c.Body) == 0:
+			ev.Detail += fmt.Sprintf("; Content-Encoding: gzip, %d bytes on the wire", c.WireBytes)
+			return failf(ev, "no event dispatched: the gzip body (%d bytes on the wire, %s) decoded to nothing", c.WireBytes, c.End)
+		case gz:
+			ev.Detail += fmt.Sprintf("; Content-Encoding: gzip, %d bytes on the wire decoded to %d", c.WireBytes, len(c.Body))
 		}
 		return failf(ev, "no event dispatched (read for %s, deadline %s)", dur(c.EndAt), dur(limit))
 	}
@@ -158,26 +170,23 @@ func checkHeartbeat(in *Input) Finding {
 	return passf("longest silence %s over %s (idle window %s)", dur(gap), dur(c.EndAt), dur(idle))
 }
 
-// checkHeadersEarly: the headers do not wait for the first event. When the
-// time to headers is long, the first body bytes follow at once, and the
-// server answers a request that generates nothing (the unknown-id probe,
-// started at the same moment) much faster, the server held the headers
-// until it had an event.
+// checkHeadersEarly: the headers do not wait for the first event. When
+// the time to headers is long and the first body bytes came with them, the
+// server either held the headers until it had something to write, or is
+// that slow to answer any request. The yardstick is the headers control:
+// an OPTIONS request on the same URL, which a server answers without
+// running a stream (a router's 404 or 405, a CORS preflight). Only a
+// control that did not itself behave like a held stream counts: one whose
+// headers also came with its first body bytes is the same held stream
+// (servers that send every method to the stream handler) and confirms the
+// finding instead of excusing it.
 func checkHeadersEarly(in *Input) Finding {
 	_, skip := mainStream(in)
 	if skip != nil {
 		return *skip
 	}
 	c := in.Main
-	reads := wireReads(c)
-	var first time.Duration
-	found := false
-	for _, r := range reads {
-		if r.N > 0 {
-			first, found = r.At, true
-			break
-		}
-	}
+	first, found := firstBodyByte(c)
 	if !found {
 		return skipf("no body bytes arrived")
 	}
@@ -186,21 +195,50 @@ func checkHeadersEarly(in *Input) Finding {
 		return passf("headers after %s, first body bytes after %s", dur(tth), dur(first))
 	}
 	slack := max(heldSlack, tth/10)
-	if first-tth <= slack {
-		// The control: a request the server answers without generating
-		// anything (the unknown Last-Event-ID probe, sent at the same
-		// moment). When it took about as long, the server or the network
-		// is slow for every request; the headers were not held back.
-		if u := in.UnknownID; u.Responded() && 2*u.Headers >= tth {
-			return passf("headers after %s, with the first body bytes; but the server is as slow to answer any request (the unknown-id probe got its headers after %s): not held back", dur(tth), dur(u.Headers))
-		}
-		ev := &Evidence{Connection: c.Label, Detail: fmt.Sprintf("headers at %s, first body bytes at %s", dur(tth), dur(first))}
-		if len(c.Body) > 0 {
-			s := c.Stream()
-			ev = at(c, s, 0, MaxEvidenceBytes)
-			ev.Detail = fmt.Sprintf("headers at %s, first body bytes at %s", dur(tth), dur(first))
-		}
-		return failf(ev, "headers held %s until the first event was ready: send them (or a comment) at once", dur(tth))
+	if first-tth > slack {
+		return passf("headers after %s, %s before the first body bytes", dur(tth), dur(first-tth))
 	}
-	return passf("headers after %s, %s before the first body bytes", dur(tth), dur(first-tth))
+	ctl := in.Control
+	detail := fmt.Sprintf("headers at %s, first body bytes at %s", dur(tth), dur(first))
+	var note string
+	switch {
+	case ctl == nil:
+		note = "no control request ran"
+	case !ctl.Responded():
+		note = "the OPTIONS control got no response"
+	case heldLike(ctl):
+		note = fmt.Sprintf("an OPTIONS request on the same URL was held the same way, %s", dur(ctl.Headers))
+	case 2*ctl.Headers >= tth:
+		return passf("headers after %s, with the first body bytes; but the server is as slow to answer an OPTIONS request that runs no stream (%d after %s): not held back",
+			dur(tth), ctl.Status, dur(ctl.Headers))
+	default:
+		note = fmt.Sprintf("an OPTIONS request on the same URL was answered %d after %s", ctl.Status, dur(ctl.Headers))
+	}
+	ev := &Evidence{Connection: c.Label}
+	if len(c.Body) > 0 {
+		ev = at(c, c.Stream(), 0, MaxEvidenceBytes)
+	}
+	ev.Detail = detail + "; " + note
+	return failf(ev, "headers held %s until the first body bytes were ready (%s): send them (or a comment) at once (Node: res.flushHeaders(); behind a proxy: turn its response buffering off)", dur(tth), note)
+}
+
+// firstBodyByte returns when the first body bytes came off the wire.
+func firstBodyByte(c *Capture) (time.Duration, bool) {
+	for _, r := range wireReads(c) {
+		if r.N > 0 {
+			return r.At, true
+		}
+	}
+	return 0, false
+}
+
+// heldLike reports whether a control response looks like a held event
+// stream: an event stream whose headers came with its first body bytes.
+func heldLike(c *Capture) bool {
+	e, _ := mediaType(c.Header.Get("Content-Type"))
+	if e != "text/event-stream" {
+		return false
+	}
+	first, ok := firstBodyByte(c)
+	return ok && first-c.Headers <= max(heldSlack, c.Headers/10)
 }
