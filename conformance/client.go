@@ -16,10 +16,8 @@ import (
 )
 
 // MaxRedirects is how many redirects a request follows before it fails,
-// as a browser's EventSource does: the Fetch Standard's limit
-// (https://fetch.spec.whatwg.org/#http-redirect-fetch, "If request's
-// redirect count is 20, then return a network error").
-const MaxRedirects = 20
+// as a browser's EventSource does (secret.MaxRedirects, fetch's limit).
+const MaxRedirects = secret.MaxRedirects
 
 // errTooManyRedirects ends a request that was redirected MaxRedirects
 // times.

@@ -27,7 +27,9 @@
 // port, the default port filled in, compared as the Fetch Standard's
 // "same origin", https://fetch.spec.whatwg.org/#http-redirect-fetch) must
 // not carry credentials there: DropCredentials removes Authorization,
-// Proxy-Authorization, Cookie and every header whose name IsName.
+// Proxy-Authorization, Cookie and every header whose name IsName. A chain
+// is followed at most MaxRedirects hops, the Fetch Standard's limit, which
+// browsers' EventSource applies.
 package secret
 
 import (
@@ -37,6 +39,13 @@ import (
 	"strings"
 	"unicode"
 )
+
+// MaxRedirects is the most redirects one request follows, as fetch does
+// ("If request's redirect count is 20, then return a network error",
+// https://fetch.spec.whatwg.org/#http-redirect-fetch): the swarm and
+// conform both stop there, so neither judges a chain that a browser
+// follows as broken.
+const MaxRedirects = 20
 
 // Redacted is the text that replaces a secret.
 const Redacted = "REDACTED"

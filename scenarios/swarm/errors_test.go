@@ -67,7 +67,7 @@ func testErrorClasses(t *testing.T, shared bool) {
 			detail: "HTTP 503 Service Unavailable", sample: "busy: come back later",
 			h: func(w http.ResponseWriter, r *http.Request) { http.Error(w, "busy: come back later", 503) }},
 		{name: "too_many_redirects", class: scenarios.ErrHTTPStatus, status: 302,
-			detail: "HTTP 302 Found: more than 10 redirects (the last to http://sse.test/elsewhere)",
+			detail: "HTTP 302 Found: more than 20 redirects (the last to http://sse.test/elsewhere)",
 			h:      func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/elsewhere", http.StatusFound) }},
 		{name: "content_type", class: scenarios.ErrContentType, status: 200,
 			detail: `Content-Type "text/plain", want text/event-stream`, sample: "data: x",

@@ -22,9 +22,9 @@ import (
 // stay dropped for the rest of the attempt. A reconnect starts again from
 // the scenario's URL, as EventSource does.
 
-// maxRedirects is the most redirects one attempt follows; the next one
-// fails the attempt (class http_status).
-const maxRedirects = 10
+// maxRedirects is the most redirects one attempt follows (fetch's limit);
+// the next one fails the attempt (class http_status).
+const maxRedirects = secret.MaxRedirects
 
 // redirectBodyMax bounds the bytes of a redirect response's body read (to
 // keep the connection for the next hop); a longer one closes it.
