@@ -34,6 +34,11 @@ const (
 	TTFTSched
 	// E2ESched is sched -> end of stream.
 	E2ESched
+	// ResumeGap is, once per resume that dispatched an event, the time from
+	// the end of the previous attempt (the drop was detected) to the first
+	// event dispatched on the resumed attempt: reconnect delay, dial and
+	// response headers included.
+	ResumeGap
 	// NumMetrics is the number of metrics; not a metric.
 	NumMetrics
 )
@@ -41,6 +46,7 @@ const (
 var metricNames = [NumMetrics]string{
 	Connect: "connect", TTFB: "ttfb", TTFE: "ttfe", TTFT: "ttft", Gap: "gap", ITL: "itl",
 	TPOT: "tpot", E2E: "e2e", Queue: "queue", TTFTSched: "ttft_sched", E2ESched: "e2e_sched",
+	ResumeGap: "resume_gap",
 }
 
 // String returns the metric's name, e.g. "ttft".
@@ -190,6 +196,12 @@ type Result struct {
 	IDsLost  int64 // ids skipped after a resume
 	IDsDup   int64 // ids seen again after a resume
 
+	// Redirects counts the redirects followed (delta).
+	Redirects int64
+	// Encoding is the response's Content-Encoding, set on the KindEnd of
+	// every attempt that received response headers (EncNone otherwise).
+	Encoding Encoding
+
 	// Err is the failure class of the attempt (KindEnd only); ErrNone when
 	// the attempt ended cleanly. Status holds the HTTP status for
 	// ErrHTTPStatus. Detail is a human-readable message (allocated only on
@@ -197,6 +209,11 @@ type Result struct {
 	Err    ErrorClass
 	Status int
 	Detail string
+	// Sample is one example of the failure's evidence, variable per stream
+	// (the first bytes of the body of a non-200 response, the full error
+	// text, the data of an error event), at most 512 bytes, secrets
+	// scrubbed. Allocated only on failure.
+	Sample string
 
 	// Aborted marks an attempt the scenario's abort rule ended on purpose
 	// ("stop generating"): not an error.
@@ -257,6 +274,36 @@ func (r *Result) Gaps() []time.Duration { return r.gaps[:r.nGaps] }
 
 // ITLs returns the inter-content-event batch. The slice aliases r.
 func (r *Result) ITLs() []time.Duration { return r.itls[:r.nITLs] }
+
+// Encoding is a response's Content-Encoding, as the swarm counts it.
+type Encoding uint8
+
+// The encodings. EncNone means no response headers arrived.
+const (
+	EncNone Encoding = iota
+	EncIdentity
+	EncGzip
+	EncDeflate
+	EncBrotli
+	EncZstd
+	EncOther
+	// NumEncodings is the number of encodings; not an encoding.
+	NumEncodings
+)
+
+var encodingNames = [NumEncodings]string{
+	EncNone: "", EncIdentity: "identity", EncGzip: "gzip", EncDeflate: "deflate",
+	EncBrotli: "br", EncZstd: "zstd", EncOther: "other",
+}
+
+// String returns the encoding's name as in Content-Encoding, e.g. "gzip"
+// ("identity" for none, "" for EncNone).
+func (e Encoding) String() string {
+	if e < NumEncodings {
+		return encodingNames[e]
+	}
+	return "other"
+}
 
 // MetricSet is a set of Metrics, one bit each.
 type MetricSet uint16
