@@ -33,7 +33,8 @@ type preparedHeader struct {
 // PrepareRequest prepares the stream request. Unless the scenario sets
 // them, it adds Accept: text/event-stream and Cache-Control: no-cache (the
 // EventSource request), and Content-Type: application/json when the body
-// starts with { or [.
+// starts with { or [. A JSON body (that one, or any body sent with a JSON
+// Content-Type) has its template values JSON-escaped (Template.ForJSON).
 func (s *Scenario) PrepareRequest() (*PreparedRequest, error) {
 	return s.prepare(&s.Request, [][2]string{{"Accept", "text/event-stream"}, {"Cache-Control", "no-cache"}})
 }
@@ -74,6 +75,9 @@ func (s *Scenario) prepare(r *Request, defaults [][2]string) (*PreparedRequest, 
 	}
 	if b := strings.TrimSpace(r.Body); (strings.HasPrefix(b, "{") || strings.HasPrefix(b, "[")) && !has("Content-Type") {
 		defaults = append(defaults, [2]string{"Content-Type", "application/json"})
+		p.body = p.body.ForJSON()
+	} else if isJSONType(r.Headers) {
+		p.body = p.body.ForJSON()
 	}
 	for _, d := range defaults {
 		if !has(d[0]) {
@@ -82,6 +86,20 @@ func (s *Scenario) prepare(r *Request, defaults [][2]string) (*PreparedRequest, 
 		}
 	}
 	return p, nil
+}
+
+// isJSONType reports whether the headers set a JSON Content-Type
+// (application/json, or any application/*+json).
+func isJSONType(hs []Header) bool {
+	for _, h := range hs {
+		if !strings.EqualFold(h.Name, "Content-Type") {
+			continue
+		}
+		mt, _, _ := strings.Cut(h.Value, ";")
+		mt = strings.ToLower(strings.TrimSpace(mt))
+		return mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")
+	}
+	return false
 }
 
 // New builds the request of one stream with v's template values. The
