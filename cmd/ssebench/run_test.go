@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"math"
@@ -62,6 +63,13 @@ func runCLI(t *testing.T, ctx context.Context, vars map[string]string, args ...s
 		stdout: &stdout,
 		stderr: &stderr,
 		getenv: func(k string) string { return vars[k] },
+		environ: func() []string {
+			var kv []string
+			for k, v := range vars {
+				kv = append(kv, k+"="+v)
+			}
+			return kv
+		},
 	}
 	code := run(ctx, e, args)
 	return runResult{code: code, stdout: stdout.String(), stderr: stderr.String()}
@@ -317,10 +325,13 @@ func TestRunHelp(t *testing.T) {
 	t.Parallel()
 	r := runCLI(t, t.Context(), nil, "run", "--help")
 	r.wantCode(t, exitOK)
-	for _, want := range []string{"--target", "--shard", "SSEBENCH_TARGET", "SSEBENCH_DURATION", "130"} {
-		if !strings.Contains(r.stderr+r.stdout, want) {
-			t.Errorf("help lacks %q", want)
+	for _, want := range []string{"--target", "--header", "--shard", "SSEBENCH_TARGET", "SSEBENCH_HEADER", "SSEBENCH_DURATION", "no stream succeeded", "130"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("help on stdout lacks %q", want)
 		}
+	}
+	if r.stderr != "" {
+		t.Errorf("--help wrote to stderr:\n%s", r.stderr)
 	}
 }
 
@@ -411,7 +422,7 @@ func TestRunEnvironmentOverrides(t *testing.T) {
 	if len(f.Thresholds) != 2 {
 		t.Errorf("thresholds %+v, want the two from SSEBENCH_THRESHOLD", f.Thresholds)
 	}
-	if f.Environment.EmbeddedMock || f.Environment.Target != m.URL {
+	if f.Environment.EmbeddedMock || f.Environment.Target != vars["SSEBENCH_TARGET"] {
 		t.Errorf("environment %+v: SSEBENCH_TARGET ignored", f.Environment)
 	}
 }
@@ -530,9 +541,30 @@ grace: 10s
 	if f1.Shard != "1/2" || f2.Shard != "2/2" {
 		t.Errorf("shards stamped %q and %q, want 1/2 and 2/2", f1.Shard, f2.Shard)
 	}
+	// One plan: every shard carries the same plan id and the whole plan
+	// (rate 20/s, not its share of 10/s), as the one-process run does.
+	if f1.Plan == "" || f1.Plan != f2.Plan || f1.Plan != f.Plan {
+		t.Errorf("plan ids %q %q (one process %q), want one and the same", f1.Plan, f2.Plan, f.Plan)
+	}
+	for name, g := range map[string]*reports.File{"shard 1/2": f1, "shard 2/2": f2} {
+		var plan struct {
+			Load struct{ Rate string } `json:"load"`
+		}
+		if err := json.Unmarshal(g.Scenario, &plan); err != nil || plan.Load.Rate != "20/s" {
+			t.Errorf("%s: scenario is not the whole plan (rate %q, err %v): %s", name, plan.Load.Rate, err, g.Scenario)
+		}
+	}
 	merged, err := reports.Merge(f1, f2)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !bytes.Equal(merged.Scenario, f1.Scenario) || merged.Plan != f.Plan {
+		t.Errorf("merged scenario %s (plan %s), want the whole plan %s", merged.Scenario, merged.Plan, f.Scenario)
+	}
+	for _, n := range merged.Notes {
+		if strings.Count(n, "shard") > 1 || strings.Contains(n, "merge the shards") {
+			t.Errorf("merged notes repeat the shards' notes: %q", merged.Notes)
+		}
 	}
 	const eventsPerStream = 5
 	for name, got := range map[string]reports.Counters{"merged": merged.Counters, "one process": f.Counters} {

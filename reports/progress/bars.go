@@ -65,6 +65,9 @@ func (v *View) runBars(ctx context.Context, source func() Snapshot) {
 			if s.Open && s.LagP99 > 0 {
 				line += "  lag p99 " + ms(s.LagP99)
 			}
+			if s.Generator != "" {
+				line += "  generator " + s.Generator
+			}
 			return line
 		})),
 	)

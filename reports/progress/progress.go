@@ -49,6 +49,10 @@ type Snapshot struct {
 	// LagP99 is the recent 99th percentile of the schedule lag (queue) in
 	// the open model.
 	LagP99 time.Duration
+	// Generator is the load generator's health over the last second, in
+	// words: "ok cpu 0.41/2 sched p99 0.050 ms timer p99 0.210 ms", or
+	// "DEGRADED ..." when the generator limits the numbers ("": unknown).
+	Generator string
 }
 
 // Mode selects how the view is drawn.
@@ -165,6 +169,9 @@ func Line(prefix string, s Snapshot) string {
 	b.WriteString(ttft(s))
 	if s.Open && s.LagP99 > 0 {
 		fmt.Fprintf(&b, " lag p99 %s", ms(s.LagP99))
+	}
+	if s.Generator != "" {
+		b.WriteString(" generator " + s.Generator)
 	}
 	return b.String()
 }
