@@ -346,3 +346,29 @@ func TestRenderersShowFailures(t *testing.T) {
 		}
 	}
 }
+
+// TestJUnitRunFailsWhenUnserved: the run testcase fails when no stream
+// succeeded, so JUnit agrees with the exit code; degraded reasons are a
+// property.
+func TestJUnitRunFailsWhenUnserved(t *testing.T) {
+	var rs []*scenarios.Result
+	for i := range 3 {
+		s, e := scenarios.NewResult(), scenarios.NewResult()
+		s.Kind, s.Stream = scenarios.KindStart, uint64(i)
+		e.Kind, e.Stream, e.Final, e.Err, e.Status, e.Detail = scenarios.KindEnd, uint64(i), true, scenarios.ErrHTTPStatus, 401, "HTTP 401 Unauthorized"
+		rs = append(rs, s, e)
+	}
+	f := finishResults(t, rs, "")
+	f.Generator.Reasons = []string{"the generator used 2.00 of 2 CPUs"}
+	var b bytes.Buffer
+	if err := WriteJUnit(&b, f); err != nil {
+		t.Fatal(err)
+	}
+	x := b.String()
+	for _, want := range []string{`type="no-stream-succeeded"`, `message="no stream succeeded: of 3 started, 3 failed; top error http_status:401 (3 streams): HTTP 401 Unauthorized"`,
+		`<testsuites name="ssebench" tests="1" failures="1"`, `name="degraded_reasons" value="the generator used 2.00 of 2 CPUs"`} {
+		if !strings.Contains(x, want) {
+			t.Errorf("JUnit lacks %s:\n%s", want, x)
+		}
+	}
+}

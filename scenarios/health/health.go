@@ -105,7 +105,7 @@ var DefaultLimits = Limits{
 	CPU:        0.90,
 	BusySched:  5 * time.Millisecond,
 	Sched:      20 * time.Millisecond,
-	Timer:      10 * time.Millisecond,
+	Timer:      25 * time.Millisecond,
 	Lag:        10 * time.Millisecond,
 	MinSamples: 20,
 }
