@@ -103,6 +103,9 @@ func (v *View) runBars(ctx context.Context, source func() Snapshot) {
 	for {
 		select {
 		case <-t.C:
+			if ctx.Err() != nil {
+				continue // the run ended: draw the final state once, below
+			}
 			update()
 		case <-ctx.Done():
 			// Draw the final state, then stop mpb. The manual refresh

@@ -121,7 +121,8 @@ func New(w io.Writer, opts Options) *View {
 }
 
 // Run reads source periodically and draws until ctx is done, then reads it
-// once more, draws the final state and returns. source must be safe to call
+// exactly once more (a tick that finds ctx already done is skipped), draws
+// the final state and returns. source must be safe to call
 // from Run's goroutine while the run goes on; it is called at most once per
 // Refresh (Bars) or LineEvery (Lines), never per event. In Off mode Run
 // just waits for ctx.
@@ -142,6 +143,9 @@ func (v *View) runLines(ctx context.Context, source func() Snapshot) {
 	for {
 		select {
 		case <-t.C:
+			if ctx.Err() != nil {
+				continue // the run ended: write the final line once, below
+			}
 			fmt.Fprintln(v.w, Line(v.opts.Prefix, source()))
 		case <-ctx.Done():
 			fmt.Fprintln(v.w, Line(v.opts.Prefix, source()))
