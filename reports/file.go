@@ -1,7 +1,16 @@
 // Package reports turns swarm Results into HdrHistograms, summaries and
-// verdicts: the aggregator, the JSON result file (schema 1, DESIGN.md §4),
-// text, HTML and JUnit renderers, thresholds, shard merge and baseline
-// comparison. It is the only package that imports hdrhistogram-go.
+// verdicts: the aggregator, the JSON result file (schema 1), text, HTML and
+// JUnit renderers, thresholds, shard merge and baseline comparison. It is
+// the only package that imports hdrhistogram-go.
+//
+// A stream is the unit of every count: Counters.Errors counts failed
+// streams by the class of their last attempt, Counters.AttemptErrors every
+// failed attempt. Failure reasons are bounded whatever a server sends: per
+// class at most MaxFailureMessages messages of at most MaxDetailBytes, each
+// with one sample of at most MaxSampleBytes; the aggregator tracks at most
+// 64 distinct messages per class while a run goes on. A run that served no
+// stream (Unserved) fails closed. The generator's health (Generator) is
+// judged by scenarios/health.
 package reports
 
 import (

@@ -15,7 +15,7 @@ import (
 // exists but is not a usable ssebench result.
 var ErrBadFile = errors.New("not a usable ssebench result")
 
-// WriteJSON writes f as indented JSON (schema 1, DESIGN.md §4). Key order
+// WriteJSON writes f as indented JSON (schema 1). Key order
 // is stable: struct fields in declaration order, map keys sorted. Nil
 // slices and maps are written as [] and {} so consumers need not care.
 func WriteJSON(w io.Writer, f *File) error {

@@ -193,7 +193,7 @@ func verdict(f *File) string {
 	return v
 }
 
-// metricOrder returns the metric names of m in DESIGN.md §4 order, then
+// metricOrder returns the metric names of m in scenarios.Metric order, then
 // any others alphabetically.
 func metricOrder(m map[string]*MetricStats) []string {
 	var names, others []string

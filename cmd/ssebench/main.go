@@ -1,6 +1,6 @@
 // Command ssebench load-tests and conformance-checks Server-Sent Events
 // endpoints. This file is the composition root: it dispatches subcommands and
-// is the one place that maps errors to exit codes (DESIGN.md §6).
+// is the one place that maps errors to exit codes.
 package main
 
 import (
@@ -15,7 +15,7 @@ import (
 	"syscall"
 )
 
-// Exit codes, DESIGN.md §6.
+// Exit codes (README: Commands, Fail closed).
 const (
 	exitOK          = 0   // ran, every gate passed
 	exitGateFailed  = 1   // a threshold, a regression or a MUST check failed

@@ -83,7 +83,7 @@ func parseReportFlags(e *env, args []string) (*reportConfig, error) {
 		return nil, err
 	}
 	c.files = files
-	// "ssebench report merge a.json b.json" (DESIGN.md §3) is the same as
+	// "ssebench report merge a.json b.json" is the same as
 	// listing the files, with JSON as the default format: the merged result.
 	if len(files) > 0 && files[0] == "merge" {
 		if _, err := os.Stat("merge"); err != nil {

@@ -32,7 +32,7 @@ func init() {
 	})
 }
 
-// runRun is `ssebench run`: DESIGN.md §3's data flow, composed. Scenario
+// runRun is `ssebench run`: the data flow, composed. Scenario
 // (file or the embedded default) -> flags and SSEBENCH_* overrides ->
 // Validate -> Shard -> swarm.Run -> reports.Aggregator (live view fed
 // from its snapshots) -> File -> thresholds, baseline -> text, JSON, HTML,

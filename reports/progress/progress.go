@@ -1,9 +1,9 @@
 // Package progress draws the live view of a running load test on stderr:
-// mpb bars on a terminal, a plain status line every few seconds otherwise
-// (DESIGN.md §5, STYLE.md items 9 and 10). It reads a Snapshot a few times a
-// second from a function the caller supplies, never per event, so the
-// swarm's hot path never waits on the view. It is the only package that
-// imports mpb; it knows nothing of the aggregator's concrete types.
+// mpb bars on a terminal, a plain status line every few seconds otherwise.
+// It reads a Snapshot a few times a second from a function the caller
+// supplies, never per event, so the swarm's hot path never waits on the
+// view. It is the only package that imports mpb; it knows nothing of the
+// aggregator's concrete types.
 package progress
 
 import (
