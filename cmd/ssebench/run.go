@@ -14,7 +14,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ssebench/ssebench/mockserver"
 	"github.com/ssebench/ssebench/reports"
 	"github.com/ssebench/ssebench/reports/progress"
 	"github.com/ssebench/ssebench/scenarios"
@@ -60,41 +59,12 @@ func runRun(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 
-	// The plan is the whole scenario as run, before --shard splits it (and
-	// before the embedded mock's port is known): every shard of one run
-	// carries the same plan id, and the JSON holds the whole plan.
-	plan := sc
-	planJSON, err := scenarioJSON(plan)
+	rp, err := runPrepare(cfg, sc)
 	if err != nil {
-		return cannotRun(err)
+		return err
 	}
-	planID := reports.PlanID(planJSON)
-	if cfg.shardCount > 1 {
-		if sc, err = plan.Shard(cfg.shardIndex, cfg.shardCount); err != nil {
-			return usagef("--shard: %w", err)
-		}
-	}
-
-	// The embedded mock: no scenario and no target.
-	embedded := cfg.scenario == "" && cfg.target == ""
-	if embedded {
-		if err := embeddedFits(sc); err != nil {
-			return cannotRun(err)
-		}
-		mock, err := mockserver.Start(mockserver.DefaultConfig(), "127.0.0.1:0")
-		if err != nil {
-			return cannotRun(fmt.Errorf("start the embedded mock server: %w", err))
-		}
-		defer mock.Stop()
-		for _, s := range []*scenarios.Scenario{sc, plan} {
-			if err := s.SetTarget(mock.URL); err != nil {
-				return cannotRun(fmt.Errorf("point the default scenario at the embedded mock: %w", err))
-			}
-		}
-		if planJSON, err = scenarioJSON(plan); err != nil { // as run: the mock's address
-			return cannotRun(err)
-		}
-	}
+	defer rp.stop()
+	sc, embedded := rp.sc, rp.embedded
 
 	opts := swarm.Options{}
 	if embedded {
@@ -149,7 +119,7 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	wasInterrupted := ctx.Err() != nil
 
 	// Results.
-	f := runFinish(agg, runMeta{sc: sc, planJSON: planJSON, planID: planID, health: &measures,
+	f := runFinish(agg, runMeta{sc: sc, planJSON: rp.planJSON, planID: rp.planID, health: &measures,
 		embedded: embedded, interrupted: wasInterrupted, took: time.Since(start)})
 	pass := reports.Evaluate(f, sc.Thresholds)
 	var cmp *reports.Comparison
@@ -186,6 +156,12 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	case len(errs) > 0:
 		return cannotRun(errors.Join(errs...))
 	}
+	return runGates(f, pass, cmp, cfg)
+}
+
+// runGates returns the exit-1 error when a gate failed: no stream
+// succeeded, a threshold failed, or the run regressed against --baseline.
+func runGates(f *reports.File, pass bool, cmp *reports.Comparison, cfg *runConfig) error {
 	var gates []string
 	if why := reports.Unserved(f); why != "" {
 		gates = append(gates, why)

@@ -95,23 +95,7 @@ func parseRunFlags(e *env, args []string) (*runConfig, error) {
 	c := &runConfig{shardIndex: 1, shardCount: 1}
 	fs := newFlagSet("run", runUsage)
 	fs.StringVar(&c.target, "target", "", "target `URL`: replaces the scenario URL's scheme and host; with a path, the whole URL (path and query)")
-	// A bad header is reported after parsing, by parseRunFlags: an error
-	// returned here would be quoted by the flag package with the value.
-	var headerErr error
-	fs.Func("header", "request header `'Name: value'` of the stream request (repeatable; replaces the scenario's headers of that name; never printed)", func(s string) error {
-		for _, line := range strings.Split(s, "\n") {
-			if line = strings.TrimRight(line, "\r"); strings.TrimSpace(line) == "" {
-				continue
-			}
-			h, err := parseHeader(line)
-			if err != nil {
-				headerErr = cmp.Or(headerErr, err)
-				continue
-			}
-			c.headers = append(c.headers, h)
-		}
-		return nil
-	})
+	headerErr := c.registerHeader(fs)
 	fs.Func("connections", "closed model: `N` concurrent streams (overrides the scenario's load)", func(s string) error {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 1 {
@@ -187,16 +171,16 @@ func parseRunFlags(e *env, args []string) (*runConfig, error) {
 	if err := applyEnv(fs, e.getenv); err != nil {
 		return nil, err
 	}
-	if headerErr != nil {
-		return nil, usagef("SSEBENCH_HEADER: %w", headerErr)
+	if *headerErr != nil {
+		return nil, usagef("SSEBENCH_HEADER: %w", *headerErr)
 	}
 	c.envHeaders, c.headers = c.headers, nil
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return nil, err
 	}
-	if headerErr != nil {
-		return nil, usagef("--header: %w", headerErr)
+	if *headerErr != nil {
+		return nil, usagef("--header: %w", *headerErr)
 	}
 	switch len(pos) {
 	case 0:
@@ -297,6 +281,29 @@ func parseSourceIPs(s string) ([]netip.Addr, error) {
 		return nil, errors.New("no address given")
 	}
 	return out, nil
+}
+
+// registerHeader adds --header to fs: each value (one header per line)
+// is appended to c.headers. A bad header is not returned to the flag
+// package, which would quote the value in its error: it is kept in the
+// returned error, for parseRunFlags to report after parsing.
+func (c *runConfig) registerHeader(fs *flag.FlagSet) *error {
+	var headerErr error
+	fs.Func("header", "request header `'Name: value'` of the stream request (repeatable; replaces the scenario's headers of that name; never printed)", func(s string) error {
+		for _, line := range strings.Split(s, "\n") {
+			if line = strings.TrimRight(line, "\r"); strings.TrimSpace(line) == "" {
+				continue
+			}
+			h, err := parseHeader(line)
+			if err != nil {
+				headerErr = cmp.Or(headerErr, err)
+				continue
+			}
+			c.headers = append(c.headers, h)
+		}
+		return nil
+	})
+	return &headerErr
 }
 
 // parseHeader parses "Name: value". Errors never repeat the value (nor the
