@@ -23,12 +23,6 @@ const DefaultInterval = time.Second
 // snapshotEvery is the longest time between two published Snapshots.
 const snapshotEvery = 250 * time.Millisecond
 
-// DegradedLag is the schedule lag (queue) p99 above which a run is marked
-// degraded: the client could not send requests on time, so its latencies
-// may include client-side delay and must not pass as server latency. It is
-// health.DefaultLimits.Lag; the generator's other bounds are there too.
-const DegradedLag = 10 * time.Millisecond
-
 // AggregatorOptions configure an Aggregator.
 type AggregatorOptions struct {
 	// Interval is the tick length of the time series. Default 1 s.
@@ -77,7 +71,8 @@ type Snapshot struct {
 	// whole run so far (0: no sample yet).
 	TTFTP50, TTFTP99 time.Duration
 	// LagP99 is the schedule lag (queue) p99 over the last complete tick;
-	// LagP99Run over the whole run so far (what decides Degraded).
+	// LagP99Run over the whole run so far (one input of the degraded
+	// verdict, see health.Judge).
 	LagP99, LagP99Run time.Duration
 	// Done is set on the last Snapshot, published when Consume returns.
 	Done bool

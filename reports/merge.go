@@ -96,43 +96,8 @@ func (o MergeOptions) Merge(files ...*File) (*File, error) {
 	out.Started, out.DurationS = unionSpan(files)
 
 	// Latency histograms.
-	names := map[string]bool{}
-	for _, f := range files {
-		for n := range f.Metrics {
-			names[n] = true
-		}
-	}
-	sorted := make([]string, 0, len(names))
-	for n := range names {
-		sorted = append(sorted, n)
-	}
-	sort.Strings(sorted)
-	for _, n := range sorted {
-		acc := NewHistogram()
-		var oor int64
-		for _, f := range files {
-			m := f.Metrics[n]
-			if m == nil || m.Count == 0 {
-				continue
-			}
-			h, err := DecodeHistogram(m.HDR)
-			if err != nil {
-				return nil, fmt.Errorf("%w: shard %s, metric %s: %w", ErrMerge, f.Shard, n, err)
-			}
-			if err := acc.Merge(h); err != nil {
-				return nil, fmt.Errorf("%w: metric %s: %w", ErrMerge, n, err)
-			}
-			oor += m.OutOfRange
-		}
-		if acc.Count() == 0 {
-			continue
-		}
-		st, err := statsOf(acc)
-		if err != nil {
-			return nil, fmt.Errorf("%w: metric %s: %w", ErrMerge, n, err)
-		}
-		st.OutOfRange = oor
-		out.Metrics[n] = st
+	if out.Metrics, err = mergeMetrics(files); err != nil {
+		return nil, err
 	}
 
 	// Counters, rates, failure reasons.
@@ -180,6 +145,51 @@ func (o MergeOptions) Merge(files ...*File) (*File, error) {
 		out.Notes = append(out.Notes, shardNotes(files)...)
 	}
 	out.Notes = dedupe(out.Notes)
+	return out, nil
+}
+
+// mergeMetrics merges every latency histogram of the files exactly and
+// recomputes its statistics.
+func mergeMetrics(files []*File) (map[string]*MetricStats, error) {
+	out := map[string]*MetricStats{}
+	names := map[string]bool{}
+	for _, f := range files {
+		for n := range f.Metrics {
+			names[n] = true
+		}
+	}
+	sorted := make([]string, 0, len(names))
+	for n := range names {
+		sorted = append(sorted, n)
+	}
+	sort.Strings(sorted)
+	for _, n := range sorted {
+		acc := NewHistogram()
+		var oor int64
+		for _, f := range files {
+			m := f.Metrics[n]
+			if m == nil || m.Count == 0 {
+				continue
+			}
+			h, err := DecodeHistogram(m.HDR)
+			if err != nil {
+				return nil, fmt.Errorf("%w: shard %s, metric %s: %w", ErrMerge, f.Shard, n, err)
+			}
+			if err := acc.Merge(h); err != nil {
+				return nil, fmt.Errorf("%w: metric %s: %w", ErrMerge, n, err)
+			}
+			oor += m.OutOfRange
+		}
+		if acc.Count() == 0 {
+			continue
+		}
+		st, err := statsOf(acc)
+		if err != nil {
+			return nil, fmt.Errorf("%w: metric %s: %w", ErrMerge, n, err)
+		}
+		st.OutOfRange = oor
+		out[n] = st
+	}
 	return out, nil
 }
 

@@ -10,7 +10,9 @@ import (
 // abort rule or the end of the run cut it after it had received at least
 // one event (an endless live feed cut by the run's duration is healthy). A
 // failed stream is never served, whatever it received before it failed.
-// A run that started no stream served none.
+// A run that started no stream served none. A File written before
+// cut_after_events was counted (it has no Generator) cannot tell a live
+// feed from a silent one, so its cut streams are not judged.
 //
 // ssebench run and report fail such a run (exit 1) even without a
 // threshold: a load test that measured nothing but errors must not pass.
@@ -22,7 +24,7 @@ func Unserved(f *File) string {
 		}
 		return "no stream started (is the duration or the load too small?)"
 	}
-	if c.StreamsOK+c.CutAfterEvents > 0 {
+	if c.StreamsOK+c.CutAfterEvents > 0 || (f.Generator == nil && c.Cancelled+c.Aborted > 0) {
 		return ""
 	}
 	var parts []string

@@ -234,10 +234,18 @@ func TestUnserved(t *testing.T) {
 		{"every arrival dropped", Counters{ArrivalsDropped: 7}, "all 7 arrivals were dropped"},
 	}
 	for _, tt := range tests {
-		got := Unserved(&File{Counters: tt.c})
+		got := Unserved(&File{Counters: tt.c, Generator: &Generator{}})
 		if tt.want == "" && got != "" || tt.want != "" && !strings.Contains(got, tt.want) {
 			t.Errorf("%s: Unserved = %q, want %q", tt.name, got, tt.want)
 		}
+	}
+	// A file of an earlier version, without cut_after_events: cut streams
+	// are not judged; failed ones are.
+	if got := Unserved(&File{Counters: Counters{StreamsStarted: 2, Cancelled: 2}}); got != "" {
+		t.Errorf("old file with cancelled streams: Unserved = %q", got)
+	}
+	if got := Unserved(&File{Counters: Counters{StreamsStarted: 2, StreamsFailed: 2}}); got == "" {
+		t.Error("old file with failed streams only is served")
 	}
 }
 
