@@ -556,10 +556,11 @@ func runSyntheticBaseline(t *testing.T, path string, lat time.Duration) {
 	}
 }
 
-// TestRunShards: two shards of an open-model run, merged, hold exactly the
-// plan's streams and events, histogram counts equal to the sum of the
-// shards', percentiles matching a one-process run, and stream numbers
-// unique across the shards.
+// TestRunShards: two shards of an open-model run, merged, account for
+// every arrival of the plan exactly (started, or dropped and counted), with
+// histogram counts equal to the sum of the shards', percentiles equal to
+// those of the union of the shards' histograms, and stream numbers unique
+// across the shards.
 func TestRunShards(t *testing.T) {
 	t.Parallel()
 	// A recording SSE server: each stream says which {{stream}} it is.
@@ -659,13 +660,18 @@ grace: 10s
 			t.Errorf("merged notes repeat the shards' notes: %q", merged.Notes)
 		}
 	}
+	// Every arrival of the plan is accounted for: started, or dropped
+	// because the generator reached it too late (on a loaded machine it
+	// may; the drop is counted, never hidden).
 	const eventsPerStream = 5
 	for name, got := range map[string]reports.Counters{"merged": merged.Counters, "one process": f.Counters} {
-		if got.StreamsStarted != int64(planned) || got.Events != int64(planned*eventsPerStream) {
-			t.Errorf("%s: %d streams, %d events; the plan has %d streams, %d events",
-				name, got.StreamsStarted, got.Events, planned, planned*eventsPerStream)
+		if got.StreamsStarted+got.ArrivalsDropped != int64(planned) || got.StreamsOK != got.StreamsStarted ||
+			got.Events != got.StreamsOK*eventsPerStream {
+			t.Errorf("%s: %d streams started (%d ok) and %d arrivals dropped, %d events; the plan has %d arrivals of %d events",
+				name, got.StreamsStarted, got.StreamsOK, got.ArrivalsDropped, got.Events, planned, eventsPerStream)
 		}
 	}
+	perStream := map[string]int64{"ttft": 1, "gap": eventsPerStream - 1, "e2e": 1}
 	for _, name := range []string{"ttft", "gap", "e2e"} {
 		m, a, b, o := merged.Metrics[name], f1.Metrics[name], f2.Metrics[name], f.Metrics[name]
 		if m == nil || a == nil || b == nil || o == nil {
@@ -675,8 +681,9 @@ grace: 10s
 		if m.Count != a.Count+b.Count {
 			t.Errorf("%s: merged count %d, shards %d + %d", name, m.Count, a.Count, b.Count)
 		}
-		if m.Count != o.Count {
-			t.Errorf("%s: merged count %d, one-process count %d", name, m.Count, o.Count)
+		if m.Count != perStream[name]*merged.Counters.StreamsOK || o.Count != perStream[name]*f.Counters.StreamsOK {
+			t.Errorf("%s: merged count %d for %d streams, one-process count %d for %d streams; want %d per stream",
+				name, m.Count, merged.Counters.StreamsOK, o.Count, f.Counters.StreamsOK, perStream[name])
 		}
 		// Lossless: the merged percentiles are those of the union of the
 		// shards' samples, to the histogram's precision (3 significant
@@ -726,8 +733,8 @@ grace: 10s
 		numbers = append(numbers, n)
 	}
 	slices.Sort(numbers)
-	if len(numbers) != planned || numbers[0] != 0 || numbers[len(numbers)-1] != planned-1 {
-		t.Errorf("stream numbers across shards: %v, want 0..%d", numbers, planned-1)
+	if int64(len(numbers)) != merged.Counters.StreamsStarted || len(numbers) == 0 || numbers[0] < 0 || numbers[len(numbers)-1] >= planned {
+		t.Errorf("stream numbers across shards: %v, want %d distinct numbers in 0..%d", numbers, merged.Counters.StreamsStarted, planned-1)
 	}
 }
 
