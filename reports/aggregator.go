@@ -8,10 +8,12 @@ import (
 	"runtime"
 	"sort"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/ssebench/ssebench/scenarios"
+	"github.com/ssebench/ssebench/scenarios/health"
 )
 
 // DefaultInterval is the default tick length of the aggregator's time
@@ -20,11 +22,6 @@ const DefaultInterval = time.Second
 
 // snapshotEvery is the longest time between two published Snapshots.
 const snapshotEvery = 250 * time.Millisecond
-
-// DegradedLag is the schedule lag (queue) p99 above which a run is marked
-// degraded: the client could not send requests on time, so its latencies
-// may include client-side delay and must not pass as server latency.
-const DegradedLag = 10 * time.Millisecond
 
 // AggregatorOptions configure an Aggregator.
 type AggregatorOptions struct {
@@ -64,6 +61,8 @@ type Snapshot struct {
 	Events, Tokens, Bytes int64
 	// Errors is the number of failed stream attempts (all classes).
 	Errors int64
+	// Redirects is the number of redirects followed.
+	Redirects int64
 	// EventsPerS is the event rate over the last complete tick, per
 	// second; TickErrors the failed attempts in that tick.
 	EventsPerS float64
@@ -72,7 +71,8 @@ type Snapshot struct {
 	// whole run so far (0: no sample yet).
 	TTFTP50, TTFTP99 time.Duration
 	// LagP99 is the schedule lag (queue) p99 over the last complete tick;
-	// LagP99Run over the whole run so far (what decides Degraded).
+	// LagP99Run over the whole run so far (one input of the degraded
+	// verdict, see health.Judge).
 	LagP99, LagP99Run time.Duration
 	// Done is set on the last Snapshot, published when Consume returns.
 	Done bool
@@ -83,6 +83,47 @@ type totals struct {
 	started, attempts, ok, failed, aborted, cancelled    int64
 	events, content, bytes, tokens, comments             int64
 	reconnects, idsLost, idsDup, dropped, failedAttempts int64
+	redirects, reconnected, cutAfterEvents               int64
+}
+
+// errorCounts count failures by class, HTTP status failures by status too.
+type errorCounts struct {
+	classes  [scenarios.NumErrorClasses]int64
+	statuses map[int]int64
+}
+
+// add counts one failure of class c (status for ErrHTTPStatus).
+func (e *errorCounts) add(c scenarios.ErrorClass, status int) {
+	if c >= scenarios.NumErrorClasses {
+		c = scenarios.ErrOther
+	}
+	if c == scenarios.ErrHTTPStatus {
+		if e.statuses == nil {
+			e.statuses = map[int]int64{}
+		}
+		e.statuses[status]++
+		return
+	}
+	e.classes[c]++
+}
+
+// keyed returns the counts keyed by class name, with HTTP status failures
+// keyed "http_status:CODE".
+func (e *errorCounts) keyed() map[string]int64 {
+	m := map[string]int64{}
+	for c, n := range e.classes {
+		if n > 0 {
+			m[scenarios.ErrorClass(c).String()] = n
+		}
+	}
+	for code, n := range e.statuses {
+		key := scenarios.ErrHTTPStatus.String()
+		if code != 0 {
+			key += ":" + strconv.Itoa(code)
+		}
+		m[key] += n
+	}
+	return m
 }
 
 // tickCounts are what one tick counts.
@@ -116,11 +157,18 @@ type Aggregator struct {
 	cum  [scenarios.NumMetrics]*Histogram
 	tick [scenarios.NumMetrics]*Histogram
 
-	t        totals
-	errs     [scenarios.NumErrorClasses]int64
-	statuses map[int]int64
-	unknown  int64
-	active   int64
+	t          totals
+	streamErrs errorCounts // failed streams, by their final attempt's class
+	attErrs    errorCounts // failed attempts
+	encodings  [scenarios.NumEncodings]int64
+	failures   failureTable
+	// withEvents holds the open streams that have dispatched an event, so
+	// that an aborted or cancelled stream can be told apart from one that
+	// never received anything. Entries leave at the stream's final Result,
+	// so it holds at most the streams open at once.
+	withEvents map[uint64]struct{}
+	unknown    int64
+	active     int64
 
 	tc        tickCounts
 	tickN     int           // ticks closed so far
@@ -151,7 +199,8 @@ func NewAggregator(opts AggregatorOptions) *Aggregator {
 		start:    opts.Start,
 		hlog:     opts.HLog,
 		onTick:   opts.OnTick,
-		statuses: map[int]int64{},
+
+		withEvents: map[uint64]struct{}{},
 	}
 	for m := range scenarios.NumMetrics {
 		a.cum[m] = NewHistogram()
@@ -213,43 +262,26 @@ func (a *Aggregator) add(r *scenarios.Result) {
 			a.cum[m].Record(d)
 		}
 	}
+	if r.Events > 0 && r.Kind != scenarios.KindDropped {
+		a.withEvents[r.Stream] = struct{}{}
+	}
 	switch r.Kind {
 	case scenarios.KindStart:
 		a.t.attempts++
-		if r.Attempt == 0 {
+		switch r.Attempt {
+		case 0:
 			a.t.started++
 			a.tc.started++
-		} else {
+		case 1:
+			a.t.reconnected++
+			a.t.reconnects++
+		default:
 			a.t.reconnects++
 		}
 		a.active++
 	case scenarios.KindProgress:
 	case scenarios.KindEnd:
-		a.active--
-		if r.Err != scenarios.ErrNone {
-			a.t.failedAttempts++
-			a.tc.errors++
-			if r.Err < scenarios.NumErrorClasses {
-				a.errs[r.Err]++
-			} else {
-				a.errs[scenarios.ErrOther]++
-			}
-			if r.Err == scenarios.ErrHTTPStatus {
-				a.statuses[r.Status]++
-			}
-		}
-		if r.Final {
-			switch {
-			case r.Aborted:
-				a.t.aborted++
-			case r.Cancelled:
-				a.t.cancelled++
-			case r.Err != scenarios.ErrNone:
-				a.t.failed++
-			default:
-				a.t.ok++
-			}
-		}
+		a.addEnd(r)
 	case scenarios.KindDropped:
 		a.t.dropped++
 	default:
@@ -274,8 +306,50 @@ func (a *Aggregator) add(r *scenarios.Result) {
 	a.t.comments += r.Comments
 	a.t.idsLost += r.IDsLost
 	a.t.idsDup += r.IDsDup
+	a.t.redirects += r.Redirects
 	a.tc.events += r.Events
 	a.tc.tokens += r.Tokens
+}
+
+// addEnd records the end of an attempt: its encoding, its failure (an
+// attempt error, and a stream error when it was the stream's last
+// attempt) and, on the final Result, the stream's outcome.
+func (a *Aggregator) addEnd(r *scenarios.Result) {
+	a.active--
+	if r.Encoding != scenarios.EncNone {
+		e := r.Encoding
+		if e >= scenarios.NumEncodings {
+			e = scenarios.EncOther
+		}
+		a.encodings[e]++
+	}
+	if r.Err != scenarios.ErrNone {
+		a.t.failedAttempts++
+		a.tc.errors++
+		a.attErrs.add(r.Err, r.Status)
+		a.failures.add(r.Err, r.Detail, r.Sample, r.Final)
+	}
+	if !r.Final {
+		return
+	}
+	_, hadEvents := a.withEvents[r.Stream]
+	delete(a.withEvents, r.Stream)
+	switch {
+	case r.Aborted:
+		a.t.aborted++
+	case r.Cancelled:
+		a.t.cancelled++
+	case r.Err != scenarios.ErrNone:
+		a.t.failed++
+		a.streamErrs.add(r.Err, r.Status)
+		return
+	default:
+		a.t.ok++
+		return
+	}
+	if hadEvents {
+		a.t.cutAfterEvents++
+	}
 }
 
 // closeTicksUntil closes every tick that ended at or before elapsed.
@@ -385,6 +459,7 @@ func (a *Aggregator) publish(elapsed time.Duration, done bool) {
 		Tokens:     a.t.tokens,
 		Bytes:      a.t.bytes,
 		Errors:     a.t.failedAttempts,
+		Redirects:  a.t.redirects,
 		TickErrors: a.lastTick.errors,
 		TTFTP50:    a.cum[scenarios.TTFT].Quantile(0.50),
 		TTFTP99:    a.cum[scenarios.TTFT].Quantile(0.99),
@@ -407,9 +482,16 @@ func (a *Aggregator) Snapshot() Snapshot { return *a.snap.Load() }
 type Meta struct {
 	// Version is the ssebench version that ran.
 	Version string
-	// Scenario is the scenario as run, as JSON, with secrets already
-	// redacted by the caller (it is copied to the File verbatim).
+	// Scenario is the whole plan as run (with --shard, before the split),
+	// as JSON, with secrets already redacted by the caller (it is copied
+	// to the File verbatim).
 	Scenario json.RawMessage
+	// Plan identifies the plan (see PlanID); "" when unknown.
+	Plan string
+	// Health is what the process measured of itself over the run
+	// (health.Monitor.Stop); nil when it did not, and then only the
+	// schedule lag decides Degraded.
+	Health *health.Measures
 	// Shard is "I/N"; "" means "1/1".
 	Shard string
 	// Environment describes where the run happened (see HostEnvironment).
@@ -451,10 +533,12 @@ func (a *Aggregator) Finish(meta Meta) *File {
 		Started:     a.start.Round(0).UTC(),
 		DurationS:   dur.Seconds(),
 		IntervalS:   a.interval.Seconds(),
+		Plan:        meta.Plan,
 		Scenario:    meta.Scenario,
 		Shard:       meta.Shard,
 		Environment: meta.Environment,
 		Metrics:     map[string]*MetricStats{},
+		Failures:    a.failures.list(),
 		Intervals:   a.intervals,
 		Thresholds:  []ThresholdResult{},
 		Notes:       append([]string{}, meta.Notes...),
@@ -477,21 +561,32 @@ func (a *Aggregator) Finish(meta Meta) *File {
 		f.Metrics[scenarios.Metric(m).String()] = st
 	}
 	f.Counters = Counters{
-		StreamsStarted:  a.t.started,
-		StreamsOK:       a.t.ok,
-		StreamsFailed:   a.t.failed,
-		Aborted:         a.t.aborted,
-		Cancelled:       a.t.cancelled,
-		Events:          a.t.events,
-		ContentEvents:   a.t.content,
-		Bytes:           a.t.bytes,
-		Tokens:          a.t.tokens,
-		Comments:        a.t.comments,
-		Reconnects:      a.t.reconnects,
-		IDsLost:         a.t.idsLost,
-		IDsDuplicated:   a.t.idsDup,
-		ArrivalsDropped: a.t.dropped,
-		Errors:          a.errorMap(),
+		StreamsStarted:     a.t.started,
+		StreamsOK:          a.t.ok,
+		StreamsFailed:      a.t.failed,
+		Aborted:            a.t.aborted,
+		Cancelled:          a.t.cancelled,
+		CutAfterEvents:     a.t.cutAfterEvents,
+		Attempts:           a.t.attempts,
+		StreamsReconnected: a.t.reconnected,
+		Events:             a.t.events,
+		ContentEvents:      a.t.content,
+		Bytes:              a.t.bytes,
+		Tokens:             a.t.tokens,
+		Comments:           a.t.comments,
+		Reconnects:         a.t.reconnects,
+		Redirects:          a.t.redirects,
+		IDsLost:            a.t.idsLost,
+		IDsDuplicated:      a.t.idsDup,
+		ArrivalsDropped:    a.t.dropped,
+		Errors:             a.streamErrs.keyed(),
+		AttemptErrors:      a.attErrs.keyed(),
+		ContentEncoding:    map[string]int64{},
+	}
+	for e, n := range a.encodings {
+		if n > 0 {
+			f.Counters.ContentEncoding[scenarios.Encoding(e).String()] = n
+		}
 	}
 	f.Rates = ratesOf(f.Counters, f.DurationS)
 	if a.unknown > 0 {
@@ -503,28 +598,9 @@ func (a *Aggregator) Finish(meta Meta) *File {
 	if a.hlogErr != nil {
 		f.Notes = append(f.Notes, fmt.Sprintf("interval log: %v", a.hlogErr))
 	}
-	finishNotes(f)
+	judgeGenerator(f, meta.Health, meta.Environment.EmbeddedMock)
+	f.Notes = append(f.Notes, derivedNotes(f)...)
 	return f
-}
-
-// errorMap returns the error counts keyed by class name, with HTTP status
-// failures keyed "http_status:CODE".
-func (a *Aggregator) errorMap() map[string]int64 {
-	m := map[string]int64{}
-	for c, n := range a.errs {
-		if n == 0 || scenarios.ErrorClass(c) == scenarios.ErrHTTPStatus {
-			continue
-		}
-		m[scenarios.ErrorClass(c).String()] = n
-	}
-	for code, n := range a.statuses {
-		key := scenarios.ErrHTTPStatus.String()
-		if code != 0 {
-			key += ":" + strconv.Itoa(code)
-		}
-		m[key] += n
-	}
-	return m
 }
 
 // statsOf summarises h as a MetricStats (milliseconds, µs resolution).
@@ -562,20 +638,17 @@ func ratesOf(c Counters, durationS float64) Rates {
 	}
 }
 
-// finishNotes sets Degraded and adds the notes every File derives from its
-// own metrics: schedule lag, dropped arrivals, out-of-range values. It is
-// shared by Finish and Merge.
-func finishNotes(f *File) {
-	if q, ok := f.Metrics[scenarios.Queue.String()]; ok {
-		if q.P99 > ms(DegradedLag) {
-			f.Degraded = true
-			f.Notes = append(f.Notes, fmt.Sprintf(
-				"degraded: schedule lag (queue) p99 is %s ms, over %s ms: the client could not start streams on time, so its latencies include client-side delay; ttft_sched and e2e_sched show latency from the schedule; lower the load per process or shard the run",
-				fmtMS(q.P99), fmtMS(ms(DegradedLag))))
-		}
+// derivedNotes returns the notes a File derives from its own data: the
+// shard hint, dropped arrivals, out-of-range values. Finish adds them, and
+// Merge recomputes them for the merged File instead of repeating each
+// shard's.
+func derivedNotes(f *File) []string {
+	var notes []string
+	if i, n, ok := singleShard(f.Shard); ok && n > 1 {
+		notes = append(notes, fmt.Sprintf("shard %d/%d: merge the shards' JSON results with 'ssebench report'", i, n))
 	}
 	if d := f.Counters.ArrivalsDropped; d > 0 {
-		f.Notes = append(f.Notes, fmt.Sprintf(
+		notes = append(notes, fmt.Sprintf(
 			"%d arrivals were dropped: no free worker when they were due (raise the scenario's maximum concurrency)", d))
 	}
 	names := make([]string, 0, len(f.Metrics))
@@ -585,8 +658,20 @@ func finishNotes(f *File) {
 	sort.Strings(names)
 	for _, n := range names {
 		if o := f.Metrics[n].OutOfRange; o > 0 {
-			f.Notes = append(f.Notes, fmt.Sprintf(
+			notes = append(notes, fmt.Sprintf(
 				"%s: %d values outside 0 .. 1 h were clamped into the histogram", n, o))
 		}
 	}
+	return notes
+}
+
+// singleShard parses a Shard field "I/N" (not a merged one).
+func singleShard(s string) (i, n int, ok bool) {
+	is, ns, found := strings.Cut(s, "/")
+	if !found || strings.Contains(s, ":") {
+		return 0, 0, false
+	}
+	i, err1 := strconv.Atoi(is)
+	n, err2 := strconv.Atoi(ns)
+	return i, n, err1 == nil && err2 == nil && i >= 1 && i <= n
 }

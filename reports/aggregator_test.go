@@ -43,7 +43,7 @@ func TestAggregatorKinds(t *testing.T) {
 				res(scenarios.KindStart, func(r *scenarios.Result) { r.Attempt = 1 }),
 				res(scenarios.KindStart, nil),
 			},
-			want:    Counters{StreamsStarted: 2, Reconnects: 1, Errors: map[string]int64{}},
+			want:    Counters{StreamsStarted: 2, Attempts: 3, Reconnects: 1, StreamsReconnected: 1, Errors: map[string]int64{}, AttemptErrors: map[string]int64{}, ContentEncoding: map[string]int64{}},
 			metrics: map[string]int64{"queue": 1},
 			snapshot: func(t *testing.T, s Snapshot) {
 				if s.Active != 3 || s.Attempts != 3 {
@@ -65,7 +65,7 @@ func TestAggregatorKinds(t *testing.T) {
 				}),
 			},
 			want: Counters{Events: 11, ContentEvents: 10, Bytes: 500, Tokens: 9, Comments: 2, IDsLost: 1, IDsDuplicated: 3,
-				Errors: map[string]int64{}},
+				Errors: map[string]int64{}, AttemptErrors: map[string]int64{}, ContentEncoding: map[string]int64{}},
 			metrics: map[string]int64{"ttfb": 1, "ttft": 1, "gap": 10, "itl": 1},
 		},
 		{
@@ -85,7 +85,10 @@ func TestAggregatorKinds(t *testing.T) {
 				res(scenarios.KindEnd, func(r *scenarios.Result) { r.Final = true; r.Cancelled = true; r.Detail = "run ended" }),
 			},
 			want: Counters{StreamsStarted: 5, StreamsOK: 1, StreamsFailed: 2, Aborted: 1, Cancelled: 1, Reconnects: 1,
-				Errors: map[string]int64{"http_status:503": 2, "timeout_idle": 1}},
+				Attempts: 6, StreamsReconnected: 1,
+				Errors:          map[string]int64{"http_status:503": 1, "timeout_idle": 1},
+				AttemptErrors:   map[string]int64{"http_status:503": 2, "timeout_idle": 1},
+				ContentEncoding: map[string]int64{}},
 			metrics: map[string]int64{"e2e": 1},
 			snapshot: func(t *testing.T, s Snapshot) {
 				if s.Active != 0 || s.Errors != 3 || s.Failed != 2 {
@@ -98,7 +101,7 @@ func TestAggregatorKinds(t *testing.T) {
 			results: []*scenarios.Result{
 				res(scenarios.KindDropped, nil), res(scenarios.KindDropped, nil), res(scenarios.Kind(99), nil),
 			},
-			want:  Counters{ArrivalsDropped: 2, Errors: map[string]int64{}},
+			want:  Counters{ArrivalsDropped: 2, Errors: map[string]int64{}, AttemptErrors: map[string]int64{}, ContentEncoding: map[string]int64{}},
 			notes: 2, // dropped arrivals, unknown kind
 		},
 	}
@@ -206,8 +209,8 @@ func TestDegraded(t *testing.T) {
 		if f.Degraded != tt.want {
 			t.Errorf("lag %v: degraded = %v, want %v", tt.lag, f.Degraded, tt.want)
 		}
-		if tt.want && (len(f.Notes) == 0 || !strings.Contains(f.Notes[0], "schedule lag")) {
-			t.Errorf("lag %v: notes %q do not explain the degradation", tt.lag, f.Notes)
+		if tt.want && (len(f.Generator.Reasons) == 0 || !strings.Contains(f.Generator.Reasons[0], "schedule lag")) {
+			t.Errorf("lag %v: reasons %q do not explain the degradation", tt.lag, f.Generator.Reasons)
 		}
 	}
 }

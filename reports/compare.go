@@ -203,10 +203,10 @@ func Compare(base, cur *File, opts CompareOptions) *Comparison {
 		c.Notes = append(c.Notes, "the scenarios differ: the comparison may not be like for like")
 	}
 	if base.Degraded {
-		c.Notes = append(c.Notes, "the baseline run was degraded (client saturated)")
+		c.Notes = append(c.Notes, "the baseline run was degraded (its load generator limited the numbers)")
 	}
 	if cur.Degraded {
-		c.Notes = append(c.Notes, "the current run was degraded (client saturated)")
+		c.Notes = append(c.Notes, "the current run was degraded (its load generator limited the numbers)")
 	}
 	return c
 }

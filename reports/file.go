@@ -1,7 +1,16 @@
 // Package reports turns swarm Results into HdrHistograms, summaries and
-// verdicts: the aggregator, the JSON result file (schema 1, DESIGN.md §4),
-// text, HTML and JUnit renderers, thresholds, shard merge and baseline
-// comparison. It is the only package that imports hdrhistogram-go.
+// verdicts: the aggregator, the JSON result file (schema 1), text, HTML and
+// JUnit renderers, thresholds, shard merge and baseline comparison. It is
+// the only package that imports hdrhistogram-go.
+//
+// A stream is the unit of every count: Counters.Errors counts failed
+// streams by the class of their last attempt, Counters.AttemptErrors every
+// failed attempt. Failure reasons are bounded whatever a server sends: per
+// class at most MaxFailureMessages messages of at most MaxDetailBytes, each
+// with one sample of at most MaxSampleBytes; the aggregator tracks at most
+// 64 distinct messages per class while a run goes on. A run that served no
+// stream (Unserved) fails closed. The generator's health (Generator) is
+// judged by scenarios/health.
 package reports
 
 import (
@@ -22,22 +31,29 @@ const ToolName = "ssebench"
 // Latencies are milliseconds as floats with µs resolution. A File is plain
 // data: not safe for concurrent mutation.
 type File struct {
-	Schema      int             `json:"schema"`             // SchemaVersion
-	Tool        string          `json:"tool"`               // ToolName
-	Version     string          `json:"version"`            // ssebench version that ran
-	Started     time.Time       `json:"started"`            // when load started (UTC)
-	DurationS   float64         `json:"duration_s"`         // measured duration, seconds (merged: union of the shards' wall time)
-	IntervalS   float64         `json:"interval_s"`         // tick length of Intervals, seconds (normally 1)
-	Scenario    json.RawMessage `json:"scenario,omitempty"` // as run, secrets redacted
+	Schema    int       `json:"schema"`     // SchemaVersion
+	Tool      string    `json:"tool"`       // ToolName
+	Version   string    `json:"version"`    // ssebench version that ran
+	Started   time.Time `json:"started"`    // when load started (UTC)
+	DurationS float64   `json:"duration_s"` // measured duration, seconds (merged: union of the shards' wall time)
+	IntervalS float64   `json:"interval_s"` // tick length of Intervals, seconds (normally 1)
+	// Plan identifies what was run: a hash of the scenario as run (flags
+	// applied, secrets redacted) before --shard split it, so every shard of
+	// one run carries the same plan and Merge refuses files of different
+	// plans. "" in files that predate it.
+	Plan        string          `json:"plan,omitempty"`
+	Scenario    json.RawMessage `json:"scenario,omitempty"` // the whole plan as run (every shard's share together), secrets redacted
 	Shard       string          `json:"shard"`              // "1/1", "2/4", or "merged:1/2,2/2"
 	Environment Environment     `json:"environment"`        // where it ran
 
 	Metrics    map[string]*MetricStats `json:"metrics"`    // latency metrics with samples, keyed by scenarios.Metric names
 	Counters   Counters                `json:"counters"`   // totals
 	Rates      Rates                   `json:"rates"`      // totals per second of DurationS
+	Failures   []FailureClass          `json:"failures"`   // why attempts failed: per error class, the most frequent messages
 	Intervals  []Interval              `json:"intervals"`  // the time series, one per tick
 	Thresholds []ThresholdResult       `json:"thresholds"` // verdicts (see Evaluate); cleared by Merge
-	Degraded   bool                    `json:"degraded"`   // the client was saturated (schedule lag p99 > 10 ms): see Notes
+	Degraded   bool                    `json:"degraded"`   // the load generator, not the target, limited the numbers: see Generator
+	Generator  *Generator              `json:"generator"`  // the load generator's own health: the measures and the reasons behind Degraded
 	Notes      []string                `json:"notes"`      // caveats for the reader, one sentence each
 }
 
@@ -49,7 +65,7 @@ type Environment struct {
 	CPUs         int    `json:"cpus"`                    // logical CPUs
 	GoVersion    string `json:"go_version"`              // Go toolchain that built ssebench
 	FDLimit      uint64 `json:"fd_limit,omitempty"`      // open-files limit of the process
-	Target       string `json:"target,omitempty"`        // scheme://host of the target, no credentials
+	Target       string `json:"target,omitempty"`        // the target URL (scheme, host, path, query), secrets redacted
 	EmbeddedMock bool   `json:"embedded_mock,omitempty"` // the target was the in-process mock server
 }
 
@@ -76,27 +92,35 @@ type MetricStats struct {
 	HDR        string `json:"hdr"` // the histogram, V2 compressed, base64
 }
 
-// Counters are the run's totals. Streams count first attempts; a stream
+// Counters are the run's totals. A stream is the unit: it starts once and
+// may make several attempts (connections) when it reconnects. A stream
 // ends ok, failed (its last attempt failed), aborted (ended on purpose by
 // the scenario's abort rule) or cancelled (cut because the run ended: its
-// duration and grace passed, a ramp lowered the level, or an interrupt);
-// Errors count failed attempts by class.
+// duration and grace passed, a ramp lowered the level, or an interrupt).
+// Errors count failed streams by the class of their last attempt;
+// AttemptErrors count every failed attempt, recovered by a reconnect or not.
 type Counters struct {
-	StreamsStarted  int64            `json:"streams_started"`  // streams started (first attempts)
-	StreamsOK       int64            `json:"streams_ok"`       // streams whose last attempt ended cleanly
-	StreamsFailed   int64            `json:"streams_failed"`   // streams whose last attempt failed
-	Aborted         int64            `json:"aborted"`          // streams ended by the abort rule
-	Cancelled       int64            `json:"cancelled"`        // streams cut because the run ended: neither ok nor failed
-	Events          int64            `json:"events"`           // events dispatched
-	ContentEvents   int64            `json:"content_events"`   // content events (tokens, when the server reports no usage)
-	Bytes           int64            `json:"bytes"`            // response body bytes read
-	Tokens          int64            `json:"tokens"`           // output tokens (server usage, else content events)
-	Comments        int64            `json:"comments"`         // comment lines (heartbeats)
-	Reconnects      int64            `json:"reconnects"`       // attempts after the first
-	IDsLost         int64            `json:"ids_lost"`         // event ids skipped after a resume
-	IDsDuplicated   int64            `json:"ids_duplicated"`   // event ids seen again after a resume
-	ArrivalsDropped int64            `json:"arrivals_dropped"` // open-model arrivals that found no free worker
-	Errors          map[string]int64 `json:"errors"`           // failed attempts by class: "dial", "http_status:503", ...
+	StreamsStarted     int64            `json:"streams_started"`     // streams started (first attempts)
+	StreamsOK          int64            `json:"streams_ok"`          // streams whose last attempt ended cleanly
+	StreamsFailed      int64            `json:"streams_failed"`      // streams whose last attempt failed
+	Aborted            int64            `json:"aborted"`             // streams ended by the abort rule
+	Cancelled          int64            `json:"cancelled"`           // streams cut because the run ended: neither ok nor failed
+	CutAfterEvents     int64            `json:"cut_after_events"`    // aborted or cancelled streams that had received at least one event
+	Attempts           int64            `json:"attempts"`            // stream attempts (connections) begun, reconnects included
+	StreamsReconnected int64            `json:"streams_reconnected"` // streams that reconnected at least once
+	Events             int64            `json:"events"`              // events dispatched
+	ContentEvents      int64            `json:"content_events"`      // content events (tokens, when the server reports no usage)
+	Bytes              int64            `json:"bytes"`               // response body bytes read
+	Tokens             int64            `json:"tokens"`              // output tokens (per stream: the server's final usage, else content events over all attempts)
+	Comments           int64            `json:"comments"`            // comment lines (heartbeats)
+	Reconnects         int64            `json:"reconnects"`          // attempts after the first
+	Redirects          int64            `json:"redirects"`           // redirects followed
+	IDsLost            int64            `json:"ids_lost"`            // event ids skipped after a resume
+	IDsDuplicated      int64            `json:"ids_duplicated"`      // event ids seen again after a resume
+	ArrivalsDropped    int64            `json:"arrivals_dropped"`    // open-model arrivals that found no free worker
+	Errors             map[string]int64 `json:"errors"`              // failed streams by the class of their last attempt: "dial", "http_status:503", ...
+	AttemptErrors      map[string]int64 `json:"attempt_errors"`      // failed attempts by class, recovered or not (same keys)
+	ContentEncoding    map[string]int64 `json:"content_encoding"`    // attempts that got response headers, by Content-Encoding: "identity", "gzip", ...
 }
 
 // Rates are totals divided by the run's duration, per second.

@@ -9,7 +9,7 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
 
-// The geometry of every ssebench histogram (DESIGN.md §3): values are
+// The geometry of every ssebench histogram: values are
 // recorded in microseconds, from 1 µs to 1 h, with 3 significant digits
 // (a relative error of at most 0.1%).
 const (

@@ -100,6 +100,8 @@ type htmlRunView struct {
 	Downsample int
 	Errors     []htmlErrorRow
 	ErrTotal   string
+	Failures   []htmlFailureClass
+	Generator  *htmlGenerator
 	Counters   []htmlKV
 	Notes      []string
 	Scenario   string
@@ -134,8 +136,8 @@ type htmlCell struct {
 }
 
 type htmlErrorRow struct {
-	Class, Hint, Count, Share, OfStarted string
-	Bar                                  svgNum
+	Class, Hint, Count, Attempts, Share, OfStarted string
+	Bar                                            svgNum
 }
 
 type htmlKV struct {
@@ -148,7 +150,7 @@ type htmlKV struct {
 func newHTMLRunView(f *File) *htmlRunView {
 	v := &htmlRunView{
 		CSS:      htmlStyle,
-		Target:   f.Environment.Target,
+		Target:   Escape(f.Environment.Target),
 		Tool:     cmp.Or(f.Tool, "ssebench"),
 		Version:  f.Version,
 		Shard:    f.Shard,
@@ -165,6 +167,9 @@ func newHTMLRunView(f *File) *htmlRunView {
 		v.Started = f.Started.UTC().Format("2006-01-02 15:04:05 UTC")
 	}
 	v.Verdict = htmlVerdictOf(f.Thresholds)
+	if why := Unserved(f); why != "" {
+		v.Verdict = htmlVerdict{Class: "fail", Label: "FAIL", Detail: Escape(why)}
+	}
 	v.Thresh = htmlThresholdRows(f.Thresholds)
 
 	names := htmlMetricNames(f.Metrics)
@@ -200,6 +205,8 @@ func newHTMLRunView(f *File) *htmlRunView {
 	}
 
 	v.Errors, v.ErrTotal = htmlErrorRows(f.Counters)
+	v.Failures = htmlFailures(f.Failures)
+	v.Generator = htmlGeneratorOf(f)
 	v.Counters = htmlCounterRows(f.Counters, f.Rates)
 	v.Env = htmlEnvRows(f)
 	v.Scenario = htmlPrettyJSON(f.Scenario)
@@ -254,22 +261,24 @@ func humanWithUnit(v float64, unit string) string {
 }
 
 // htmlMetricOrder is the display order of the known metrics: the ones a reader
-// looks at first, then the rest in the order of DESIGN.md §4.
-var htmlMetricOrder = []string{"ttft", "gap", "e2e", "ttfb", "ttfe", "connect", "itl", "tpot", "queue", "ttft_sched", "e2e_sched"}
+// looks at first, then the rest in the order of scenarios.Metric.
+var htmlMetricOrder = []string{"ttft", "gap", "e2e", "ttfb", "ttfe", "connect", "itl", "tpot", "queue", "ttft_sched", "e2e_sched", "resume_gap"}
 
-// htmlMetricDesc says in a few words what each metric measures (DESIGN.md §4).
+// htmlMetricDesc says in a few words what each metric measures, per stream
+// (the unit of every metric; its reconnects included).
 var htmlMetricDesc = map[string]string{
-	"connect":    "dial + TLS handshake",
-	"ttfb":       "request sent → response headers",
-	"ttfe":       "request sent → first event",
-	"ttft":       "request sent → first content event",
-	"gap":        "between consecutive events of a stream",
-	"itl":        "between consecutive content events",
+	"connect":    "dial + TLS handshake, per connection",
+	"ttfb":       "stream's first request → response headers",
+	"ttfe":       "stream's first request → first event",
+	"ttft":       "stream's first request → first content event",
+	"gap":        "between consecutive events of a stream, across reconnects",
+	"itl":        "between consecutive content events, across reconnects",
 	"tpot":       "(e2e − ttft) / (tokens − 1), per stream",
-	"e2e":        "request sent → end of stream",
+	"e2e":        "stream's first request → its end, reconnect waits included",
 	"queue":      "scheduled start → request sent (generator lag)",
 	"ttft_sched": "scheduled start → first content event",
 	"e2e_sched":  "scheduled start → end of stream",
+	"resume_gap": "drop → first event after the resume",
 }
 
 // htmlMetricNames returns the names in m in display order: known metrics first,
@@ -374,62 +383,10 @@ var htmlErrorHints = map[string]string{
 	"timeout_total":        "stream outlived its total deadline",
 	"parse":                "a parser limit was exceeded",
 	"eof_mid_event":        "stream ended inside an event (data lost)",
+	"eof_before_terminal":  "stream ended before its terminal event",
 	"reset":                "connection broke mid-stream",
 	"terminal_error_event": "server sent an error event",
 	"other":                "request could not be made",
-}
-
-func htmlErrorRows(c Counters) ([]htmlErrorRow, string) {
-	type ec struct {
-		name string
-		n    int64
-	}
-	var all []ec
-	var total int64
-	for k, n := range c.Errors {
-		all = append(all, ec{k, n})
-		total += n
-	}
-	slices.SortFunc(all, func(a, b ec) int { return cmp.Or(cmp.Compare(b.n, a.n), strings.Compare(a.name, b.name)) })
-	rows := make([]htmlErrorRow, 0, len(all))
-	for _, e := range all {
-		class, detail, _ := strings.Cut(e.name, ":")
-		hint := htmlErrorHints[class]
-		if class == "http_status" && detail != "" {
-			hint = "HTTP " + detail + " response"
-		}
-		r := htmlErrorRow{Class: e.name, Hint: hint, Count: humanCount(e.n), Share: "–", OfStarted: "–"}
-		if total > 0 {
-			r.Share = humanPercent(float64(e.n) / float64(total))
-			r.Bar = svgRound(100 * float64(e.n) / float64(total))
-		}
-		if c.StreamsStarted > 0 {
-			r.OfStarted = humanPercent(float64(e.n) / float64(c.StreamsStarted))
-		}
-		rows = append(rows, r)
-	}
-	return rows, humanCount(total)
-}
-
-func htmlCounterRows(c Counters, r Rates) []htmlKV {
-	return []htmlKV{
-		{"streams started", humanCount(c.StreamsStarted), "stream attempts begun, reconnects included"},
-		{"streams ok", humanCount(c.StreamsOK), "ended cleanly"},
-		{"streams failed", humanCount(c.StreamsFailed), "ended with an error (see the breakdown)"},
-		{"aborted", humanCount(c.Aborted), "cut short by the end of the run"},
-		{"events", humanCount(c.Events), "dispatched events"},
-		{"content events", humanCount(c.ContentEvents), "events that carried content"},
-		{"tokens", humanCount(c.Tokens), "output tokens"},
-		{"bytes", humanBytes(c.Bytes), "response body bytes"},
-		{"comments", humanCount(c.Comments), "comment lines (heartbeats)"},
-		{"reconnects", humanCount(c.Reconnects), "reconnections after a drop"},
-		{"ids lost", humanCount(c.IDsLost), "events skipped after a resume"},
-		{"ids duplicated", humanCount(c.IDsDuplicated), "events repeated after a resume"},
-		{"arrivals dropped", humanCount(c.ArrivalsDropped), "scheduled arrivals that could not be started"},
-		{"events / s", humanRate(r.EventsPerS), "over the whole run"},
-		{"streams / s", humanRate(r.StreamsPerS), "over the whole run"},
-		{"tokens / s", humanRate(r.TokensPerS), "over the whole run"},
-	}
 }
 
 func htmlEnvRows(f *File) []htmlKV {

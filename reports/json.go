@@ -15,7 +15,7 @@ import (
 // exists but is not a usable ssebench result.
 var ErrBadFile = errors.New("not a usable ssebench result")
 
-// WriteJSON writes f as indented JSON (schema 1, DESIGN.md §4). Key order
+// WriteJSON writes f as indented JSON (schema 1). Key order
 // is stable: struct fields in declaration order, map keys sorted. Nil
 // slices and maps are written as [] and {} so consumers need not care.
 func WriteJSON(w io.Writer, f *File) error {
@@ -23,9 +23,7 @@ func WriteJSON(w io.Writer, f *File) error {
 	if g.Metrics == nil {
 		g.Metrics = map[string]*MetricStats{}
 	}
-	if g.Counters.Errors == nil {
-		g.Counters.Errors = map[string]int64{}
-	}
+	normalize(&g)
 	if g.Intervals == nil {
 		g.Intervals = []Interval{}
 	}
@@ -87,6 +85,11 @@ func checkFinite(f *File) error {
 	if err := check("rates", f.Rates.EventsPerS, f.Rates.StreamsPerS, f.Rates.TokensPerS); err != nil {
 		return err
 	}
+	if g := f.Generator; g != nil {
+		if err := check("generator", g.CPUsUsed, g.SchedP99, g.TimerP99, g.TimerMax, g.ScheduleLagP99, g.WallS); err != nil {
+			return err
+		}
+	}
 	for i, iv := range f.Intervals {
 		if err := check(fmt.Sprintf("intervals[%d]", i), iv.TS, iv.DurationS, iv.TTFTP50, iv.TTFTP99, iv.LagP99); err != nil {
 			return err
@@ -98,6 +101,34 @@ func checkFinite(f *File) error {
 		}
 	}
 	return nil
+}
+
+// normalize gives f's nil maps and slices their empty values, so that
+// they are written as {} and [] and readers need not care.
+func normalize(f *File) {
+	c := &f.Counters
+	if c.Errors == nil {
+		c.Errors = map[string]int64{}
+	}
+	if c.AttemptErrors == nil {
+		c.AttemptErrors = map[string]int64{}
+	}
+	if c.ContentEncoding == nil {
+		c.ContentEncoding = map[string]int64{}
+	}
+	if f.Failures == nil {
+		f.Failures = []FailureClass{}
+	}
+	for i := range f.Failures {
+		if f.Failures[i].Messages == nil {
+			f.Failures[i].Messages = []FailureMessage{}
+		}
+	}
+	if g := f.Generator; g != nil && g.Reasons == nil {
+		gg := *g
+		gg.Reasons = []string{}
+		f.Generator = &gg
+	}
 }
 
 // ReadFile reads and validates a JSON result written by WriteJSON. Errors
@@ -177,9 +208,7 @@ func decodeFile(b []byte) (*File, error) {
 	}
 	// The intervals' histograms are decoded (and checked) only by Merge:
 	// a long run has thousands.
-	if f.Counters.Errors == nil {
-		f.Counters.Errors = map[string]int64{}
-	}
+	normalize(&f)
 	if f.Thresholds == nil {
 		f.Thresholds = []ThresholdResult{}
 	}

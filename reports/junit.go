@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ssebench/ssebench/scenarios"
@@ -96,10 +97,12 @@ func WriteRunJUnit(w io.Writer, f *File, cmp *Comparison) error {
 // one testcase holding the text summary as system-out and the run's
 // counters as properties.
 //
-// The "run" testcase never fails: failed streams fail a run only through a
+// The "run" testcase fails only when no stream succeeded (Unserved), as
+// the exit code does; other failed streams fail a run only through a
 // threshold such as "errors.rate < 1%", so the JUnit verdict always agrees
 // with the exit code (a fault-injection scenario expects failures and must
-// be able to pass).
+// be able to pass). The degraded property is joined by degraded_reasons
+// when the generator limited the numbers.
 func WriteJUnit(w io.Writer, f *File) error {
 	doc, err := runJUnit(f)
 	if err != nil {
@@ -144,8 +147,15 @@ func runJUnit(f *File) (junitSuites, error) {
 			SystemOut: &junitText{summary.String()},
 		}},
 	}
+	if g := f.Generator; g != nil && len(g.Reasons) > 0 {
+		run.Properties.List = append(run.Properties.List, junitProperty{"degraded_reasons", strings.Join(g.Reasons, " | ")})
+	}
+	if why := Unserved(f); why != "" {
+		run.Cases[0].Failure = &junitFailure{Message: why, Type: "no-stream-succeeded", Text: why}
+		run.Failures++
+	}
 	return junitSuites{
-		Name: "ssebench", Tests: ths.Tests + run.Tests, Failures: ths.Failures,
+		Name: "ssebench", Tests: ths.Tests + run.Tests, Failures: ths.Failures + run.Failures,
 		Time: fmtFloat(f.DurationS, 3), Suites: []junitSuite{ths, run},
 	}, nil
 }

@@ -1,9 +1,12 @@
 package reports
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,17 +18,37 @@ import (
 // ErrMerge is wrapped by every error Merge returns.
 var ErrMerge = errors.New("cannot merge results")
 
+// ErrPlanMismatch is wrapped by the error Merge returns for files of
+// different plans (see File.Plan); MergeOptions.Force merges them anyway.
+var ErrPlanMismatch = errors.New("the results are of different plans")
+
+// MergeOptions change what Merge accepts.
+type MergeOptions struct {
+	// Force merges files of different plans (File.Plan), with a note
+	// naming them, instead of refusing.
+	Force bool
+}
+
+// Merge combines the results of several shards of one run into one File;
+// see MergeOptions.Merge. It refuses files of different plans.
+func Merge(files ...*File) (*File, error) { return MergeOptions{}.Merge(files...) }
+
 // Merge combines the results of several shards of one run into one File,
 // losslessly: counters add; every histogram is decoded, merged exactly and
 // re-encoded, and its statistics are recomputed from the merged histogram;
 // intervals align on wall time (At rounded to the tick) and their tick
 // histograms merge; rates are recomputed over the union of the shards' wall
-// time. Thresholds are cleared (evaluate them once on the merged result);
-// Shard becomes "merged:1/2,2/2"; Degraded is OR-ed; notes are kept, each
-// prefixed with its shard. Files of another schema version, with different
-// tick lengths, or repeating a shard of a split are an error. The inputs
-// are not modified.
-func Merge(files ...*File) (*File, error) {
+// time; failure reasons add up per class and message (see mergeFailures).
+// Thresholds are cleared (evaluate them once on the merged result); Shard
+// becomes "merged:1/2,2/2"; the scenario is the shards' common plan;
+// Degraded is OR-ed and the generator health takes the worst shard's
+// measures. Notes: those a File derives from its own data (dropped
+// arrivals, clamped values, the shard hint) are computed again for the
+// merged File; every other note appears once, prefixed with the shards
+// that carry it unless all do. Files of another schema version, with
+// different tick lengths, repeating a shard of a split, or (unless Force)
+// of different plans are an error. The inputs are not modified.
+func (o MergeOptions) Merge(files ...*File) (*File, error) {
 	if len(files) == 0 {
 		return nil, fmt.Errorf("%w: no files", ErrMerge)
 	}
@@ -36,6 +59,10 @@ func Merge(files ...*File) (*File, error) {
 		if f.Schema != SchemaVersion {
 			return nil, fmt.Errorf("%w: shard %s has schema version %d, not %d", ErrMerge, f.Shard, f.Schema, SchemaVersion)
 		}
+	}
+	planNote, err := checkPlans(files, o.Force)
+	if err != nil {
+		return nil, err
 	}
 	interval, err := commonInterval(files)
 	if err != nil {
@@ -52,6 +79,7 @@ func Merge(files ...*File) (*File, error) {
 		Tool:        ToolName,
 		Version:     first.Version,
 		IntervalS:   interval,
+		Plan:        first.Plan,
 		Scenario:    first.Scenario,
 		Shard:       shards,
 		Environment: first.Environment,
@@ -68,6 +96,62 @@ func Merge(files ...*File) (*File, error) {
 	out.Started, out.DurationS = unionSpan(files)
 
 	// Latency histograms.
+	if out.Metrics, err = mergeMetrics(files); err != nil {
+		return nil, err
+	}
+
+	// Counters, rates, failure reasons.
+	out.Counters = mergeCounters(files)
+	out.Rates = ratesOf(out.Counters, out.DurationS)
+	out.Failures = mergeFailures(files)
+
+	out.Intervals, err = mergeIntervals(files, out.Started, interval)
+	if err != nil {
+		return nil, err
+	}
+
+	// Environment, version, generator health, notes.
+	var hosts, targets, versions []string
+	for _, f := range files {
+		hosts = appendNew(hosts, f.Environment.Host)
+		targets = appendNew(targets, f.Environment.Target)
+		versions = appendNew(versions, f.Version)
+	}
+	out.Environment.Host = strings.Join(hosts, ",")
+	out.Generator = mergeGenerators(files)
+	if !slices.ContainsFunc(files, func(f *File) bool { return f.Generator != nil }) {
+		// Files written before the generator measured itself: judge the
+		// merged schedule lag, as they did.
+		judgeGenerator(out, nil, out.Environment.EmbeddedMock)
+		out.Generator.Degraded = out.Generator.Degraded || slices.ContainsFunc(files, func(f *File) bool { return f.Degraded })
+	}
+	out.Degraded = out.Generator.Degraded
+	if planNote != "" {
+		out.Notes = append(out.Notes, planNote)
+	}
+	if shardNote != "" && len(files) > 1 {
+		out.Notes = append(out.Notes, shardNote)
+	}
+	if len(targets) > 1 {
+		out.Notes = append(out.Notes, "the shards ran against different targets: "+strings.Join(targets, ", "))
+	}
+	if len(versions) > 1 {
+		out.Notes = append(out.Notes, "the shards ran different ssebench versions: "+strings.Join(versions, ", "))
+	}
+	if len(files) == 1 {
+		out.Notes = append(out.Notes, first.Notes...)
+	} else {
+		out.Notes = append(out.Notes, derivedNotes(out)...)
+		out.Notes = append(out.Notes, shardNotes(files)...)
+	}
+	out.Notes = dedupe(out.Notes)
+	return out, nil
+}
+
+// mergeMetrics merges every latency histogram of the files exactly and
+// recomputes its statistics.
+func mergeMetrics(files []*File) (map[string]*MetricStats, error) {
+	out := map[string]*MetricStats{}
 	names := map[string]bool{}
 	for _, f := range files {
 		for n := range f.Metrics {
@@ -104,69 +188,133 @@ func Merge(files ...*File) (*File, error) {
 			return nil, fmt.Errorf("%w: metric %s: %w", ErrMerge, n, err)
 		}
 		st.OutOfRange = oor
-		out.Metrics[n] = st
+		out[n] = st
 	}
+	return out, nil
+}
 
-	// Counters and rates.
-	out.Counters.Errors = map[string]int64{}
+// mergeCounters adds the files' counters.
+func mergeCounters(files []*File) Counters {
+	o := Counters{Errors: map[string]int64{}, AttemptErrors: map[string]int64{}, ContentEncoding: map[string]int64{}}
 	for _, f := range files {
 		c := f.Counters
-		o := &out.Counters
 		o.StreamsStarted += c.StreamsStarted
 		o.StreamsOK += c.StreamsOK
 		o.StreamsFailed += c.StreamsFailed
 		o.Aborted += c.Aborted
 		o.Cancelled += c.Cancelled
+		o.CutAfterEvents += c.CutAfterEvents
+		o.Attempts += c.Attempts
+		o.StreamsReconnected += c.StreamsReconnected
 		o.Events += c.Events
 		o.ContentEvents += c.ContentEvents
 		o.Bytes += c.Bytes
 		o.Tokens += c.Tokens
 		o.Comments += c.Comments
 		o.Reconnects += c.Reconnects
+		o.Redirects += c.Redirects
 		o.IDsLost += c.IDsLost
 		o.IDsDuplicated += c.IDsDuplicated
 		o.ArrivalsDropped += c.ArrivalsDropped
 		for k, n := range c.Errors {
 			o.Errors[k] += n
 		}
+		for k, n := range c.AttemptErrors {
+			o.AttemptErrors[k] += n
+		}
+		for k, n := range c.ContentEncoding {
+			o.ContentEncoding[k] += n
+		}
 	}
-	out.Rates = ratesOf(out.Counters, out.DurationS)
+	return o
+}
 
-	out.Intervals, err = mergeIntervals(files, out.Started, interval)
-	if err != nil {
-		return nil, err
-	}
+// PlanID returns the plan id of a scenario as JSON (the whole plan, secrets
+// redacted, before any --shard split): the first 16 hex digits of its
+// SHA-256. Results with the same plan id ran the same plan.
+func PlanID(scenarioJSON []byte) string {
+	sum := sha256.Sum256(scenarioJSON)
+	return hex.EncodeToString(sum[:8])
+}
 
-	// Environment, version, degraded, notes.
-	var hosts, targets, versions []string
+// checkPlans returns an error (or with force, a note) when the files are
+// of different plans. Files without a plan id (written before it existed)
+// are merged with a note saying they could not be checked.
+func checkPlans(files []*File, force bool) (string, error) {
+	var plans, unknown []string
+	byPlan := map[string][]string{}
 	for _, f := range files {
-		hosts = appendNew(hosts, f.Environment.Host)
-		targets = appendNew(targets, f.Environment.Target)
-		versions = appendNew(versions, f.Version)
-		out.Degraded = out.Degraded || f.Degraded
+		if f.Plan == "" {
+			unknown = append(unknown, f.Shard)
+			continue
+		}
+		if _, ok := byPlan[f.Plan]; !ok {
+			plans = append(plans, f.Plan)
+		}
+		byPlan[f.Plan] = append(byPlan[f.Plan], f.Shard)
 	}
-	out.Environment.Host = strings.Join(hosts, ",")
-	if shardNote != "" && len(files) > 1 {
-		out.Notes = append(out.Notes, shardNote)
+	if len(plans) > 1 {
+		var parts []string
+		for _, p := range plans {
+			parts = append(parts, fmt.Sprintf("plan %s (shard %s)", p, strings.Join(byPlan[p], ", ")))
+		}
+		what := strings.Join(parts, " and ")
+		if !force {
+			return "", fmt.Errorf("%w: %w: %s; merge only the shards of one run, or pass --force to merge them anyway",
+				ErrMerge, ErrPlanMismatch, what)
+		}
+		return "merged results of different plans (--force): " + what + "; the scenario shown is the first file's", nil
 	}
-	if len(targets) > 1 {
-		out.Notes = append(out.Notes, "the shards ran against different targets: "+strings.Join(targets, ", "))
+	if len(unknown) > 0 && len(files) > 1 {
+		return fmt.Sprintf("shard %s has no plan id (written by an older ssebench): not checked to belong to the same run", strings.Join(unknown, ", ")), nil
 	}
-	if len(versions) > 1 {
-		out.Notes = append(out.Notes, "the shards ran different ssebench versions: "+strings.Join(versions, ", "))
-	}
-	finishNotes(out)
-	if len(files) > 1 {
-		for _, f := range files {
-			for _, n := range f.Notes {
-				out.Notes = append(out.Notes, "shard "+f.Shard+": "+n)
+	return "", nil
+}
+
+// shardNotes returns the shards' own notes (not the derived ones, which
+// the merged File computes again), each once: as it is when every shard
+// has it, else prefixed with the shards that have it.
+func shardNotes(files []*File) []string {
+	var order []string
+	holders := map[string][]string{}
+	for _, f := range files {
+		derived := map[string]bool{}
+		for _, n := range derivedNotes(f) {
+			derived[n] = true
+		}
+		for _, n := range f.Notes {
+			if derived[n] || isLegacyDerived(n) {
+				continue
+			}
+			if _, ok := holders[n]; !ok {
+				order = append(order, n)
+			}
+			if h := holders[n]; len(h) == 0 || h[len(h)-1] != f.Shard {
+				holders[n] = append(h, f.Shard)
 			}
 		}
-	} else {
-		out.Notes = append(out.Notes, first.Notes...)
-		out.Notes = dedupe(out.Notes)
 	}
-	return out, nil
+	out := make([]string, 0, len(order))
+	for _, n := range order {
+		h := holders[n]
+		switch {
+		case len(h) == len(files):
+			out = append(out, n)
+		case len(h) == 1:
+			out = append(out, "shard "+h[0]+": "+n)
+		default:
+			out = append(out, "shards "+strings.Join(h, ", ")+": "+n)
+		}
+	}
+	return out
+}
+
+// isLegacyDerived recognises the derived notes that files of earlier
+// versions wrote in other words: the degraded note (now the generator's
+// reasons) and the shard hint.
+func isLegacyDerived(n string) bool {
+	return strings.HasPrefix(n, "degraded: schedule lag") ||
+		(strings.HasPrefix(n, "shard ") && strings.HasSuffix(n, "merge the shards' JSON results with 'ssebench report'"))
 }
 
 // commonInterval returns the tick length the files share, in seconds.

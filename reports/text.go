@@ -14,8 +14,10 @@ import (
 // WriteText writes the one-screen summary of f: a header (target, duration,
 // streams, verdict), a table of every latency metric (count, min, mean,
 // p50, p90, p99, p99.9, max in ms), counters and rates, the error breakdown
-// sorted by count, the thresholds with their observed values, and the
-// degraded warning and notes. Output is deterministic for a given File.
+// sorted by count with the failure reasons, the thresholds with their
+// observed values, the generator's health (with the degraded warning and
+// its reasons) and notes. Everything a server sent is escaped (Escape).
+// Output is deterministic for a given File.
 func WriteText(w io.Writer, f *File) error {
 	bw := bufio.NewWriter(w)
 	p := func(format string, a ...any) { fmt.Fprintf(bw, format, a...) }
@@ -34,7 +36,7 @@ func WriteText(w io.Writer, f *File) error {
 	if version == "" {
 		version = "?"
 	}
-	p("ssebench %s  target %s  shard %s\n", version, target, f.Shard)
+	p("ssebench %s  target %s  shard %s\n", version, Escape(target), f.Shard)
 	c := f.Counters
 	p("started %s  duration %s s  streams %d started, %d ok, %d failed, %d aborted",
 		f.Started.UTC().Format("2006-01-02 15:04:05 MST"), fmtFloat(f.DurationS, 1),
@@ -44,6 +46,9 @@ func WriteText(w io.Writer, f *File) error {
 	}
 	if u := c.StreamsStarted - c.StreamsOK - c.StreamsFailed - c.Aborted - c.Cancelled; u > 0 {
 		p(", %d unfinished", u)
+	}
+	if c.Attempts > c.StreamsStarted {
+		p("; %d attempts, %d streams reconnected", c.Attempts, c.StreamsReconnected)
 	}
 	p("\n")
 	p("verdict %s\n", verdict(f))
@@ -83,37 +88,23 @@ func WriteText(w io.Writer, f *File) error {
 	row("tokens", c.Tokens, f.Rates.TokensPerS, "")
 	row("bytes", c.Bytes, perS(c.Bytes), "  ("+fmtBytes(c.Bytes)+")")
 	if c.Reconnects > 0 || c.IDsLost > 0 || c.IDsDuplicated > 0 {
-		row("reconnects", c.Reconnects, perS(c.Reconnects), "")
+		row("reconnects", c.Reconnects, perS(c.Reconnects), fmt.Sprintf("  (%d streams reconnected)", c.StreamsReconnected))
 		row("ids lost", c.IDsLost, perS(c.IDsLost), "")
 		row("ids duplicated", c.IDsDuplicated, perS(c.IDsDuplicated), "")
+	}
+	if c.Redirects > 0 {
+		row("redirects", c.Redirects, perS(c.Redirects), "")
 	}
 	if c.ArrivalsDropped > 0 {
 		row("arrivals dropped", c.ArrivalsDropped, perS(c.ArrivalsDropped), "")
 	}
-
-	// Errors.
-	if len(c.Errors) > 0 {
-		keys := make([]string, 0, len(c.Errors))
-		var total int64
-		for k, n := range c.Errors {
-			keys = append(keys, k)
-			total += n
-		}
-		sort.Slice(keys, func(i, j int) bool {
-			if c.Errors[keys[i]] != c.Errors[keys[j]] {
-				return c.Errors[keys[i]] > c.Errors[keys[j]]
-			}
-			return keys[i] < keys[j]
-		})
-		p("\nerrors (failed attempts: %d; failed streams: %d", total, c.StreamsFailed)
-		if c.StreamsStarted > 0 {
-			p(" = %s of started", fmtPct(float64(c.StreamsFailed)/float64(c.StreamsStarted)))
-		}
-		p(")\n")
-		for _, k := range keys {
-			p("  %-22s %10d\n", k, c.Errors[k])
-		}
+	if enc := encodingSummary(c.ContentEncoding); enc != "" {
+		p("content encoding %s\n", enc)
 	}
+
+	// Errors and why.
+	writeErrors(bw, f)
+	writeFailures(bw, f.Failures)
 
 	// Thresholds.
 	if len(f.Thresholds) > 0 {
@@ -121,14 +112,12 @@ func WriteText(w io.Writer, f *File) error {
 		writeThresholds(bw, f.Thresholds)
 	}
 
-	// Degraded and notes.
-	if f.Degraded {
-		p("\nWARNING: degraded run: the client was saturated; latencies may include client-side delay (see notes)\n")
-	}
+	// Generator health and notes.
+	writeGenerator(bw, f)
 	if len(f.Notes) > 0 {
 		p("\nnotes\n")
 		for _, n := range f.Notes {
-			p("  - %s\n", n)
+			p("  - %s\n", Escape(n))
 		}
 	}
 	if err := bw.Flush(); err != nil {
@@ -185,7 +174,12 @@ func verdict(f *File) string {
 		}
 	}
 	var v string
+	unserved := Unserved(f) != ""
 	switch {
+	case unserved && failed > 0:
+		v = fmt.Sprintf("FAIL (no stream succeeded; %d of %d thresholds failed)", failed, len(f.Thresholds))
+	case unserved:
+		v = "FAIL (no stream succeeded)"
 	case len(f.Thresholds) == 0:
 		v = "none (no thresholds)"
 	case failed == 0:
@@ -199,7 +193,7 @@ func verdict(f *File) string {
 	return v
 }
 
-// metricOrder returns the metric names of m in DESIGN.md §4 order, then
+// metricOrder returns the metric names of m in scenarios.Metric order, then
 // any others alphabetically.
 func metricOrder(m map[string]*MetricStats) []string {
 	var names, others []string

@@ -38,7 +38,9 @@ const AcceptEncoding = "gzip, deflate, br, zstd"
 // them, it adds the headers a browser's EventSource sends: Accept:
 // text/event-stream, Cache-Control: no-cache and (unless compression is
 // off) Accept-Encoding: AcceptEncoding; and Content-Type:
-// application/json when the body starts with { or [.
+// application/json when the body starts with { or [. A JSON body (that
+// one, or any body sent with a JSON Content-Type) has its template values
+// JSON-escaped (Template.ForJSON).
 func (s *Scenario) PrepareRequest() (*PreparedRequest, error) {
 	defaults := [][2]string{{"Accept", "text/event-stream"}, {"Cache-Control", "no-cache"}}
 	if !s.DisableCompression {
@@ -83,6 +85,9 @@ func (s *Scenario) prepare(r *Request, defaults [][2]string) (*PreparedRequest, 
 	}
 	if b := strings.TrimSpace(r.Body); (strings.HasPrefix(b, "{") || strings.HasPrefix(b, "[")) && !has("Content-Type") {
 		defaults = append(defaults, [2]string{"Content-Type", "application/json"})
+		p.body = p.body.ForJSON()
+	} else if isJSONType(r.Headers) {
+		p.body = p.body.ForJSON()
 	}
 	for _, d := range defaults {
 		if !has(d[0]) {
@@ -91,6 +96,20 @@ func (s *Scenario) prepare(r *Request, defaults [][2]string) (*PreparedRequest, 
 		}
 	}
 	return p, nil
+}
+
+// isJSONType reports whether the headers set a JSON Content-Type
+// (application/json, or any application/*+json).
+func isJSONType(hs []Header) bool {
+	for _, h := range hs {
+		if !strings.EqualFold(h.Name, "Content-Type") {
+			continue
+		}
+		mt, _, _ := strings.Cut(h.Value, ";")
+		mt = strings.ToLower(strings.TrimSpace(mt))
+		return mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")
+	}
+	return false
 }
 
 // New builds the request of one stream with v's template values. The

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Template is a string with values substituted per stream. The syntax is
@@ -25,6 +26,12 @@ import (
 //
 // There is no escape: a literal "{{" followed by a name and "}}" cannot be
 // written. Anything else between {{ and }} is an error reported at load time.
+//
+// In a JSON request body (see ForJSON), a value that stands inside a JSON
+// string literal of the template is escaped as JSON string content, so that
+// a quote, a backslash or a newline in an environment variable or a setup
+// value still makes a valid body; a value outside any string literal (for
+// example "max_tokens": {{env.N}}) is inserted as it is.
 // The zero Template is the empty string. Templates are immutable and safe
 // for concurrent use.
 type Template struct {
@@ -47,6 +54,7 @@ const (
 type tpart struct {
 	kind tkind
 	s    string // literal text, env name or variable name
+	json bool   // expand as JSON string content (inside a string literal of a JSON body)
 }
 
 // builtinNames are the template names that are not setup variables.
@@ -217,10 +225,77 @@ func (t Template) Expand(dst []byte, v *Vars) []byte {
 			if get == nil {
 				get = os.Getenv
 			}
-			dst = append(dst, get(p.s)...)
+			dst = appendValue(dst, get(p.s), p.json)
 		case tVar:
-			dst = append(dst, v.Values[p.s]...)
+			dst = appendValue(dst, v.Values[p.s], p.json)
 		}
+	}
+	return dst
+}
+
+// ForJSON returns the template of a JSON document: its env and setup values
+// that stand inside a JSON string literal of the template's text are
+// escaped as JSON string content when expanded (the other values, numbers
+// and UUIDs, never need it). It follows the string literals of the
+// literal text only: a value is assumed not to open or close one.
+func (t Template) ForJSON() Template {
+	out := Template{src: t.src, parts: make([]tpart, len(t.parts))}
+	inString, escaped := false, false
+	for i, p := range t.parts {
+		if p.kind == tLit {
+			for j := 0; j < len(p.s); j++ {
+				switch c := p.s[j]; {
+				case escaped:
+					escaped = false
+				case c == '\\' && inString:
+					escaped = true
+				case c == '"':
+					inString = !inString
+				}
+			}
+		} else {
+			p.json = inString && (p.kind == tEnv || p.kind == tVar)
+		}
+		out.parts[i] = p
+	}
+	return out
+}
+
+// appendValue appends a value, escaped as JSON string content when esc is
+// set: quote, backslash and control characters as JSON escapes, invalid
+// UTF-8 as U+FFFD (as encoding/json does).
+func appendValue(dst []byte, v string, esc bool) []byte {
+	if !esc {
+		return append(dst, v...)
+	}
+	const hex = "0123456789abcdef"
+	for i := 0; i < len(v); {
+		c := v[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				dst = append(dst, '\\', c)
+			case c == '\n':
+				dst = append(dst, '\\', 'n')
+			case c == '\r':
+				dst = append(dst, '\\', 'r')
+			case c == '\t':
+				dst = append(dst, '\\', 't')
+			case c < 0x20 || c == 0x7f:
+				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			default:
+				dst = append(dst, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(v[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, "\\ufffd"...)
+		} else {
+			dst = append(dst, v[i:i+size]...)
+		}
+		i += size
 	}
 	return dst
 }

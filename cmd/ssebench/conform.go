@@ -87,7 +87,7 @@ type conformFlags struct {
 func parseConformFlags(e *env, args []string) (*conformFlags, error) {
 	f := &conformFlags{}
 	d := conformance.Config{}.WithDefaults()
-	fs := newFlagSet("conform", conformUsage, e.stderr)
+	fs := newFlagSet("conform", conformUsage)
 	fs.StringVar(&f.cfg.Target, "target", "", "`URL` of the event stream (http or https)")
 	fs.StringVar(&f.cfg.Method, "method", "GET", "HTTP `method` of every request (POST for LLM APIs)")
 	fs.Var(&f.headers, "header", "request header `K:V`, repeatable (Authorization: Bearer ..., Content-Type: ...)")

@@ -223,7 +223,7 @@ func TestConformFlags(t *testing.T) {
 		{"markdown alone", nil, []string{"--target", "http://127.0.0.1:1/", "--markdown"}, exitUsage, "", "--list-checks", ""},
 		{"bad method", nil, []string{"--target", "http://127.0.0.1:1/", "--method", "post"}, exitUsage, "", "upper-case", ""},
 		{"bad env", map[string]string{"SSEBENCH_MAX_TIME": "soon"}, []string{"--target", "http://127.0.0.1:1/"}, exitUsage, "", "SSEBENCH_MAX_TIME", ""},
-		{"help", nil, []string{"--help"}, exitOK, "", "Usage: ssebench conform", ""},
+		{"help", nil, []string{"--help"}, exitOK, "Usage: ssebench conform", "", ""},
 		{"list", nil, []string{"--list-checks"}, exitOK, "resume/last-event-id", "", ""},
 		{"list markdown", nil, []string{"--list-checks", "--markdown"}, exitOK, "| `framing/utf8` | MUST |", "", ""},
 	}

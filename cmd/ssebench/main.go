@@ -1,6 +1,6 @@
 // Command ssebench load-tests and conformance-checks Server-Sent Events
 // endpoints. This file is the composition root: it dispatches subcommands and
-// is the one place that maps errors to exit codes (DESIGN.md §6).
+// is the one place that maps errors to exit codes.
 package main
 
 import (
@@ -15,7 +15,7 @@ import (
 	"syscall"
 )
 
-// Exit codes, DESIGN.md §6.
+// Exit codes (README: Commands, Fail closed).
 const (
 	exitOK          = 0   // ran, every gate passed
 	exitGateFailed  = 1   // a threshold, a regression or a MUST check failed
@@ -63,6 +63,9 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+	// environ lists the environment as KEY=value strings, for the check of
+	// unknown SSEBENCH_* variables; nil skips the check.
+	environ func() []string
 	// stderrIsTerminal tells whether live progress bars may be drawn.
 	stderrIsTerminal bool
 }
@@ -73,6 +76,10 @@ type command struct {
 	name    string
 	summary string
 	run     func(ctx context.Context, e *env, args []string) error
+	// checksEnv is set by a command that calls checkEnv itself, once it
+	// knows which variables its input names; for the others the dispatcher
+	// checks the environment before running them.
+	checksEnv bool
 }
 
 // commands is filled by the init functions of the files beside this one, one
@@ -92,6 +99,7 @@ func main() {
 		stdout:           os.Stdout,
 		stderr:           os.Stderr,
 		getenv:           os.Getenv,
+		environ:          os.Environ,
 		stderrIsTerminal: isTerminal(os.Stderr),
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -122,22 +130,30 @@ func run(ctx context.Context, e *env, args []string) int {
 		printUsage(e.stderr)
 		return exitUsage
 	}
-	return exitCode(e.stderr, c.name, c.run(ctx, e, args[1:]))
+	if !c.checksEnv {
+		if err := checkEnv(e); err != nil {
+			return exitCode(e.stdout, e.stderr, c.name, err)
+		}
+	}
+	return exitCode(e.stdout, e.stderr, c.name, c.run(ctx, e, args[1:]))
 }
 
 // exitCode prints err (when there is something to say) and returns the exit
-// code it carries. An error without a code is an internal error (exit 3).
-func exitCode(stderr io.Writer, name string, err error) int {
+// code it carries. A subcommand's --help text goes to stdout (exit 0). An
+// error without a code is an internal error (exit 3).
+func exitCode(stdout, stderr io.Writer, name string, err error) int {
 	if err == nil {
+		return exitOK
+	}
+	var help *helpError
+	if errors.As(err, &help) {
+		io.WriteString(stdout, help.text)
 		return exitOK
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {
-		if ee.err != nil && !errors.Is(ee.err, errHelpShown) {
+		if ee.err != nil {
 			fmt.Fprintf(stderr, "ssebench %s: %v\n", name, ee.err)
-		}
-		if errors.Is(ee.err, errHelpShown) {
-			return exitOK
 		}
 		return ee.code
 	}

@@ -96,7 +96,7 @@ func (m mockDuration) Set(v string) error {
 
 func runMock(ctx context.Context, e *env, args []string) error {
 	cfg := mockserver.DefaultConfig()
-	fs := newFlagSet("mock", "[flags]", e.stderr)
+	fs := newFlagSet("mock", "[flags]")
 	addr := fs.String("addr", mockserver.DefaultAddr, "listen `address` (host:port; port 0 picks a free one); loopback by default, any other address is announced with a warning")
 	fs.Var(&cfg.TTFT, "ttft", "time to first token `distribution`, from the moment the stream holds a slot")
 	fs.Var(&cfg.ITL, "itl", "inter-token gap `distribution` between content events")

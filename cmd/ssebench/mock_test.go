@@ -191,11 +191,11 @@ func TestMockAddrInUse(t *testing.T) {
 }
 
 func TestMockHelpListsEveryKnob(t *testing.T) {
-	e, _, errb := mockTestEnv(nil)
+	e, out, _ := mockTestEnv(nil)
 	if got := run(context.Background(), e, []string{"mock", "--help"}); got != exitOK {
 		t.Fatalf("--help exit %d", got)
 	}
-	help := errb.String()
+	help := out.String() // --help goes to stdout
 	for _, want := range []string{"--ttft", "--itl", "--tokens", "--chunk", "--seed", "--heartbeat", "--retry", "--slots", "--queue",
 		"--token", "--fault", "--cors-origin", "--cors-credentials", "--body-timeout", "--reuseport", "--addr", "lognormal(", "uniform(", "Last-Event-ID", "SSEBENCH_"} {
 		if !strings.Contains(help, strings.TrimPrefix(want, "-")) {
@@ -207,7 +207,7 @@ func TestMockHelpListsEveryKnob(t *testing.T) {
 			t.Errorf("--help lacks fault %s", f.Usage())
 		}
 	}
-	e, out, _ := mockTestEnv(nil)
+	e, out, _ = mockTestEnv(nil)
 	if got := run(context.Background(), e, []string{"mock", "--list-faults"}); got != exitOK || !strings.Contains(out.String(), "drop-after=N") {
 		t.Errorf("--list-faults: %d %q", got, out.String())
 	}

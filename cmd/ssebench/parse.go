@@ -84,7 +84,7 @@ func runParse(ctx context.Context, e *env, args []string) error {
 // argument, which may come before or after the flags.
 func parseParseFlags(e *env, args []string) (parseConfig, error) {
 	cfg := parseConfig{}
-	fs := newFlagSet("parse", parseUsage, e.stderr)
+	fs := newFlagSet("parse", parseUsage)
 	fs.IntVar(&cfg.maxLine, "max-line", sse.DefaultMaxLine, "longest line accepted, in `bytes` as received (without its line end)")
 	fs.IntVar(&cfg.maxEvent, "max-event", sse.DefaultMaxEvent, "largest event accepted, in `bytes` of data (plus one per data line)")
 	fs.StringVar(&cfg.lastID, "last-event-id", "", "start with this last event `ID`, as a client reconnecting with Last-Event-ID does")

@@ -25,13 +25,15 @@ func init() {
 }
 
 const reportUsage = `[--format text|json|html|junit] [--compare BASE.json] [--max-regression 10%] [--min-delta 1ms]
-                       [--threshold EXPR]... [--out FILE] FILE.json...
+                       [--threshold EXPR]... [--force] [--out FILE] FILE.json...
 
 Renders the JSON result of 'ssebench run --out'. Several files are the shards
 of one run ('ssebench run --shard I/N'): they are merged losslessly first
 (histograms merged exactly, counters added, time series aligned on wall time).
 'ssebench report merge A.json B.json --out all.json' writes the merged result
-(the format defaults to json after "merge").
+(the format defaults to json after "merge"). Files of different plans (the
+"plan" id: a hash of the scenario as run, before --shard split it) are not
+merged (exit 2) unless --force is given, which merges them with a note.
 
 Thresholds: --threshold replaces the file's thresholds. Without it, a single
 file keeps the verdicts it was written with, and merged shards are evaluated
@@ -45,9 +47,9 @@ worse than the tolerance and significantly so, an error rate up beyond it,
 an event rate down beyond it. With --compare only the comparison and the
 --threshold flags gate; the verdicts recorded in the files do not.
 
-Exit codes: 0 ok, 1 a threshold failed or a regression, 2 bad flags or an
-unreadable, invalid or unmergeable file (named), 3 the output could not be
-written.`
+Exit codes: 0 ok, 1 a threshold failed, a regression, or (when rendering)
+no stream of the run succeeded, 2 bad flags or an unreadable, invalid or
+unmergeable file (named), 3 the output could not be written.`
 
 // reportConfig is the parsed command line of 'ssebench report'.
 type reportConfig struct {
@@ -56,12 +58,13 @@ type reportConfig struct {
 	compareFlags
 	thresholds []string
 	out        string
+	force      bool
 	files      []string
 }
 
 func parseReportFlags(e *env, args []string) (*reportConfig, error) {
 	c := &reportConfig{format: "text"}
-	fs := newFlagSet("report", reportUsage, e.stderr)
+	fs := newFlagSet("report", reportUsage)
 	fs.StringVar(&c.format, "format", "text", "output `format`: text, json, html or junit")
 	fs.StringVar(&c.compare, "compare", "", "compare with the baseline result `BASE.json`; exit 1 on regression")
 	c.compareFlags.register(fs, "--compare")
@@ -74,12 +77,13 @@ func parseReportFlags(e *env, args []string) (*reportConfig, error) {
 		return nil
 	})
 	fs.StringVar(&c.out, "out", "", "write to `FILE` instead of standard output")
+	fs.BoolVar(&c.force, "force", false, "merge files of different plans anyway (with a note saying so)")
 	files, err := parseInterleaved(fs, args)
 	if err != nil {
 		return nil, err
 	}
 	c.files = files
-	// "ssebench report merge a.json b.json" (DESIGN.md §3) is the same as
+	// "ssebench report merge a.json b.json" is the same as
 	// listing the files, with JSON as the default format: the merged result.
 	if len(files) > 0 && files[0] == "merge" {
 		if _, err := os.Stat("merge"); err != nil {
@@ -144,7 +148,7 @@ func runReport(ctx context.Context, e *env, args []string) error {
 	}
 	f := files[0]
 	if len(files) > 1 {
-		if f, err = reports.Merge(files...); err != nil {
+		if f, err = (reports.MergeOptions{Force: cfg.force}).Merge(files...); err != nil {
 			return usagef("%s: %w", strings.Join(cfg.files, ", "), err)
 		}
 	}
@@ -220,6 +224,11 @@ func runReport(ctx context.Context, e *env, args []string) error {
 
 	// Gates.
 	var gates []string
+	if cmp == nil {
+		if why := reports.Unserved(f); why != "" {
+			gates = append(gates, why)
+		}
+	}
 	if len(failed) > 0 {
 		gates = append(gates, fmt.Sprintf("%d of %d thresholds failed: %s", len(failed), len(f.Thresholds), strings.Join(failed, "; ")))
 	}

@@ -369,9 +369,9 @@ func TestReportBadInput(t *testing.T) {
 }
 
 func TestReportHelp(t *testing.T) {
-	code, _, errs := reportRun(t, "--help")
-	if code != 0 || !strings.Contains(errs, "--compare") || !strings.Contains(errs, "Exit codes") {
-		t.Errorf("help: exit %d\n%s", code, errs)
+	code, out, errs := reportRun(t, "--help")
+	if code != 0 || !strings.Contains(out, "--compare") || !strings.Contains(out, "Exit codes") || errs != "" {
+		t.Errorf("help: exit %d, want 0 with the help on stdout\nstdout:\n%s\nstderr:\n%s", code, out, errs)
 	}
 }
 

@@ -8,29 +8,30 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/ssebench/ssebench/mockserver"
 	"github.com/ssebench/ssebench/reports"
 	"github.com/ssebench/ssebench/reports/progress"
 	"github.com/ssebench/ssebench/scenarios"
+	"github.com/ssebench/ssebench/scenarios/health"
+	"github.com/ssebench/ssebench/scenarios/secret"
 	"github.com/ssebench/ssebench/scenarios/swarm"
 )
 
 func init() {
 	register(&command{
-		name:    "run",
-		summary: "load-test an SSE endpoint: latency (ttft, gaps), throughput, errors, gates",
-		run:     runRun,
+		name:      "run",
+		summary:   "load-test an SSE endpoint: latency (ttft, gaps), throughput, errors, gates",
+		run:       runRun,
+		checksEnv: true, // once the scenario says which variables it reads
 	})
 }
 
-// runRun is `ssebench run`: DESIGN.md §3's data flow, composed. Scenario
+// runRun is `ssebench run`: the data flow, composed. Scenario
 // (file or the embedded default) -> flags and SSEBENCH_* overrides ->
 // Validate -> Shard -> swarm.Run -> reports.Aggregator (live view fed
 // from its snapshots) -> File -> thresholds, baseline -> text, JSON, HTML,
@@ -45,6 +46,9 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := checkEnv(e, sc.EnvNames()...); err != nil {
+		return err
+	}
 	var baseline *reports.File
 	if cfg.baseline != "" {
 		if baseline, err = reports.ReadFile(cfg.baseline); err != nil {
@@ -55,27 +59,12 @@ func runRun(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 
-	if cfg.shardCount > 1 {
-		if sc, err = sc.Shard(cfg.shardIndex, cfg.shardCount); err != nil {
-			return usagef("--shard: %w", err)
-		}
+	rp, err := runPrepare(cfg, sc)
+	if err != nil {
+		return err
 	}
-
-	// The embedded mock: no scenario and no target.
-	embedded := cfg.scenario == "" && cfg.target == ""
-	if embedded {
-		if err := embeddedFits(sc); err != nil {
-			return cannotRun(err)
-		}
-		mock, err := mockserver.Start(mockserver.DefaultConfig(), "127.0.0.1:0")
-		if err != nil {
-			return cannotRun(fmt.Errorf("start the embedded mock server: %w", err))
-		}
-		defer mock.Stop()
-		if err := sc.SetTarget(mock.URL); err != nil {
-			return cannotRun(fmt.Errorf("point the default scenario at the embedded mock: %w", err))
-		}
-	}
+	defer rp.stop()
+	sc, embedded := rp.sc, rp.embedded
 
 	opts := swarm.Options{}
 	if embedded {
@@ -104,9 +93,11 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	}
 
 	// Run: the swarm feeds the aggregator; the live view reads the
-	// aggregator's snapshots 4 times a second (never per event).
+	// aggregator's snapshots 4 times a second (never per event); the health
+	// monitor measures the generator itself meanwhile.
 	start := time.Now()
 	agg := reports.NewAggregator(reports.AggregatorOptions{Start: start, HLog: writerOrNil(hlog)})
+	mon := health.Start()
 	results := sw.Run(ctx)
 	consumed := make(chan struct{})
 	go func() {
@@ -117,18 +108,19 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	var viewDone sync.WaitGroup
 	view := progress.New(e.stderr, progress.Options{Mode: progressMode(cfg, e)})
 	viewDone.Go(func() {
-		view.Run(viewCtx, func() progress.Snapshot { return liveSnapshot(agg.Snapshot(), sw.Status(), sc) })
+		view.Run(viewCtx, func() progress.Snapshot {
+			return liveSnapshot(agg.Snapshot(), sw.Status(), mon.Live(), sc, embedded)
+		})
 	})
 	<-consumed
+	measures := mon.Stop()
 	stopView()
 	viewDone.Wait()
 	wasInterrupted := ctx.Err() != nil
 
 	// Results.
-	f, err := runFinish(agg, sc, cfg, embedded, wasInterrupted, time.Since(start))
-	if err != nil {
-		return cannotRun(err)
-	}
+	f := runFinish(agg, runMeta{sc: sc, planJSON: rp.planJSON, planID: rp.planID, health: &measures,
+		embedded: embedded, interrupted: wasInterrupted, took: time.Since(start)})
 	pass := reports.Evaluate(f, sc.Thresholds)
 	var cmp *reports.Comparison
 	if baseline != nil {
@@ -164,7 +156,16 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	case len(errs) > 0:
 		return cannotRun(errors.Join(errs...))
 	}
+	return runGates(f, pass, cmp, cfg)
+}
+
+// runGates returns the exit-1 error when a gate failed: no stream
+// succeeded, a threshold failed, or the run regressed against --baseline.
+func runGates(f *reports.File, pass bool, cmp *reports.Comparison, cfg *runConfig) error {
 	var gates []string
+	if why := reports.Unserved(f); why != "" {
+		gates = append(gates, why)
+	}
 	if !pass {
 		gates = append(gates, runFailedThresholds(f))
 	}
@@ -235,6 +236,7 @@ func applyOverrides(sc *scenarios.Scenario, cfg *runConfig) error {
 	if cfg.events != "" {
 		sc.Events = scenarios.Events{Preset: cfg.events}
 	}
+	sc.Headers = overrideHeaders(overrideHeaders(sc.Headers, cfg.envHeaders), cfg.headers)
 	switch {
 	case cfg.connectionsSet:
 		sc.UseConnections(cfg.connections)
@@ -310,14 +312,17 @@ func progressMode(cfg *runConfig, e *env) progress.Mode {
 
 // liveSnapshot is what the live view shows: the aggregator's counters and
 // live percentiles, with the swarm's own view of time, stage, target and
-// open streams (which the aggregator only learns of with a delay). The
-// event rate is the last tick's while running, the run's average at the end.
-func liveSnapshot(a reports.Snapshot, st swarm.Status, sc *scenarios.Scenario) progress.Snapshot {
+// open streams (which the aggregator only learns of with a delay), and the
+// generator's health over the last second. The event rate is the last
+// tick's while running, the run's average at the end.
+func liveSnapshot(a reports.Snapshot, st swarm.Status, gen health.Measures, sc *scenarios.Scenario, embedded bool) progress.Snapshot {
 	eps := a.EventsPerS
 	if a.Done && a.Elapsed > 0 { // the final line: the run's average
 		eps = float64(a.Events) / a.Elapsed.Seconds()
 	}
+	open := sc.Load.Model == scenarios.Open
 	return progress.Snapshot{
+		Generator:  liveGenerator(gen, a.LagP99, open, embedded),
 		Elapsed:    st.Elapsed,
 		Duration:   sc.Duration,
 		Stage:      st.StageName,
@@ -334,44 +339,56 @@ func liveSnapshot(a reports.Snapshot, st swarm.Status, sc *scenarios.Scenario) p
 	}
 }
 
-// runFinish builds the File: the aggregator's results plus the run's
-// metadata (version, redacted scenario, shard, environment, notes).
-func runFinish(agg *reports.Aggregator, sc *scenarios.Scenario, cfg *runConfig, embedded, wasInterrupted bool, took time.Duration) (*reports.File, error) {
-	scJSON, err := scenarioJSON(sc)
-	if err != nil {
-		return nil, err
+// liveGenerator is the live view's word on the generator: "ok" or
+// "DEGRADED", and its measures over the last second ("" before the first
+// second is measured).
+func liveGenerator(m health.Measures, lag time.Duration, open, embedded bool) string {
+	if m.Wall <= 0 {
+		return ""
 	}
+	v := health.Judge(health.Input{Measures: m, Lag: lag, HasLag: open && lag > 0, EmbeddedMock: embedded}, health.DefaultLimits)
+	word := "ok"
+	if v.Degraded {
+		word = "DEGRADED"
+	}
+	return strings.TrimSpace(word + " " + m.Short())
+}
+
+// runMeta is what runFinish needs to know about the run.
+type runMeta struct {
+	sc          *scenarios.Scenario // this process's share (its shard)
+	planJSON    []byte              // the whole plan, redacted
+	planID      string
+	health      *health.Measures
+	embedded    bool
+	interrupted bool
+	took        time.Duration
+}
+
+// runFinish builds the File: the aggregator's results plus the run's
+// metadata (version, the plan, shard, environment, generator health,
+// notes).
+func runFinish(agg *reports.Aggregator, m runMeta) *reports.File {
 	envr := reports.HostEnvironment()
 	if h, err := os.Hostname(); err == nil {
 		envr.Host = h
 	}
 	envr.FDLimit = fdLimit()
-	envr.Target = targetOf(sc.URL)
-	envr.EmbeddedMock = embedded
+	envr.Target = secret.URL(m.sc.URL)
+	envr.EmbeddedMock = m.embedded
 	var notes []string
-	if wasInterrupted {
-		notes = append(notes, fmt.Sprintf("interrupted after %.1fs of %s: partial results", took.Seconds(), sc.Duration))
-	}
-	if cfg.shardCount > 1 {
-		notes = append(notes, fmt.Sprintf("shard %d/%d: merge the shards' JSON results with 'ssebench report'", cfg.shardIndex, cfg.shardCount))
+	if m.interrupted {
+		notes = append(notes, fmt.Sprintf("interrupted after %.1fs of %s: partial results", m.took.Seconds(), m.sc.Duration))
 	}
 	return agg.Finish(reports.Meta{
 		Version:     version(),
-		Scenario:    scJSON,
-		Shard:       sc.ShardString(),
+		Scenario:    m.planJSON,
+		Plan:        m.planID,
+		Health:      m.health,
+		Shard:       m.sc.ShardString(),
 		Environment: envr,
 		Notes:       notes,
-	}), nil
-}
-
-// targetOf returns scheme://host of a URL, without credentials, path or
-// query ("" when it does not parse, e.g. a templated host).
-func targetOf(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || strings.Contains(u.Host, "{{") {
-		return ""
-	}
-	return u.Scheme + "://" + u.Host
+	})
 }
 
 // runFailedThresholds lists the failed thresholds for the exit message.

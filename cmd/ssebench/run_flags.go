@@ -1,10 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,7 +16,7 @@ import (
 )
 
 // runUsage is the synopsis of `ssebench run`.
-const runUsage = `[SCENARIO.yaml] [--target URL] [--events PRESET] [--connections N | --rate R/s] [--duration D]
+const runUsage = `[SCENARIO.yaml] [--target URL] [--events PRESET] [--header 'Name: value']... [--connections N | --rate R/s] [--duration D]
          [--threshold EXPR]... [--baseline FILE --max-regression 10% --min-delta 1ms]
          [--out FILE.json] [--html FILE] [--junit FILE] [--hlog FILE]
          [--shard I/N] [--source-ips A-B] [--http2] [--insecure] [--quiet]
@@ -30,19 +32,31 @@ event with data is content; a clean end of the body ends the stream ok);
 Precedence: flags > SSEBENCH_* environment variables > the scenario file >
 built-in defaults. Every flag has an environment variable: SSEBENCH_ and the
 flag's name in upper case with - as _, e.g.
-  SSEBENCH_TARGET, SSEBENCH_EVENTS, SSEBENCH_CONNECTIONS, SSEBENCH_RATE, SSEBENCH_DURATION,
+  SSEBENCH_TARGET, SSEBENCH_EVENTS, SSEBENCH_HEADER (several headers on separate lines),
+  SSEBENCH_CONNECTIONS, SSEBENCH_RATE, SSEBENCH_DURATION,
   SSEBENCH_THRESHOLD (several expressions separated by ;), SSEBENCH_BASELINE,
   SSEBENCH_MAX_REGRESSION, SSEBENCH_MIN_DELTA, SSEBENCH_OUT, SSEBENCH_HTML, SSEBENCH_JUNIT,
   SSEBENCH_HLOG, SSEBENCH_SHARD, SSEBENCH_SOURCE_IPS, SSEBENCH_HTTP2,
   SSEBENCH_INSECURE, SSEBENCH_QUIET.
+An SSEBENCH_* variable that no ssebench command reads is an error (exit 2)
+naming the closest known one, unless the scenario reads it ({{env.NAME}}).
+
+--header 'Name: value' sets a header of the stream request, replacing the
+scenario's headers of that name (SSEBENCH_HEADER's likewise replace the
+scenario's, and --header's replace SSEBENCH_HEADER's). Values are templates
+like the scenario's, are never printed, and are redacted in every output
+when the name is secret (Authorization, Cookie, *-Token, *-Key, ...).
 
 Progress goes to stderr: bars on a terminal, a plain line every 5s
 otherwise, nothing with --quiet. The summary goes to stdout.
 
-Exit codes: 0 every gate passed; 1 a threshold failed or the run regressed
-against --baseline; 2 usage or scenario error (file:line); 3 could not run
-(target unreachable at start, not enough file descriptors: shard the run);
-130 interrupted (partial results are still written).`
+Exit codes: 0 every gate passed; 1 a threshold failed, the run regressed
+against --baseline, or no stream succeeded (every stream failed, none
+started, or every one was cut before its first event: a load test that
+measured only errors fails even without a threshold); 2 usage or scenario
+error (file:line); 3 could not run (target unreachable at start, not enough
+file descriptors: shard the run); 130 interrupted (partial results are still
+written).`
 
 // runConfig is what the command line and the environment ask of a run.
 // Fields whose *Set twin is false were not given and leave the scenario's
@@ -52,6 +66,8 @@ type runConfig struct {
 
 	target         string
 	events         scenarios.Preset // "": the scenario's
+	headers        []scenarios.Header // from --header, in order
+	envHeaders     []scenarios.Header // from SSEBENCH_HEADER, in order
 	connections    int
 	connectionsSet bool
 	rate           float64
@@ -81,7 +97,7 @@ type runConfig struct {
 // flag or the variable.
 func parseRunFlags(e *env, args []string) (*runConfig, error) {
 	c := &runConfig{shardIndex: 1, shardCount: 1}
-	fs := newFlagSet("run", runUsage, e.stderr)
+	fs := newFlagSet("run", runUsage)
 	fs.StringVar(&c.target, "target", "", "target `URL`: replaces the scenario URL's scheme and host; with a path, the whole URL (path and query)")
 	fs.Func("events", "event rules `PRESET`: generic, eventsource (the mock's info, add..., finish), openai or custom; replaces the scenario's events", func(s string) error {
 		p, ok := scenarios.ParsePreset(strings.TrimSpace(s))
@@ -91,6 +107,7 @@ func parseRunFlags(e *env, args []string) (*runConfig, error) {
 		c.events = p
 		return nil
 	})
+	headerErr := c.registerHeader(fs)
 	fs.Func("connections", "closed model: `N` concurrent streams (overrides the scenario's load)", func(s string) error {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 1 {
@@ -166,9 +183,16 @@ func parseRunFlags(e *env, args []string) (*runConfig, error) {
 	if err := applyEnv(fs, e.getenv); err != nil {
 		return nil, err
 	}
+	if *headerErr != nil {
+		return nil, usagef("SSEBENCH_HEADER: %w", *headerErr)
+	}
+	c.envHeaders, c.headers = c.headers, nil
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return nil, err
+	}
+	if *headerErr != nil {
+		return nil, usagef("--header: %w", *headerErr)
 	}
 	switch len(pos) {
 	case 0:
@@ -269,6 +293,79 @@ func parseSourceIPs(s string) ([]netip.Addr, error) {
 		return nil, errors.New("no address given")
 	}
 	return out, nil
+}
+
+// registerHeader adds --header to fs: each value (one header per line)
+// is appended to c.headers. A bad header is not returned to the flag
+// package, which would quote the value in its error: it is kept in the
+// returned error, for parseRunFlags to report after parsing.
+func (c *runConfig) registerHeader(fs *flag.FlagSet) *error {
+	var headerErr error
+	fs.Func("header", "request header `'Name: value'` of the stream request (repeatable; replaces the scenario's headers of that name; never printed)", func(s string) error {
+		for _, line := range strings.Split(s, "\n") {
+			if line = strings.TrimRight(line, "\r"); strings.TrimSpace(line) == "" {
+				continue
+			}
+			h, err := parseHeader(line)
+			if err != nil {
+				headerErr = cmp.Or(headerErr, err)
+				continue
+			}
+			c.headers = append(c.headers, h)
+		}
+		return nil
+	})
+	return &headerErr
+}
+
+// parseHeader parses "Name: value". Errors never repeat the value (nor the
+// whole argument when it has no colon: it may be a bare token).
+func parseHeader(s string) (scenarios.Header, error) {
+	name, value, ok := strings.Cut(s, ":")
+	name = strings.TrimSpace(name)
+	switch {
+	case !ok:
+		return scenarios.Header{}, errors.New("want 'Name: value' (no colon found; the argument is not shown)")
+	case !isHeaderName(name):
+		return scenarios.Header{}, errors.New("want 'Name: value': the name is not an HTTP header name (the argument is not shown)")
+	}
+	value = strings.TrimSpace(value)
+	if strings.ContainsAny(value, "\r\n\x00") {
+		return scenarios.Header{}, fmt.Errorf("%s: the value holds CR, LF or NUL (not shown)", name)
+	}
+	if _, err := scenarios.ParseTemplate(value); err != nil {
+		return scenarios.Header{}, fmt.Errorf("%s: the value is not a valid template, e.g. an unclosed {{ (not shown)", name)
+	}
+	return scenarios.Header{Name: name, Value: value}, nil
+}
+
+// isHeaderName reports whether s is an HTTP token (RFC 9110 §5.6.2).
+func isHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// overrideHeaders returns base with every header whose name (compared
+// case-insensitively) is set in over replaced by over's, which come last,
+// in order.
+func overrideHeaders(base, over []scenarios.Header) []scenarios.Header {
+	if len(over) == 0 {
+		return base
+	}
+	out := make([]scenarios.Header, 0, len(base)+len(over))
+	for _, h := range base {
+		if !slices.ContainsFunc(over, func(o scenarios.Header) bool { return strings.EqualFold(o.Name, h.Name) }) {
+			out = append(out, h)
+		}
+	}
+	return append(out, over...)
 }
 
 // checkTarget checks that a --target is an absolute http(s) URL.

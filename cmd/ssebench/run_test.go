@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"net"
@@ -61,6 +62,13 @@ func runCLI(t *testing.T, ctx context.Context, vars map[string]string, args ...s
 		stdout: &stdout,
 		stderr: &stderr,
 		getenv: func(k string) string { return vars[k] },
+		environ: func() []string {
+			var kv []string
+			for k, v := range vars {
+				kv = append(kv, k+"="+v)
+			}
+			return kv
+		},
 	}
 	code := run(ctx, e, args)
 	return runResult{code: code, stdout: stdout.String(), stderr: stderr.String()}
@@ -144,39 +152,52 @@ func TestRunQuiet(t *testing.T) {
 	}
 }
 
-// TestRunMeasuresMockTiming: the mock is told ttft 200 ms and itl 50 ms;
-// the run must report about that, with no errors. The bounds are loose
-// because CI machines are noisy; the tight figures (1,000 streams, within
-// 2%) are measured with the real binary (see the README section). Like
-// every test with latency bounds it does not run in parallel with the
-// others.
+// TestRunMeasuresMockTiming: the mock is told ttft 200 ms, itl 50 ms and
+// 20 tokens; the run must count exactly what the mock sent, and its
+// latencies must respect the mock's floors (a stream cannot see its first
+// token before the mock's 200 ms). How close to 200 ms it measures is a
+// performance figure (see the README), not a pass condition: on a shared
+// machine it depends on the load.
 func TestRunMeasuresMockTiming(t *testing.T) {
+	t.Parallel()
 	m := runStartMock(t, nil)
 	out := filepath.Join(t.TempDir(), "r.json")
-	r := runCLI(t, t.Context(), nil, "run", "--quiet", "--duration", "3s", "--connections", "20",
+	r := runCLI(t, t.Context(), nil, "run", "--quiet", "--duration", "2s", "--connections", "20",
 		"--events", "eventsource", "--target", m.URL+"/v1/stream?ttft=200ms&itl=50ms&tokens=20", "--out", out)
 	r.wantCode(t, exitOK)
 	f := runReadResult(t, out)
-	ttft, gap := f.Metrics["ttft"], f.Metrics["gap"]
-	if ttft == nil || gap == nil {
-		t.Fatalf("no ttft or gap in the result: %v", f.Metrics)
+	c := f.Counters
+	if c.StreamsFailed != 0 || len(c.Errors) != 0 || len(c.AttemptErrors) != 0 || c.StreamsOK == 0 || c.StreamsOK != c.StreamsStarted {
+		t.Fatalf("streams %d started, %d ok, %d failed, errors %v %v: want every stream ok", c.StreamsStarted, c.StreamsOK, c.StreamsFailed, c.Errors, c.AttemptErrors)
 	}
-	if ttft.P50 < 199 || ttft.P50 > 300 {
-		t.Errorf("ttft p50 = %.1f ms, want about 200", ttft.P50)
+	// Per stream: info, 20 add events, finish.
+	n := c.StreamsOK
+	ttft, gap, itl := f.Metrics["ttft"], f.Metrics["gap"], f.Metrics["itl"]
+	if ttft == nil || gap == nil || itl == nil {
+		t.Fatalf("no ttft, gap or itl in the result: %v", f.Metrics)
 	}
-	if gap.P50 < 49 || gap.P50 > 80 {
-		t.Errorf("gap p50 = %.1f ms, want about 50", gap.P50)
+	if c.Events != 22*n || c.ContentEvents != 20*n || c.Tokens != 20*n || ttft.Count != n || gap.Count != 21*n || itl.Count != 19*n {
+		t.Errorf("%d streams: events %d, content %d, tokens %d, ttft %d, gap %d, itl %d samples; want 22, 20, 20, 1, 21, 19 per stream",
+			n, c.Events, c.ContentEvents, c.Tokens, ttft.Count, gap.Count, itl.Count)
 	}
-	if c := f.Counters; c.StreamsFailed != 0 || len(c.Errors) != 0 || c.StreamsOK == 0 {
-		t.Errorf("streams ok %d failed %d errors %v, want all ok", c.StreamsOK, c.StreamsFailed, c.Errors)
+	if ttft.Min < 200 {
+		t.Errorf("ttft min %.3f ms: below the mock's 200 ms", ttft.Min)
+	}
+	if g := f.Generator; g == nil || !g.Measured || g.GOMAXPROCS < 1 {
+		t.Errorf("generator health not measured: %+v", g)
 	}
 }
 
 // TestRunExamples runs every scenario in scenarios/examples against the
 // in-process mock, shortened to 2 s (and 10 connections for the closed
-// models), and expects every gate to pass. It is not parallel: the
-// examples' latency gates must not measure the other tests' load.
+// models). It checks that each runs and produces results: streams that
+// succeed, events, no failed stream, no failed attempt except the drops
+// the reconnect example asks the mock for, and every threshold about
+// correctness (errors, ids, reconnects, dropped arrivals) passed. Whether
+// this machine meets an example's latency or throughput thresholds is not
+// a pass condition: that would be a timed test.
 func TestRunExamples(t *testing.T) {
+	t.Parallel()
 	files, err := filepath.Glob("../../scenarios/examples/*.yaml")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no examples found: %v", err)
@@ -184,20 +205,63 @@ func TestRunExamples(t *testing.T) {
 	// A faster default gap than `ssebench mock`'s 20 ms, for the examples
 	// whose requests do not set one (the chat example's 128 tokens).
 	m := runStartMock(t, func(c *mockserver.Config) { c.ITL = mockserver.Fixed(5 * time.Millisecond) })
+	dir := t.TempDir()
 	for _, file := range files {
-		// One at a time: their latency gates must not measure each other.
 		t.Run(filepath.Base(file), func(t *testing.T) {
+			t.Parallel()
 			sc, err := scenarios.DecodeFile(file)
 			if err != nil {
 				t.Fatalf("example does not decode: %v", err)
 			}
-			args := []string{"run", file, "--quiet", "--target", m.URL, "--duration", "2s"}
+			out := filepath.Join(dir, filepath.Base(file)+".json")
+			args := []string{"run", file, "--quiet", "--target", m.URL, "--duration", "2s", "--out", out}
 			if sc.Load.Model == scenarios.Closed {
 				args = append(args, "--connections", "10")
 			}
-			runCLI(t, t.Context(), map[string]string{"OPENAI_API_KEY": "sk-test"}, args...).wantCode(t, exitOK)
+			r := runCLI(t, t.Context(), map[string]string{"OPENAI_API_KEY": "sk-test"}, args...)
+			if r.code != exitOK && r.code != exitGateFailed {
+				r.wantCode(t, exitOK)
+			}
+			f := runReadResult(t, out)
+			c := f.Counters
+			if why := reports.Unserved(f); why != "" || c.StreamsStarted == 0 || c.Events == 0 {
+				t.Fatalf("no results: %s (streams %d, events %d)\n%s", why, c.StreamsStarted, c.Events, r.stderr)
+			}
+			if len(c.Errors) != 0 {
+				t.Errorf("failed streams: %v\n%+v", c.Errors, f.Failures)
+			}
+			for k := range c.AttemptErrors {
+				if !strings.Contains(sc.URL, "drop-after") || (k != "reset" && k != "eof_mid_event") {
+					t.Errorf("failed attempts of class %s: %v\n%+v", k, c.AttemptErrors, f.Failures)
+				}
+			}
+			for _, th := range f.Thresholds {
+				if !th.Pass && !timingThreshold(th.Expr) {
+					t.Errorf("threshold %s failed: %s", th.Expr, th.Observation())
+				}
+			}
+			if r.code == exitGateFailed {
+				for _, th := range f.Thresholds {
+					if !th.Pass {
+						t.Logf("not a pass condition here (timing): %s %s", th.Expr, th.Observation())
+					}
+				}
+			}
 		})
 	}
+}
+
+// timingThreshold reports whether a threshold is about latency or
+// throughput, which depend on the machine's load.
+func timingThreshold(expr string) bool {
+	th, err := scenarios.ParseThreshold(expr)
+	if err != nil {
+		return false
+	}
+	if _, latency := scenarios.ParseMetric(th.Metric); latency {
+		return true
+	}
+	return th.Stat == "rate" && th.Unit == scenarios.UnitPerSecond
 }
 
 // TestRunResume: a stream cut mid-event every 5 events (fault drop-after)
@@ -316,10 +380,13 @@ func TestRunHelp(t *testing.T) {
 	t.Parallel()
 	r := runCLI(t, t.Context(), nil, "run", "--help")
 	r.wantCode(t, exitOK)
-	for _, want := range []string{"--target", "--shard", "SSEBENCH_TARGET", "SSEBENCH_DURATION", "130"} {
-		if !strings.Contains(r.stderr+r.stdout, want) {
-			t.Errorf("help lacks %q", want)
+	for _, want := range []string{"--target", "--header", "--shard", "SSEBENCH_TARGET", "SSEBENCH_HEADER", "SSEBENCH_DURATION", "no stream succeeded", "130"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("help on stdout lacks %q", want)
 		}
+	}
+	if r.stderr != "" {
+		t.Errorf("--help wrote to stderr:\n%s", r.stderr)
 	}
 }
 
@@ -410,34 +477,33 @@ func TestRunEnvironmentOverrides(t *testing.T) {
 	if len(f.Thresholds) != 2 {
 		t.Errorf("thresholds %+v, want the two from SSEBENCH_THRESHOLD", f.Thresholds)
 	}
-	if f.Environment.EmbeddedMock || f.Environment.Target != m.URL {
+	if f.Environment.EmbeddedMock || f.Environment.Target != vars["SSEBENCH_TARGET"] {
 		t.Errorf("environment %+v: SSEBENCH_TARGET ignored", f.Environment)
 	}
 }
 
-// TestRunBaseline: a run compared with a baseline of the same setup
-// passes; with the mock's ttft 30% slower it fails (exit 1) and names ttft.
-// Not parallel: it compares latencies between runs.
+// TestRunBaseline: a run is compared with a baseline and exits 1 on a
+// regression, naming it, with the baseline suite in the JUnit file. The
+// baselines are made by the aggregator from fixed values, far from
+// anything the run can measure: one much slower (the run cannot regress),
+// one much faster than the mock's 200 ms floor (the run must regress), so
+// nothing depends on this machine's timing.
 func TestRunBaseline(t *testing.T) {
+	t.Parallel()
 	m := runStartMock(t, nil)
 	dir := t.TempDir()
-	base := filepath.Join(dir, "base.json")
-	// late-headers makes ttfb the server's 200 ms instead of loopback's
-	// sub-millisecond noise, so the comparison tests the server.
-	target := func(ttft string) string {
-		return m.URL + "/v1/stream?itl=10ms&tokens=10&fault=late-headers&ttft=" + ttft
+	target := m.URL + "/v1/stream?itl=10ms&tokens=10&fault=late-headers&ttft=200ms"
+	args := func(extra ...string) []string {
+		return append([]string{"run", "--quiet", "--duration", "2s", "--connections", "10", "--target", target}, extra...)
 	}
-	args := func(ttft string, extra ...string) []string {
-		return append([]string{"run", "--quiet", "--duration", "2s", "--connections", "10", "--target", target(ttft)}, extra...)
-	}
-	runCLI(t, t.Context(), nil, args("200ms", "--out", base)...).wantCode(t, exitOK)
+	slow, fast := filepath.Join(dir, "slow.json"), filepath.Join(dir, "fast.json")
+	runSyntheticBaseline(t, slow, 30*time.Second)
+	runSyntheticBaseline(t, fast, time.Millisecond)
 
-	// Same setup: passes. The tolerance is generous because CI machines
-	// are noisy; the slowed run below regresses by 30%.
-	runCLI(t, t.Context(), nil, args("200ms", "--baseline", base, "--max-regression", "25%")...).wantCode(t, exitOK)
+	runCLI(t, t.Context(), nil, args("--baseline", slow, "--max-regression", "10%")...).wantCode(t, exitOK)
 
-	junit := filepath.Join(dir, "slow.xml")
-	r := runCLI(t, t.Context(), nil, args("260ms", "--baseline", base, "--max-regression", "10%", "--junit", junit)...)
+	junit := filepath.Join(dir, "r.xml")
+	r := runCLI(t, t.Context(), nil, args("--baseline", fast, "--max-regression", "10%", "--junit", junit)...)
 	r.wantCode(t, exitGateFailed)
 	x, err := os.ReadFile(junit)
 	if err != nil || !bytes.Contains(x, []byte(`name="baseline"`)) || !bytes.Contains(x, []byte(`type="regression"`)) {
@@ -451,10 +517,49 @@ func TestRunBaseline(t *testing.T) {
 	}
 }
 
-// TestRunShards: two shards of an open-model run, merged, hold exactly the
-// plan's streams and events, histogram counts equal to the sum of the
-// shards', percentiles matching a one-process run, and stream numbers
-// unique across the shards.
+// runSyntheticBaseline writes a JSON result of 200 ok streams whose every
+// latency (connect, ttfb, ttfe, ttft, gaps, e2e) is lat, at one event per
+// second over the run, so events/s never regresses against it.
+func runSyntheticBaseline(t *testing.T, path string, lat time.Duration) {
+	t.Helper()
+	results := make(chan *scenarios.Result, 16)
+	agg := reports.NewAggregator(reports.AggregatorOptions{Start: time.Now()})
+	done := make(chan struct{})
+	go func() { defer close(done); agg.Consume(results) }()
+	for i := range 200 {
+		st, p, e := scenarios.NewResult(), scenarios.NewResult(), scenarios.NewResult()
+		st.Kind, st.Stream = scenarios.KindStart, uint64(i)
+		p.Kind, p.Stream, p.Events, p.Content, p.Tokens = scenarios.KindProgress, uint64(i), 2, 2, 2
+		for _, met := range []scenarios.Metric{scenarios.Connect, scenarios.TTFB, scenarios.TTFE, scenarios.TTFT} {
+			p.Set(met, lat)
+		}
+		p.AddGap(lat)
+		p.AddITL(lat)
+		e.Kind, e.Stream, e.Final = scenarios.KindEnd, uint64(i), true
+		e.Set(scenarios.E2E, lat)
+		results <- st
+		results <- p
+		results <- e
+	}
+	close(results)
+	<-done
+	f := agg.Finish(reports.Meta{Version: "test"})
+	f.DurationS = 400 // 400 events over 400 s: 1 event/s
+	f.Rates.EventsPerS = 1
+	var b bytes.Buffer
+	if err := reports.WriteJSON(&b, f); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRunShards: two shards of an open-model run, merged, account for
+// every arrival of the plan exactly (started, or dropped and counted), with
+// histogram counts equal to the sum of the shards', percentiles equal to
+// those of the union of the shards' histograms, and stream numbers unique
+// across the shards.
 func TestRunShards(t *testing.T) {
 	t.Parallel()
 	// A recording SSE server: each stream says which {{stream}} it is.
@@ -529,17 +634,43 @@ grace: 10s
 	if f1.Shard != "1/2" || f2.Shard != "2/2" {
 		t.Errorf("shards stamped %q and %q, want 1/2 and 2/2", f1.Shard, f2.Shard)
 	}
+	// One plan: every shard carries the same plan id and the whole plan
+	// (rate 20/s, not its share of 10/s), as the one-process run does.
+	if f1.Plan == "" || f1.Plan != f2.Plan || f1.Plan != f.Plan {
+		t.Errorf("plan ids %q %q (one process %q), want one and the same", f1.Plan, f2.Plan, f.Plan)
+	}
+	for name, g := range map[string]*reports.File{"shard 1/2": f1, "shard 2/2": f2} {
+		var plan struct {
+			Load struct{ Rate string } `json:"load"`
+		}
+		if err := json.Unmarshal(g.Scenario, &plan); err != nil || plan.Load.Rate != "20/s" {
+			t.Errorf("%s: scenario is not the whole plan (rate %q, err %v): %s", name, plan.Load.Rate, err, g.Scenario)
+		}
+	}
 	merged, err := reports.Merge(f1, f2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	const eventsPerStream = 5
-	for name, got := range map[string]reports.Counters{"merged": merged.Counters, "one process": f.Counters} {
-		if got.StreamsStarted != int64(planned) || got.Events != int64(planned*eventsPerStream) {
-			t.Errorf("%s: %d streams, %d events; the plan has %d streams, %d events",
-				name, got.StreamsStarted, got.Events, planned, planned*eventsPerStream)
+	if !bytes.Equal(merged.Scenario, f1.Scenario) || merged.Plan != f.Plan {
+		t.Errorf("merged scenario %s (plan %s), want the whole plan %s", merged.Scenario, merged.Plan, f.Scenario)
+	}
+	for _, n := range merged.Notes {
+		if strings.Count(n, "shard") > 1 || strings.Contains(n, "merge the shards") {
+			t.Errorf("merged notes repeat the shards' notes: %q", merged.Notes)
 		}
 	}
+	// Every arrival of the plan is accounted for: started, or dropped
+	// because the generator reached it too late (on a loaded machine it
+	// may; the drop is counted, never hidden).
+	const eventsPerStream = 5
+	for name, got := range map[string]reports.Counters{"merged": merged.Counters, "one process": f.Counters} {
+		if got.StreamsStarted+got.ArrivalsDropped != int64(planned) || got.StreamsOK != got.StreamsStarted ||
+			got.Events != got.StreamsOK*eventsPerStream {
+			t.Errorf("%s: %d streams started (%d ok) and %d arrivals dropped, %d events; the plan has %d arrivals of %d events",
+				name, got.StreamsStarted, got.StreamsOK, got.ArrivalsDropped, got.Events, planned, eventsPerStream)
+		}
+	}
+	perStream := map[string]int64{"ttft": 1, "gap": eventsPerStream - 1, "e2e": 1}
 	for _, name := range []string{"ttft", "gap", "e2e"} {
 		m, a, b, o := merged.Metrics[name], f1.Metrics[name], f2.Metrics[name], f.Metrics[name]
 		if m == nil || a == nil || b == nil || o == nil {
@@ -549,8 +680,9 @@ grace: 10s
 		if m.Count != a.Count+b.Count {
 			t.Errorf("%s: merged count %d, shards %d + %d", name, m.Count, a.Count, b.Count)
 		}
-		if m.Count != o.Count {
-			t.Errorf("%s: merged count %d, one-process count %d", name, m.Count, o.Count)
+		if m.Count != perStream[name]*merged.Counters.StreamsOK || o.Count != perStream[name]*f.Counters.StreamsOK {
+			t.Errorf("%s: merged count %d for %d streams, one-process count %d for %d streams; want %d per stream",
+				name, m.Count, merged.Counters.StreamsOK, o.Count, f.Counters.StreamsOK, perStream[name])
 		}
 		// Lossless: the merged percentiles are those of the union of the
 		// shards' samples, to the histogram's precision (3 significant
@@ -600,8 +732,8 @@ grace: 10s
 		numbers = append(numbers, n)
 	}
 	slices.Sort(numbers)
-	if len(numbers) != planned || numbers[0] != 0 || numbers[len(numbers)-1] != planned-1 {
-		t.Errorf("stream numbers across shards: %v, want 0..%d", numbers, planned-1)
+	if int64(len(numbers)) != merged.Counters.StreamsStarted || len(numbers) == 0 || numbers[0] < 0 || numbers[len(numbers)-1] >= planned {
+		t.Errorf("stream numbers across shards: %v, want %d distinct numbers in 0..%d", numbers, merged.Counters.StreamsStarted, planned-1)
 	}
 }
 

@@ -65,6 +65,9 @@ func (v *View) runBars(ctx context.Context, source func() Snapshot) {
 			if s.Open && s.LagP99 > 0 {
 				line += "  lag p99 " + ms(s.LagP99)
 			}
+			if s.Generator != "" {
+				line += "  generator " + s.Generator
+			}
 			return line
 		})),
 	)
@@ -100,6 +103,9 @@ func (v *View) runBars(ctx context.Context, source func() Snapshot) {
 	for {
 		select {
 		case <-t.C:
+			if ctx.Err() != nil {
+				continue // the run ended: draw the final state once, below
+			}
 			update()
 		case <-ctx.Done():
 			// Draw the final state, then stop mpb. The manual refresh

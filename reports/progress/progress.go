@@ -1,9 +1,9 @@
 // Package progress draws the live view of a running load test on stderr:
-// mpb bars on a terminal, a plain status line every few seconds otherwise
-// (DESIGN.md §5, STYLE.md items 9 and 10). It reads a Snapshot a few times a
-// second from a function the caller supplies, never per event, so the
-// swarm's hot path never waits on the view. It is the only package that
-// imports mpb; it knows nothing of the aggregator's concrete types.
+// mpb bars on a terminal, a plain status line every few seconds otherwise.
+// It reads a Snapshot a few times a second from a function the caller
+// supplies, never per event, so the swarm's hot path never waits on the
+// view. It is the only package that imports mpb; it knows nothing of the
+// aggregator's concrete types.
 package progress
 
 import (
@@ -49,6 +49,10 @@ type Snapshot struct {
 	// LagP99 is the recent 99th percentile of the schedule lag (queue) in
 	// the open model.
 	LagP99 time.Duration
+	// Generator is the load generator's health over the last second, in
+	// words: "ok cpu 0.41/2 sched p99 0.050 ms timer p99 0.210 ms", or
+	// "DEGRADED ..." when the generator limits the numbers ("": unknown).
+	Generator string
 }
 
 // Mode selects how the view is drawn.
@@ -117,7 +121,8 @@ func New(w io.Writer, opts Options) *View {
 }
 
 // Run reads source periodically and draws until ctx is done, then reads it
-// once more, draws the final state and returns. source must be safe to call
+// exactly once more (a tick that finds ctx already done is skipped), draws
+// the final state and returns. source must be safe to call
 // from Run's goroutine while the run goes on; it is called at most once per
 // Refresh (Bars) or LineEvery (Lines), never per event. In Off mode Run
 // just waits for ctx.
@@ -138,6 +143,9 @@ func (v *View) runLines(ctx context.Context, source func() Snapshot) {
 	for {
 		select {
 		case <-t.C:
+			if ctx.Err() != nil {
+				continue // the run ended: write the final line once, below
+			}
 			fmt.Fprintln(v.w, Line(v.opts.Prefix, source()))
 		case <-ctx.Done():
 			fmt.Fprintln(v.w, Line(v.opts.Prefix, source()))
@@ -165,6 +173,9 @@ func Line(prefix string, s Snapshot) string {
 	b.WriteString(ttft(s))
 	if s.Open && s.LagP99 > 0 {
 		fmt.Fprintf(&b, " lag p99 %s", ms(s.LagP99))
+	}
+	if s.Generator != "" {
+		b.WriteString(" generator " + s.Generator)
 	}
 	return b.String()
 }

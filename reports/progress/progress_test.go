@@ -106,7 +106,9 @@ func (s *syncBuffer) String() string {
 
 // TestBarsMode draws mpb bars into a buffer: it must not panic, must write to
 // the given writer only, and must show the last snapshot. The run stops
-// after the source has been read a few times (no wall-clock assertions).
+// after the source has been read a few times (no wall-clock assertions):
+// the source cancels the run on its 3rd read, and Run reads it exactly once
+// more, for the final frame, even when a tick is already due then.
 func TestBarsMode(t *testing.T) {
 	for _, open := range []bool{false, true} {
 		var buf syncBuffer
@@ -128,6 +130,9 @@ func TestBarsMode(t *testing.T) {
 		}
 		v.Run(ctx, source)
 		cancel()
+		if calls != 4 {
+			t.Errorf("open=%v: source read %d times, want 4 (3, then once after the run ended)", open, calls)
+		}
 		out := buf.String()
 		for _, want := range []string{"stage 1/2", "4.0s/10s", "started 77", "events 987/s (1234)",
 			"errors 1", "ttft p50 200.0ms p99 250.0ms", "[", "]"} {
