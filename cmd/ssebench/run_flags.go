@@ -65,7 +65,7 @@ type runConfig struct {
 	scenario string // path of the scenario file, "" for the default
 
 	target         string
-	events         scenarios.Preset // "": the scenario's
+	events         scenarios.Preset   // "": the scenario's
 	headers        []scenarios.Header // from --header, in order
 	envHeaders     []scenarios.Header // from SSEBENCH_HEADER, in order
 	connections    int
