@@ -59,7 +59,7 @@ const (
 
 // The auto-growth rule's constants.
 const (
-	growBelow    = 4       // grow when the room is below High/growBelow
+	growBelow    = 4        // grow when the room is below High/growBelow
 	streamBudget = 32 << 10 // bytes of memory one stream may take
 	memFloor     = 1 << 30  // bytes of MemAvailable kept for everything else
 )

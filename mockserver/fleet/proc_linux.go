@@ -75,7 +75,7 @@ func (s *supervisor) start(w *worker) error {
 		s.post(event{w: w, gen: gen, exited: true, err: err})
 	}()
 	time.AfterFunc(startTimeout, func() { s.post(event{w: w, gen: gen, startTimeout: true}) })
-	return nil
+	return s.resteer() // when every serving worker is full, its socket takes the new connections
 }
 
 // readReports passes a worker's report lines to the loop until its

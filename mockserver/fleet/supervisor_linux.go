@@ -310,16 +310,21 @@ func (s *supervisor) maybeReady() {
 }
 
 // resteer attaches the program that routes new connections to the
-// serving workers that accept; failing those, to every serving worker
-// (all are full); failing those, to every slot (none serves yet: the
-// connections wait in the sockets' queues).
+// serving workers that accept; failing those, to the workers starting
+// (their sockets queue the connections until they serve: this is how a
+// worker added by auto, or restarted, takes over from full ones); failing
+// those, to every serving worker (all are full); failing those, to every
+// slot.
 func (s *supervisor) resteer() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var open, serving, all []int
+	var open, starting, serving, all []int
 	for _, w := range s.workers {
 		all = append(all, w.slot)
-		if w.state == stateServing {
+		switch w.state {
+		case stateStarting:
+			starting = append(starting, w.slot)
+		case stateServing:
 			serving = append(serving, w.slot)
 			if w.last.Accepting {
 				open = append(open, w.slot)
@@ -327,11 +332,10 @@ func (s *supervisor) resteer() error {
 		}
 	}
 	to := open
-	if len(to) == 0 {
-		to = serving
-	}
-	if len(to) == 0 {
-		to = all
+	for _, next := range [][]int{starting, serving, all} {
+		if len(to) == 0 {
+			to = next
+		}
 	}
 	if slices.Equal(to, s.routed) {
 		return nil
