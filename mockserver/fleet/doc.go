@@ -11,13 +11,21 @@
 // see socket(7)) picks the socket of every new connection, at random among
 // the workers that accept. Each worker counts its open files (those it
 // started with plus one per client connection) against watermarks set by
-// its soft RLIMIT_NOFILE (see Marks): at the high-water mark it asks the
+// its soft RLIMIT_NOFILE (see Marks). At the high-water mark it asks the
 // supervisor to route around it and accepts nothing until the supervisor
-// confirms (or 2s pass), then takes what was already queued for it, never
-// beyond Cap, so accept(2) never meets EMFILE; below the low-water mark it
-// takes new connections again. When every worker is above its mark, the
-// program spreads connections over all of them, and those that reach a
-// worker at Cap wait in the kernel's accept queue until it has room.
+// confirms (or 2s pass). The connections the kernel had already queued on
+// its socket (in a connection storm, up to the listen backlog) are then
+// handed over, as file descriptors over a Unix socket (SCM_RIGHTS, see
+// unix(7)), to the supervisor, which passes each to the accepting worker
+// with the most room; the client keeps its TCP connection and notices
+// nothing. With no other worker accepting, the worker serves its queue
+// itself up to Cap and leaves the rest queued, so accept(2) never meets
+// EMFILE. Below the low-water mark it takes new connections again. When
+// every worker is above its mark, the program routes new connections to a
+// worker being started, if any (its socket queues them until it serves),
+// else over all of them; those that reach a worker at Cap wait in the
+// kernel's queue until it has room, or until another worker accepts and
+// takes them over.
 //
 // # Auto
 //
@@ -49,8 +57,10 @@
 // counters are summed at the moment of the scrape); the Go and process
 // metrics and the ssebench_mock_worker_* gauges (connections, open_files
 // and its marks, accepting, pauses_total) of each worker, labelled
-// worker="N"; ssebench_mock_workers, ssebench_mock_worker_receiving and
-// ssebench_mock_worker_restarts_total; and the supervisor's own process
+// worker="N" (handed_off_total and handed_in_total count hand-overs);
+// ssebench_mock_workers, ssebench_mock_worker_receiving,
+// ssebench_mock_worker_restarts_total and ssebench_mock_handoffs_lost_total
+// (hand-overs no worker could take: closed); and the supervisor's own process
 // metrics, labelled worker="supervisor". A serving worker that does not
 // answer fails the scrape rather than giving a partial sum. A dead
 // worker's counters stay in the sums as of the supervisor's last scrape of

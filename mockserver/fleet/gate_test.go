@@ -50,11 +50,17 @@ type gateRig struct {
 	ln       *chanListener
 	g        *gate
 	accepted chan net.Conn
+	handed   chan net.Conn // what the gate handed off
+}
+
+func (r *gateRig) handOff(c net.Conn) error {
+	r.handed <- c
+	return nil
 }
 
 func newGateRig(t *testing.T, marks Marks, base int) *gateRig {
-	r := &gateRig{t: t, ln: newChanListener(), accepted: make(chan net.Conn, 1000)}
-	r.g = newGate(r.ln, marks, base)
+	r := &gateRig{t: t, ln: newChanListener(), accepted: make(chan net.Conn, 1000), handed: make(chan net.Conn, 1000)}
+	r.g = newGate(r.ln, marks, base, r.handOff)
 	go func() {
 		for {
 			c, err := r.g.Accept()
@@ -120,7 +126,7 @@ func TestGatePausesAtHighAndResumesAtLow(t *testing.T) {
 		if _, ok := r.offer(); ok {
 			t.Fatal("accepted a connection while its pause was unconfirmed")
 		}
-		r.g.confirm(1)
+		r.g.confirm(1, false)
 		synctest.Wait()
 		if c := <-r.accepted; c != nil {
 			held = append(held, c) // the queued one, now taken
@@ -195,6 +201,62 @@ func TestGateCountsEachCloseOnce(t *testing.T) {
 			t.Errorf("after two Closes of one connection: %+v, want 1 connection, 11 files", s)
 		}
 		c2.Close()
+		r.g.Close()
+	})
+}
+
+// TestGateHandsItsQueueOff: paused and told that another worker accepts,
+// the gate hands what reaches its socket to the supervisor, at Cap too,
+// and serves again when told no other worker accepts.
+func TestGateHandsItsQueueOff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := MarksFor(64)
+		r := newGateRig(t, m, m.High-1)
+		if _, ok := r.offer(); !ok {
+			t.Fatal("refused below High")
+		}
+		r.g.confirm(1, true)
+		for i := 0; i < m.Cap-m.High+3; i++ { // past Cap
+			if _, ok := r.offer(); ok {
+				t.Fatalf("connection %d served while another worker accepts", i)
+			}
+			select {
+			case <-r.handed:
+			default:
+				t.Fatalf("connection %d neither served nor handed off", i)
+			}
+		}
+		if got := r.g.handedOff.Load(); got != uint64(m.Cap-m.High+3) {
+			t.Errorf("handed off %d, want %d", got, m.Cap-m.High+3)
+		}
+		if s := r.g.snapshot(); s.Files != m.High {
+			t.Errorf("handing off changed the count: %+v", s)
+		}
+		r.g.confirm(1, false)
+		if _, ok := r.offer(); !ok {
+			t.Error("not served below Cap once no other worker accepts")
+		}
+		r.g.Close()
+	})
+}
+
+// TestGateServesHandedInConnections: a connection handed in is served and
+// counted like one of the worker's own.
+func TestGateServesHandedInConnections(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newGateRig(t, MarksFor(1024), 10)
+		a, b := net.Pipe()
+		defer b.Close()
+		go r.g.inject(a)
+		synctest.Wait()
+		c := <-r.accepted
+		if s := r.g.snapshot(); s.Conns != 1 || s.HandedIn != 1 {
+			t.Errorf("after one handed in: %+v", s)
+		}
+		c.Close()
+		if s := r.g.snapshot(); s.Conns != 0 {
+			t.Errorf("after its close: %+v", s)
+		}
 		r.g.Close()
 	})
 }

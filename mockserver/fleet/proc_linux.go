@@ -5,6 +5,7 @@ package fleet
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -45,6 +46,12 @@ func (s *supervisor) start(w *worker) error {
 		return fmt.Errorf("fleet: worker %s: admin listener: %w", w.name, err)
 	}
 	defer admin.Close()
+	hand, handTheirs, err := handPair()
+	if err != nil {
+		ctl.Close()
+		return err
+	}
+	defer handTheirs.Close()
 	spec, _ := json.Marshal(workerSpec{Slot: w.slot, FDLimit: s.cfg.FDLimit, Metrics: s.metricsURL})
 
 	cmd := s.cfg.Command()
@@ -52,7 +59,7 @@ func (s *supervisor) start(w *worker) error {
 		cmd.Env = os.Environ()
 	}
 	cmd.Env = append(cmd.Env, WorkerEnv+"="+string(spec))
-	cmd.ExtraFiles = []*os.File{shared, admin, theirs} // descriptors 3, 4, 5
+	cmd.ExtraFiles = []*os.File{shared, admin, theirs, handTheirs} // descriptors 3, 4, 5, 6
 	cmd.Stdin, cmd.Stdout = nil, nil
 	stderr := &lineLog{log: s.log, prefix: "ssebench mock worker " + w.name + ": "}
 	cmd.Stderr = stderr
@@ -61,21 +68,85 @@ func (s *supervisor) start(w *worker) error {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		ctl.Close()
+		hand.Close()
 		return fmt.Errorf("fleet: start worker %s: %w", w.name, err)
 	}
 	s.mu.Lock()
 	w.gen++
 	gen := w.gen
-	w.proc, w.ctl, w.state, w.served, w.stderr = cmd.Process, ctl, stateStarting, false, stderr
-	w.last, w.confirmed, w.lastFams = gateState{}, 0, nil
+	w.proc, w.ctl, w.hand, w.state, w.served, w.stderr = cmd.Process, ctl, hand, stateStarting, false, stderr
+	w.last, w.confirmed, w.confirmedOthers, w.sent, w.lastFams = gateState{}, 0, false, 0, nil
 	s.mu.Unlock()
 	go s.readReports(w, gen, ctl)
+	go s.readHandOffs(w, hand)
 	go func() {
 		err := cmd.Wait()
 		s.post(event{w: w, gen: gen, exited: true, err: err})
 	}()
 	time.AfterFunc(startTimeout, func() { s.post(event{w: w, gen: gen, startTimeout: true}) })
-	return s.resteer() // when every serving worker is full, its socket takes the new connections
+	return s.reroute() // when every serving worker is full, its socket takes the new connections
+}
+
+// readHandOffs forwards the connections a full worker hands over, until
+// its hand-off socket closes.
+func (s *supervisor) readHandOffs(w *worker, hand *net.UnixConn) {
+	for {
+		fd, err := recvFD(hand)
+		if errors.Is(err, errBadHandOff) {
+			continue
+		}
+		if err != nil {
+			return
+		}
+		s.forward(w, fd)
+	}
+}
+
+// forward hands a connection from origin's queue to the serving worker
+// that accepts with the most room left below its high-water mark (its
+// last report, plus what was handed to it since); failing that, back to
+// origin, which serves it. fd is closed.
+func (s *supervisor) forward(origin *worker, fd int) {
+	defer unix.Close(fd)
+	s.mu.Lock()
+	var best *worker
+	bestRoom := 0
+	for _, w := range s.workers {
+		if w == origin || w.state != stateServing || !w.last.Accepting {
+			continue
+		}
+		inFlight := int(w.sent - min(w.sent, w.last.HandedIn))
+		if room := w.marks.High - w.last.Files - inFlight; room > bestRoom {
+			best, bestRoom = w, room
+		}
+	}
+	targets := []*worker{origin}
+	if best != nil {
+		targets = []*worker{best, origin}
+	}
+	type dest struct {
+		w    *worker
+		hand *net.UnixConn
+	}
+	var dests []dest
+	for _, t := range targets {
+		if t.hand != nil && t.state != stateDead {
+			dests = append(dests, dest{t, t.hand})
+		}
+	}
+	s.mu.Unlock()
+	for _, d := range dests {
+		if sendFD(d.hand, fd) == nil {
+			s.mu.Lock()
+			if d.w.hand == d.hand {
+				d.w.sent++
+			}
+			s.mu.Unlock()
+			return
+		}
+	}
+	s.lost.Inc()
+	s.log.printf("ssebench mock: a connection worker %s handed over could not be passed on; it is closed", origin.name)
 }
 
 // readReports passes a worker's report lines to the loop until its

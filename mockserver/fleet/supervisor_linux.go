@@ -4,6 +4,7 @@ package fleet
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -45,13 +46,18 @@ type worker struct {
 	gen       int // numbers the processes of this slot
 	proc      *os.Process
 	ctl       net.Conn
+	hand      *net.UnixConn
 	state     procState
 	served    bool
 	marks     Marks
 	last      gateState
 	confirmed uint64
-	stderr    *lineLog
-	lastFams  []*dto.MetricFamily
+	// confirmedOthers is the Others of the last confirmation sent.
+	confirmedOthers bool
+	// sent counts the connections handed to this process.
+	sent     uint64
+	stderr   *lineLog
+	lastFams []*dto.MetricFamily
 }
 
 // event is what the loop is told: a report, an exit, a due restart or a
@@ -91,6 +97,7 @@ type supervisor struct {
 	serving   prometheus.Gauge
 	restartsV *prometheus.CounterVec
 	receiving *prometheus.GaugeVec
+	lost      prometheus.Counter
 }
 
 // Run serves the mock as a fleet of worker processes on one port until
@@ -157,7 +164,9 @@ func newSupervisor(cfg Config) *supervisor {
 		Help: "Times a worker died and was restarted; while it is 0 the sums are exact."}, []string{"worker"})
 	s.receiving = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "worker_receiving",
 		Help: "1 while the kernel routes new connections to the worker."}, []string{"worker"})
-	s.reg.MustRegister(s.serving, s.restartsV, s.receiving, collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.lost = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "handoffs_lost_total",
+		Help: "Connections a full worker handed over that no worker could take (closed)."})
+	s.reg.MustRegister(s.serving, s.restartsV, s.receiving, s.lost, collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return s
 }
 
@@ -269,13 +278,9 @@ func (s *supervisor) reported(ctx context.Context, w *worker, r *report) error {
 	w.last = r.gateState
 	s.mu.Unlock()
 	if changed {
-		if err := s.resteer(); err != nil {
+		if err := s.reroute(); err != nil {
 			return err
 		}
-	}
-	if !r.Accepting && r.Seq > w.confirmed {
-		w.confirmed = r.Seq
-		s.confirm(w, r.Seq)
 	}
 	if first {
 		s.maybeReady()
@@ -283,10 +288,40 @@ func (s *supervisor) reported(ctx context.Context, w *worker, r *report) error {
 	return s.maybeGrow(ctx)
 }
 
-// confirm tells a paused worker that new connections go around it.
-func (s *supervisor) confirm(w *worker, seq uint64) {
-	_ = w.ctl.SetWriteDeadline(time.Now().Add(time.Second))
-	_, _ = fmt.Fprintf(w.ctl, "{\"confirm\":%d}\n", seq) // the worker stops waiting after ackTimeout anyway
+// reroute re-attaches the routing program and then tells every paused
+// worker what it has not been told yet: that new connections go around
+// it, and whether another worker accepts (to hand its queue to).
+func (s *supervisor) reroute() error {
+	if err := s.resteer(); err != nil {
+		return err
+	}
+	type note struct {
+		ctl net.Conn
+		c   confirmation
+	}
+	var notes []note
+	s.mu.Lock()
+	for _, w := range s.workers {
+		if w.state != stateServing || w.last.Accepting {
+			continue
+		}
+		others := false
+		for _, o := range s.workers {
+			others = others || o != w && o.state == stateServing && o.last.Accepting
+		}
+		if w.last.Seq != w.confirmed || others != w.confirmedOthers {
+			w.confirmed, w.confirmedOthers = w.last.Seq, others
+			notes = append(notes, note{w.ctl, confirmation{Confirm: w.last.Seq, Others: others}})
+		}
+	}
+	s.mu.Unlock()
+	for _, n := range notes {
+		// A worker that misses this stops waiting after ackTimeout anyway.
+		line, _ := json.Marshal(n.c)
+		_ = n.ctl.SetWriteDeadline(time.Now().Add(time.Second))
+		_, _ = n.ctl.Write(append(line, '\n'))
+	}
+	return nil
 }
 
 // maybeReady calls Ready once the first workers serve.
@@ -362,6 +397,7 @@ func (s *supervisor) exited(w *worker, how error) error {
 	served, pid := w.served, w.proc.Pid
 	w.state = stateDead
 	_ = w.ctl.Close()
+	_ = w.hand.Close()
 	fams := w.lastFams
 	w.lastFams = nil
 	rerr := s.retired.retire(fams)
@@ -369,7 +405,7 @@ func (s *supervisor) exited(w *worker, how error) error {
 	if rerr != nil {
 		s.log.printf("ssebench mock: worker %s: its last counts are lost: %v", w.name, rerr)
 	}
-	if err := s.resteer(); err != nil {
+	if err := s.reroute(); err != nil {
 		return err
 	}
 	desc := "exited"
@@ -492,6 +528,7 @@ func (s *supervisor) close() {
 		_ = w.admin.Close()
 		if w.ctl != nil {
 			_ = w.ctl.Close()
+			_ = w.hand.Close()
 		}
 	}
 }

@@ -20,6 +20,7 @@ const (
 	fdShared  = 3 // its socket of the port's SO_REUSEPORT group
 	fdAdmin   = 4 // a private loopback listener for the supervisor's scrapes
 	fdControl = 5 // a Unix socket to the supervisor: reports out, confirmations in
+	fdHand    = 6 // a Unix packet socket to the supervisor: connections out and in
 )
 
 // maxLine bounds one control message, either way.
@@ -46,9 +47,12 @@ type report struct {
 }
 
 // confirmation is one line a supervisor writes to a worker: new
-// connections go around it since its pause Seq.
+// connections go around it since its pause Confirm; Others says whether
+// another worker accepts, so that the worker hands over what is still
+// queued on its socket rather than serve it.
 type confirmation struct {
 	Confirm uint64 `json:"confirm"`
+	Others  bool   `json:"others"`
 }
 
 // Worker reports whether getenv describes a worker process, and which.

@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -61,6 +62,15 @@ func ServeWorker(ctx context.Context, cfg mockserver.Config, getenv func(string)
 		return err
 	}
 	closers = append(closers, ctl)
+	handConn, err := inherited(fdHand, "hand-off socket", net.FileConn)
+	if err != nil {
+		return err
+	}
+	closers = append(closers, handConn)
+	hand, ok := handConn.(*net.UnixConn)
+	if !ok {
+		return fmt.Errorf("fleet: worker: the hand-off socket is a %T", handConn)
+	}
 	if cfg.Metrics, err = newMetricsProxy(spec.Metrics); err != nil {
 		return err
 	}
@@ -73,7 +83,8 @@ func ServeWorker(ctx context.Context, cfg mockserver.Config, getenv func(string)
 		return err
 	}
 	marks := MarksFor(limit)
-	g := newGate(shared, marks, base)
+	g := newGate(shared, marks, base, func(c net.Conn) error { return sendConn(hand, c) })
+	go receiveConns(hand, g)
 	registerWorkerMetrics(srv.Registry(), g)
 	adminSrv := &http.Server{Handler: promhttp.HandlerFor(srv.Registry(), promhttp.HandlerOpts{}), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = adminSrv.Serve(admin) }()
@@ -174,6 +185,12 @@ func registerWorkerMetrics(reg *prometheus.Registry, g *gate) {
 			func() float64 { return float64(g.marks.Cap) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: ns, Name: "pauses_total",
 			Help: "Times the worker reached its high-water mark."}, func() float64 { return float64(g.pauses.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: ns, Name: "handed_off_total",
+			Help: "Connections queued on this worker's socket while it was full, handed to another worker."},
+			func() float64 { return float64(g.handedOff.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: ns, Name: "handed_in_total",
+			Help: "Connections this worker took over from a full worker's queue."},
+			func() float64 { return float64(g.snapshot().HandedIn) }),
 	)
 }
 
@@ -206,6 +223,21 @@ func readConfirmations(r io.Reader, g *gate) {
 		if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
 			return
 		}
-		g.confirm(c.Confirm)
+		g.confirm(c.Confirm, c.Others)
+	}
+}
+
+// receiveConns serves the connections the supervisor hands in, until the
+// hand-off socket closes.
+func receiveConns(hand *net.UnixConn, g *gate) {
+	for {
+		c, err := recvConn(hand)
+		if errors.Is(err, errBadHandOff) {
+			continue // the next one may be fine
+		}
+		if err != nil {
+			return
+		}
+		g.inject(c)
 	}
 }
