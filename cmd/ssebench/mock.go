@@ -161,8 +161,8 @@ func runMock(ctx context.Context, e *env, args []string) error {
 		return nil
 	}
 	cfg.Faults = faults.vals
-	if slot, ok := fleet.Worker(e.getenv); ok {
-		return runMockWorker(ctx, e, cfg, slot)
+	if _, ok := fleet.Worker(e.getenv); ok {
+		return runMockWorker(ctx, e, cfg)
 	}
 	if procs.set {
 		if *reuseport {

@@ -15,16 +15,16 @@ import (
 
 // mockProcsHelp is the --procs part of `ssebench mock --help`.
 const mockProcsHelp = `
-Several processes on one port (--procs N|auto, Linux): one process may hold only as many
+Several processes on one port (--procs N|auto, Linux): one process holds only as many
 streams as its open-file limit allows, so --procs re-executes ssebench as N workers, each
 with its own socket of the port's SO_REUSEPORT group. The kernel routes each new connection
-to a random worker that accepts; a worker at its high-water mark (its fd limit minus 3m,
-m = max(8, limit/64)) is routed around until it is back at its low-water mark (limit - 5m),
-and it never holds more than limit - 2m files, so no client meets EMFILE while another
-worker has room. auto starts one worker and adds one whenever the others' room falls under
-a quarter of a worker's mark, while memory allows (up to 64). A worker that dies is restarted
-on its socket (at most 5 times); GET /metrics on the port answers with the sum over all
-workers; Ctrl-C or SIGTERM stops them all.
+to a random worker that accepts. A worker at its high-water mark (its fd limit minus 3m,
+m = max(8, limit/64)) is routed around, hands what is already queued on its socket to a
+worker with room, and accepts again at its low-water mark (limit - 5m); it never holds more
+than limit - 2m files, so no client meets EMFILE. auto starts one worker and adds one
+whenever the others' room falls under a quarter of a worker's mark, while memory allows (up
+to 64). A worker that dies is restarted on its socket (at most 5 times); GET /metrics on the
+port answers with the sum over all workers; Ctrl-C or SIGTERM stops them all.
 `
 
 // mockProcs is the --procs flag: unset (one process, no supervisor), a
@@ -115,10 +115,10 @@ func runMockFleet(ctx context.Context, e *env, cfg mockserver.Config, a mockFlee
 }
 
 // runMockWorker serves as one worker of a `mock --procs` supervisor.
-func runMockWorker(ctx context.Context, e *env, cfg mockserver.Config, slot int) error {
+func runMockWorker(ctx context.Context, e *env, cfg mockserver.Config) error {
 	cfg.ErrorLog = log.New(e.stderr, "", 0) // the supervisor prefixes the worker's lines
 	if err := fleet.ServeWorker(ctx, cfg, e.getenv); err != nil {
-		return cannotRun(fmt.Errorf("worker %d: %w", slot, err))
+		return cannotRun(err)
 	}
 	return nil
 }

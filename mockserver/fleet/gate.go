@@ -177,7 +177,7 @@ func (g *gate) admit(c net.Conn) net.Conn {
 		g.seq++
 		g.pauses.Add(1)
 		seq := g.seq
-		time.AfterFunc(ackTimeout, func() { g.confirm(seq, false) })
+		time.AfterFunc(ackTimeout, func() { g.giveUpWaiting(seq) })
 	}
 	g.publishLocked()
 	return &gateConn{Conn: c, g: g}
@@ -211,6 +211,17 @@ func (g *gate) confirm(seq uint64, others bool) {
 	g.mu.Lock()
 	if g.paused && seq >= g.seq {
 		g.steered, g.others = true, others
+	}
+	g.mu.Unlock()
+	g.poke()
+}
+
+// giveUpWaiting ends the wait for the confirmation of pause seq, when it
+// has not come: the worker serves its queue itself.
+func (g *gate) giveUpWaiting(seq uint64) {
+	g.mu.Lock()
+	if g.paused && seq == g.seq && !g.steered {
+		g.steered, g.others = true, false
 	}
 	g.mu.Unlock()
 	g.poke()

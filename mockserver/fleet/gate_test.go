@@ -232,6 +232,11 @@ func TestGateHandsItsQueueOff(t *testing.T) {
 		if s := r.g.snapshot(); s.Files != m.High {
 			t.Errorf("handing off changed the count: %+v", s)
 		}
+		time.Sleep(2 * ackTimeout) // the confirmation came: the timeout changes nothing
+		if _, ok := r.offer(); ok {
+			t.Fatal("served after the confirmation's timeout, though another worker accepts")
+		}
+		<-r.handed
 		r.g.confirm(1, false)
 		if _, ok := r.offer(); !ok {
 			t.Error("not served below Cap once no other worker accepts")

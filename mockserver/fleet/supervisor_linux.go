@@ -103,21 +103,9 @@ type supervisor struct {
 // Run serves the mock as a fleet of worker processes on one port until
 // ctx ends, then stops every worker (SIGTERM, then SIGKILL after
 // StopTimeout, each by its PID) and returns nil; or it returns an error
-// when the fleet cannot start or a worker keeps dying.
-//
-// Each worker has its own socket of the port's SO_REUSEPORT group, and a
-// classic BPF program attached to the group (SO_ATTACH_REUSEPORT_CBPF)
-// sends every new connection to one of the workers that accept, at
-// random. A worker that reaches its high-water mark is taken out of that
-// list before it accepts again, so the kernel routes new connections to
-// the others and no client meets EMFILE while another worker has room;
-// when every worker is above its mark, connections go to all of them
-// again. A worker that dies is restarted on the same socket (the
-// connections queued on it wait there), after 100ms doubling for each
-// restart, at most MaxRestarts times; one that dies before serving stops
-// the fleet. The counts of a dead worker stay in the sums as of the
-// supervisor's last scrape of it (at most refreshEvery old), and
-// ssebench_mock_worker_restarts_total shows that it happened.
+// when the fleet cannot start, or a worker dies before it serves or after
+// MaxRestarts restarts. The package documentation gives the routing,
+// supervision and metrics rules.
 func Run(ctx context.Context, cfg Config) error {
 	if err := cfg.validate(); err != nil {
 		return err
