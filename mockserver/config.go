@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -98,6 +99,11 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// ErrorLog receives net/http's server errors in Serve; nil discards them.
 	ErrorLog *log.Logger
+	// Metrics, when not nil, answers GET /metrics instead of the Server's
+	// own registry: a supervisor of several mock processes serves the sum
+	// of all of them through every one (see mockserver/fleet). CORS
+	// headers are set before it is called.
+	Metrics http.Handler
 }
 
 // DefaultConfig returns the defaults of `ssebench mock`: TTFT 200ms, ITL

@@ -28,7 +28,7 @@ import (
 //	POST /v1/sessions                 JSON parameters in, {"id":...} out (the id encodes them)
 //	GET  /v1/sessions/{id}/stream     the session's stream, as /v1/stream
 //	GET  /v1/models                   the one model, OpenAI-style
-//	GET  /metrics                     Prometheus text format (this Server's own registry)
+//	GET  /metrics                     Prometheus text format (this Server's own registry, or Config.Metrics)
 //	GET  /healthz                     "ok", or 503 once closing
 //
 // Every streaming endpoint resumes from Last-Event-ID without stored state:
@@ -89,6 +89,9 @@ func New(cfg Config) (*Server, error) {
 		s.m.queue.Set(float64(queued))
 	})
 	s.promh = promhttp.HandlerFor(s.m.reg, promhttp.HandlerOpts{})
+	if cfg.Metrics != nil {
+		s.promh = cfg.Metrics
+	}
 	return s, nil
 }
 

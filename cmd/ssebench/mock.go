@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ssebench/ssebench/mockserver"
+	"github.com/ssebench/ssebench/mockserver/fleet"
 )
 
 func init() {
@@ -118,6 +119,9 @@ func runMock(ctx context.Context, e *env, args []string) error {
 	fs.DurationVar(&cfg.WriteTimeout, "write-timeout", cfg.WriteTimeout, "deadline for each write to a client that stopped reading (0 = none)")
 	fs.DurationVar(&cfg.BodyTimeout, "body-timeout", cfg.BodyTimeout, "time allowed to receive a request body; a slower one gets 408 and a closed connection (0 = the default)")
 	reuseport := fs.Bool("reuseport", false, "set SO_REUSEPORT so several mock processes can share one port")
+	var procs mockProcs
+	fs.Var(&procs, "procs", "serve as `N` worker processes on one port (1.."+strconv.Itoa(fleet.MaxWorkers)+"), or auto: one, and more as they fill (Linux; see below)")
+	fdLimit := fs.Int("fd-limit", 0, "with --procs: each worker's open-file `limit` (at least "+strconv.Itoa(fleet.MinFDLimit)+"; 0 = the hard limit)")
 	listFaults := fs.Bool("list-faults", false, "print the fault profiles as a table on stdout and exit")
 	fs.Usage = func() {
 		w := fs.Output()
@@ -125,16 +129,19 @@ func runMock(ctx context.Context, e *env, args []string) error {
 		fs.PrintDefaults()
 		fmt.Fprintln(w, "\nFault profiles (--fault NAME, ?fault=NAME; several comma-separated):")
 		mockWriteFaults(w)
+		fmt.Fprint(w, mockProcsHelp)
 	}
 
 	// SSEBENCH_<FLAG> sets a flag's default; the command line wins.
 	var envErrs []error
+	var envUsed []string // NAME=value, passed on to --procs workers
 	fs.VisitAll(func(f *flag.Flag) {
 		name := "SSEBENCH_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
 		v := e.getenv(name)
 		if v == "" || f.Name == "profile" || f.Name == "list-faults" {
 			return
 		}
+		envUsed = append(envUsed, name+"="+v)
 		if err := fs.Set(f.Name, v); err != nil {
 			envErrs = append(envErrs, fmt.Errorf("%s=%q: %w", name, v, err))
 		}
@@ -154,6 +161,18 @@ func runMock(ctx context.Context, e *env, args []string) error {
 		return nil
 	}
 	cfg.Faults = faults.vals
+	if _, ok := fleet.Worker(e.getenv); ok {
+		return runMockWorker(ctx, e, cfg)
+	}
+	if procs.set {
+		if *reuseport {
+			return usagef("--reuseport and --procs exclude each other: the workers of --procs share their port among themselves")
+		}
+		return runMockFleet(ctx, e, cfg, mockFleetArgs{addr: *addr, procs: procs, fdLimit: *fdLimit, args: args, env: envUsed})
+	}
+	if *fdLimit != 0 {
+		return usagef("--fd-limit applies to the workers of --procs")
+	}
 	cfg.ErrorLog = log.New(e.stderr, "ssebench mock: ", 0)
 	srv, err := mockserver.New(cfg)
 	if err != nil {
@@ -163,11 +182,26 @@ func runMock(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return cannotRun(err)
 	}
-	if host, _, err := net.SplitHostPort(ln.Addr().String()); err == nil {
+	mockWarnBeyondLoopback(e, ln.Addr().String())
+	fmt.Fprintf(e.stderr, "ssebench mock: listening on http://%s (%s)\n", ln.Addr(), mockDescribe(&cfg))
+	if err := srv.Serve(ctx, ln); err != nil {
+		return cannotRun(err)
+	}
+	fmt.Fprintln(e.stderr, "ssebench mock: stopped")
+	return nil
+}
+
+// mockWarnBeyondLoopback warns when addr is not a loopback address.
+func mockWarnBeyondLoopback(e *env, addr string) {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
 		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-			fmt.Fprintf(e.stderr, "ssebench mock: warning: listening beyond loopback on %s\n", ln.Addr())
+			fmt.Fprintf(e.stderr, "ssebench mock: warning: listening beyond loopback on %s\n", addr)
 		}
 	}
+}
+
+// mockDescribe is the summary of cfg on the "listening on" line.
+func mockDescribe(cfg *mockserver.Config) string {
 	desc := fmt.Sprintf("ttft %v, itl %v, %d tokens", cfg.TTFT, cfg.ITL, cfg.Tokens)
 	if cfg.Slots > 0 {
 		desc += fmt.Sprintf(", %d slots", cfg.Slots)
@@ -181,12 +215,7 @@ func runMock(ctx context.Context, e *env, args []string) error {
 	if cfg.CORSCredentials {
 		desc += ", CORS with credentials"
 	}
-	fmt.Fprintf(e.stderr, "ssebench mock: listening on http://%s (%s)\n", ln.Addr(), desc)
-	if err := srv.Serve(ctx, ln); err != nil {
-		return cannotRun(err)
-	}
-	fmt.Fprintln(e.stderr, "ssebench mock: stopped")
-	return nil
+	return desc
 }
 
 // mockWriteFaults prints the fault table.

@@ -197,7 +197,7 @@ func TestMockHelpListsEveryKnob(t *testing.T) {
 	}
 	help := out.String() // --help goes to stdout
 	for _, want := range []string{"--ttft", "--itl", "--tokens", "--chunk", "--seed", "--heartbeat", "--retry", "--slots", "--queue",
-		"--token", "--fault", "--cors-origin", "--cors-credentials", "--body-timeout", "--reuseport", "--addr", "lognormal(", "uniform(", "Last-Event-ID", "SSEBENCH_"} {
+		"--token", "--fault", "--cors-origin", "--cors-credentials", "--body-timeout", "--reuseport", "--procs", "--fd-limit", "high-water mark", "--addr", "lognormal(", "uniform(", "Last-Event-ID", "SSEBENCH_"} {
 		if !strings.Contains(help, strings.TrimPrefix(want, "-")) {
 			t.Errorf("--help lacks %s", want)
 		}

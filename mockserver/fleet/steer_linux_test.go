@@ -1,0 +1,94 @@
+//go:build linux
+
+package fleet
+
+import (
+	"context"
+	"net"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+func TestSteerProgram(t *testing.T) {
+	if p := steerProgram([]int{3}); len(p) != 1 || p[0].Code != unix.BPF_RET|unix.BPF_K || p[0].K != 3 {
+		t.Errorf("one socket: %+v, want a lone ret #3", p)
+	}
+	p := steerProgram([]int{0, 2, 5})
+	want := []unix.SockFilter{
+		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: skfAdRandom},
+		{Code: unix.BPF_ALU | unix.BPF_MOD | unix.BPF_K, K: 3},
+		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, K: 0, Jf: 1}, {Code: unix.BPF_RET | unix.BPF_K, K: 0},
+		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, K: 1, Jf: 1}, {Code: unix.BPF_RET | unix.BPF_K, K: 2},
+		{Code: unix.BPF_RET | unix.BPF_K, K: 5},
+	}
+	if len(p) != len(want) {
+		t.Fatalf("program %+v, want %+v", p, want)
+	}
+	for i := range want {
+		if p[i] != want[i] {
+			t.Errorf("instruction %d: %+v, want %+v", i, p[i], want[i])
+		}
+	}
+}
+
+// TestSteerRoutesOnlyToTheListedSockets runs the program in the kernel: a
+// group of three loopback sockets, steered to some of them, and the
+// connections each one gets.
+func TestSteerRoutesOnlyToTheListedSockets(t *testing.T) {
+	var lns []*net.TCPListener
+	addr := "127.0.0.1:0"
+	for i := 0; i < 3; i++ {
+		ln, err := listenShared(context.Background(), addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		addr = ln.Addr().String()
+		lns = append(lns, ln)
+	}
+	got := make(chan int, 256)
+	for i, ln := range lns {
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				c.Close()
+				got <- i
+			}
+		}()
+	}
+	for _, to := range [][]int{{1}, {0, 2}, {2}, {0, 1, 2}} {
+		if err := steer(lns[0], to); err != nil {
+			t.Fatal(err)
+		}
+		const n = 90
+		counts := make([]int, 3)
+		for k := 0; k < n; k++ {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			counts[<-got]++
+			c.Close()
+		}
+		for i, c := range counts {
+			listed := false
+			for _, k := range to {
+				listed = listed || k == i
+			}
+			if !listed && c != 0 {
+				t.Errorf("steered to %v: socket %d got %d of %d connections", to, i, c, n)
+			}
+			if listed && len(to) == 1 && c != n {
+				t.Errorf("steered to %v: socket %d got %d of %d connections", to, i, c, n)
+			}
+		}
+		t.Logf("steered to %v: %v", to, counts)
+	}
+	if err := steer(lns[0], nil); err == nil {
+		t.Error("steer to no socket: no error")
+	}
+}
