@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ssebench/ssebench/conformance/checks"
+	"github.com/ssebench/ssebench/scenarios/health"
 )
 
 // session runs the probes of one target, each once, independent ones
@@ -134,9 +135,16 @@ func (s *session) run() {
 	// The main read, then the probes that depend on how it ended.
 	var first sync.Once
 	signal := func() { first.Do(func() { close(s.mainEvent) }) }
+	// How late this process ran during the main read: the timing checks
+	// give no verdict on what a starved client saw.
+	mon := health.Start()
 	main := s.p.capture(s.ctx, "main", "", readPlan{maxEvents: cfg.MaxEvents, untilEvent: cfg.UntilEvent, maxTime: cfg.MaxTime, onEvent: signal}, s.shares["main"])
+	late := mon.Stop()
 	signal()
-	s.set(func(in *checks.Input) { in.Main = main })
+	s.set(func(in *checks.Input) {
+		in.Main = main
+		in.Client = checks.Lateness{Measured: late.TimerSamples > 0, TimerMax: late.TimerMax, TimerP99: late.TimerP99, SchedP99: late.SchedP99}
+	})
 	s.finished(checks.ProbeMain)
 	if s.need[checks.ProbeServerDrop] {
 		wg.Go(func() {

@@ -351,4 +351,36 @@ type Input struct {
 	FiniteEndReason string
 	// Control is the OPTIONS request on the stream's URL (ProbeControl).
 	Control *Capture
+	// Client is how late the checking process itself ran while the main
+	// read went on: the timing checks do not blame the server for what a
+	// starved client did (see Lateness).
+	Client Lateness
+}
+
+// Lateness is how late the checking process ran during a read, measured
+// by a timer that wakes up every few milliseconds (package
+// scenarios/health). A process starved of CPU reads late: events that the
+// server sent over a second then come out of the socket at once, and look
+// exactly like a response held back by a buffer. The timing checks
+// (stream/incremental, stream/headers-early) therefore give no verdict
+// (skip, saying why) when the client was late by a large part of the delay
+// they would blame on the server.
+type Lateness struct {
+	// Measured is false when nothing was measured (the checks then judge
+	// as if the client were never late).
+	Measured bool
+	// TimerMax is the largest lateness of a wake-up during the read;
+	// TimerP99 its p99; SchedP99 the Go scheduler latency p99.
+	TimerMax, TimerP99, SchedP99 time.Duration
+}
+
+// starved returns a skip finding when the client was late by at least
+// half of delay, the time a timing check is about to blame on the server.
+func (in *Input) starved(delay time.Duration) (Finding, bool) {
+	l := in.Client
+	if !l.Measured || delay <= 0 || l.TimerMax < delay/2 {
+		return Finding{}, false
+	}
+	return skipf("no verdict: ssebench itself was starved of CPU during the read (a timer of its own woke up as much as %s late; scheduler latency p99 %s), so a late read cannot be told from a held response; run it again on a less loaded machine",
+		dur(l.TimerMax), dur(l.SchedP99)), true
 }

@@ -222,7 +222,15 @@ func TestStreamIncremental(t *testing.T) {
 		{"stall then production pace", mainOnly(stream("", stallThenPace)), Pass, "spread"},
 		{"buffered across a slow network", mainOnly(stream("", wan)), Fail, "within 50ms"},
 		{"two events", mainOnly(stream(events(0, 2))), Skip, "too few"},
+		{"buffered, but the client was starved", starvedBy(mainOnly(stream("", buffered)), ms(900)), Skip, "starved of CPU"},
+		{"buffered, the client a little late", starvedBy(mainOnly(stream("", buffered)), ms(30)), Fail, "held back"},
 	})
+}
+
+// starvedBy records that the client's timer woke up as much as d late.
+func starvedBy(in *Input, d time.Duration) *Input {
+	in.Client = Lateness{Measured: true, TimerMax: d, TimerP99: d, SchedP99: d}
+	return in
 }
 
 func TestStreamHeartbeat(t *testing.T) {

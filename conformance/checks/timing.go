@@ -113,6 +113,9 @@ func checkIncremental(in *Input) Finding {
 	// those events came in one burst (well under burstGap apart on
 	// average), not at a production pace after a pause.
 	if float64(late) >= burstFraction*float64(n) && (last.At-firstLate) < burstGap*time.Duration(late-1) {
+		if f, ok := in.starved(firstLate - c.Headers); ok {
+			return f
+		}
 		ev := at(c, s, first.Start, int(first.Size()))
 		ev.Detail = fmt.Sprintf("first event at %s, last at %s, body ended at %s, %d body reads", dur(first.At), dur(last.At), dur(end), len(c.Reads))
 		if enc := c.Header.Get("Content-Encoding"); enc != "" {
@@ -197,6 +200,9 @@ func checkHeadersEarly(in *Input) Finding {
 	slack := max(heldSlack, tth/10)
 	if first-tth > slack {
 		return passf("headers after %s, %s before the first body bytes", dur(tth), dur(first-tth))
+	}
+	if f, ok := in.starved(tth); ok {
+		return f
 	}
 	ctl := in.Control
 	detail := fmt.Sprintf("headers at %s, first body bytes at %s", dur(tth), dur(first))
