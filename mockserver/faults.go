@@ -19,7 +19,7 @@ type FaultInfo struct {
 	Arg string
 	// Description says what the server does differently, byte by byte.
 	Description string
-	// Check is the ID of the conformance check (SPEC-NOTES.md §C) this
+	// Check is the ID of the conformance check (the catalogue in package conformance/checks) this
 	// profile must make fail or warn; empty when the profile is a legal
 	// variation that exercises clients rather than a violation.
 	Check string

@@ -26,7 +26,7 @@ type tev struct {
 }
 
 // parsedStream is what the minimal test parser found in a body. It follows
-// the spec's line and dispatch rules (SPEC-NOTES A) on raw bytes, without
+// the spec's line and dispatch rules (package conformance/sse documents them as rules A1 to A8) on raw bytes, without
 // UTF-8 decoding, so byte-level faults stay visible. It shares nothing with
 // the server's code or with conformance/.
 type parsedStream struct {

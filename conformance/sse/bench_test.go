@@ -42,7 +42,7 @@ func llmPayloads() map[string]string {
 
 // BenchmarkReaderLLM reads LLM-shaped streams; one op is one event, so
 // ns/op is the time per event, allocs/op the allocations per event and MB/s
-// the parse throughput. Targets (issue 2, reported not asserted): >= 200
+// the parse throughput. Targets (reported, not asserted): >= 200
 // MB/s, <= 1 allocation per event for Next, 0 for NextView.
 func BenchmarkReaderLLM(b *testing.B) {
 	payloads := llmPayloads()

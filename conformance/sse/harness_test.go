@@ -17,9 +17,9 @@ import (
 
 // A vector is one byte-level parsing case: raw stream bytes in, everything a
 // Reader reports out. Cases are named after the web-platform-tests file
-// (eventsource/format-*.any.js), the CP-xx vector of
-// shared/research/sse-conformance.md (b), the LaunchDarkly sse-contract-tests
-// case ("ld/..."), or the SPEC-NOTES rule ("A5/...") they exercise.
+// (eventsource/format-*.any.js), the numbered library edge case
+// ("edge-nn"), the LaunchDarkly sse-contract-tests case ("ld/..."), or the
+// package doc's rule ("A5/...") they exercise.
 type vector struct {
 	name string
 	in   string

@@ -1,15 +1,3 @@
-// Package sse reads and writes the text/event-stream wire format exactly as
-// the HTML Living Standard, section 9.2 "Server-sent events", defines it.
-//
-// The Reader is the reference parser of ssebench: every load-test metric and
-// every conformance verdict is computed from what it dispatches. It follows
-// the standard's "Interpreting an event stream" algorithm to the letter
-// (https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation),
-// including the two rules that popular libraries get wrong: a block without
-// data dispatches nothing, and an event that has not seen its empty line when
-// the stream ends is discarded (and reported, because it is lost data).
-//
-// The package uses the standard library only.
 package sse
 
 import (
@@ -158,7 +146,7 @@ var ErrEOFMidEvent = errors.New("sse: stream ended in the middle of an event")
 var ErrLimit = errors.New("sse: size limit exceeded")
 
 // EOFMidEventError reports an event lost because the stream ended before
-// its terminating empty line (SPEC-NOTES A.7).
+// its terminating empty line (rule A7 of the package doc).
 type EOFMidEventError struct {
 	// Offset is the byte offset where the unfinished event began.
 	Offset int64
@@ -359,7 +347,7 @@ func (rd *Reader) NextView() (View, error) {
 // endError turns the end of the source into the Reader's final error. "Once
 // the end of the file is reached, any pending data must be discarded": an
 // event that has not seen its empty line is not dispatched, and is reported
-// (SPEC-NOTES A.7).
+// (rule A7 of the package doc).
 // https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
 func (rd *Reader) endError(err error) error {
 	if err != io.EOF {
@@ -428,7 +416,7 @@ func (rd *Reader) processLine(line []byte, off int64) error {
 		rd.blockHead = append(rd.blockHead, '\n')
 	}
 	// The field name is the text before the first colon, the value the text
-	// after it minus one leading space (SPEC-NOTES A.4). The four names the
+	// after it minus one leading space (rule A4 of the package doc). The four names the
 	// standard knows hold no colon, so a line that starts with one of them
 	// followed by a colon or the end of the line splits there without a
 	// search.
@@ -443,7 +431,7 @@ func (rd *Reader) processLine(line []byte, off int64) error {
 	if len(value) > 0 && value[0] == ' ' {
 		value = value[1:]
 	}
-	// Field names are compared literally (SPEC-NOTES A.4); the switch on a
+	// Field names are compared literally (rule A4 of the package doc); the switch on a
 	// converted byte slice does not allocate.
 	switch string(name) {
 	case "data":
@@ -549,7 +537,7 @@ func (rd *Reader) diag(k DiagnosticKind, off int64, line []byte) {
 // readLine returns the next line without its line ending, decoded from
 // UTF-8 as the Encoding Standard's decoder does, and its raw stream offset.
 // The slice is valid until the next call. A line ends at CRLF, at a CR not
-// followed by LF, or at an LF (SPEC-NOTES A.2); a CR that ends a read ends
+// followed by LF, or at an LF (rule A2 of the package doc); a CR that ends a read ends
 // its line at once, and an LF at the start of the next read is then skipped.
 // https://html.spec.whatwg.org/multipage/server-sent-events.html#parsing-an-event-stream
 func (rd *Reader) readLine() ([]byte, int64, error) {
@@ -709,7 +697,7 @@ func (rd *Reader) fill() error {
 var bom = []byte{0xEF, 0xBB, 0xBF}
 
 // stripBOM removes one leading U+FEFF at the very start of the stream
-// (SPEC-NOTES A.1), as the Encoding Standard's "UTF-8 decode" does. It waits
+// (rule A1 of the package doc), as the Encoding Standard's "UTF-8 decode" does. It waits
 // for up to three bytes to decide, and only while they can still be a BOM.
 // https://encoding.spec.whatwg.org/#utf-8-decode
 func (rd *Reader) stripBOM() {

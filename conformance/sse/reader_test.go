@@ -74,7 +74,7 @@ func TestMultiByteSplitAcrossReads(t *testing.T) {
 	}
 }
 
-// A6, and SPEC-NOTES' settled ambiguity: the last event ID persists across
+// A6, and the reading the package doc settles (rule A6): the last event ID persists across
 // reconnects when each new Reader is seeded with the previous one's
 // LastEventID (wpt format-field-id, format-field-id-null,
 // format-data-before-final-empty-line; LaunchDarkly "discards partial
@@ -159,7 +159,7 @@ func (s *scriptReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// A2, CP-14: an event ended by CR CR is dispatched at once: the Reader must
+// A2, edge-14: an event ended by CR CR is dispatched at once: the Reader must
 // not wait for a possible LF. The LF that follows later is part of the
 // CRLF and must not end another line.
 func TestDispatchDoesNotWaitForLF(t *testing.T) {
@@ -267,7 +267,7 @@ func TestLimitsBoundMemory(t *testing.T) {
 	}
 }
 
-// A8, CP-36: big events pass when the limits allow them, in one read, two
+// A8, edge-36: big events pass when the limits allow them, in one read, two
 // reads, or many random ones.
 func TestLargeEvents(t *testing.T) {
 	raw := make([]byte, 5<<20*3/4)

@@ -14,33 +14,35 @@ import (
 //     (https://github.com/web-platform-tests/wpt/tree/master/eventsource),
 //     with the bytes their resources/message.py serves (message, then
 //     "\n\n" unless newline=none, then "\n");
-//   - CP-xx: the byte vectors of shared/research/sse-conformance.md (b);
+//   - edge-nn: byte-level edge cases collected from the bugs of common SSE
+//     libraries (numbered in this file; the comment beside each says
+//     which rule it exercises);
 //   - ld/...: LaunchDarkly sse-contract-tests parsing cases;
-//   - An/...: SPEC-NOTES part A, rule n, for what the others leave out.
+//   - An/...: rule An of the package doc, for what the others leave out.
 // Every vector runs through every chunking of chunkings() and through the
 // reference parser of reference_test.go.
 
 // wptVectors are the web-platform-tests stream format cases.
 var wptVectors = []vector{
-	{ // A1: a second BOM mid-stream is data: "\uFEFFdata" is an unknown field (CP-19).
+	{ // A1: a second BOM mid-stream is data: "\uFEFFdata" is an unknown field (edge-19).
 		name:  "format-bom",
 		in:    "\xEF\xBB\xBFdata:1\n\n\xEF\xBB\xBFdata:2\n\ndata:3\n\n\n",
 		want:  []sse.Event{msg("1"), msg("3")},
 		diags: []string{"bom-not-at-start@11", "unknown-field@11"},
 	},
-	{ // A1: only one BOM is removed; the second kills event 1 (CP-18).
+	{ // A1: only one BOM is removed; the second kills event 1 (edge-18).
 		name:  "format-bom-2",
 		in:    "\xEF\xBB\xBF\xEF\xBB\xBFdata:1\n\ndata:2\n\ndata:3\n\n\n",
 		want:  []sse.Event{msg("2"), msg("3")},
 		diags: []string{"bom-not-at-start@3", "unknown-field@3"},
 	},
-	{ // A2, A3: CR, LF and CRLF mixes; NUL and 2049-character comments (CP-15).
+	{ // A2, A3: CR, LF and CRLF mixes; NUL and 2049-character comments (edge-15).
 		name:     "format-comments",
 		in:       "data:1\r:\x00\n:\r\ndata:2\n:" + strings.Repeat("x", 2049) + "\rdata:3\n:data:fail\r:" + strings.Repeat("x", 2049) + "\ndata:4\n\n",
 		want:     []sse.Event{msg("1\n2\n3\n4")},
 		comments: []string{"\x00", "", strings.Repeat("x", 2049), "data:fail", strings.Repeat("x", 2049)},
 	},
-	{ // A7: the unfinished event is dropped and its id never applied (CP-66).
+	{ // A7: the unfinished event is dropped and its id never applied (edge-66).
 		name:    "format-data-before-final-empty-line",
 		in:      "retry:1000\ndata:test1\n\nid:test\ndata:test2\n",
 		want:    []sse.Event{msg("test1")},
@@ -48,17 +50,17 @@ var wptVectors = []vector{
 		retries: []time.Duration{ms(1000)},
 		diags:   []string{"eof-mid-event@23"},
 	},
-	{ // A5, A6c: "data:" gives ""; two bare "data" lines give "\n" (CP-30).
+	{ // A5, A6c: "data:" gives ""; two bare "data" lines give "\n" (edge-30).
 		name: "format-field-data",
 		in:   "data:\n\ndata\ndata\n\ndata:test\n\n\n",
 		want: []sse.Event{msg(""), msg("\n"), msg("test")},
 	},
-	{ // A5, A6e: a named event, then the type resets (CP-39).
+	{ // A5, A6e: a named event, then the type resets (edge-39).
 		name: "format-field-event",
 		in:   "event:test\ndata:x\n\ndata:x\n\n\n",
 		want: []sse.Event{ev("test", "x", ""), msg("x")},
 	},
-	{ // A6d: an empty event type means "message" (CP-40).
+	{ // A6d: an empty event type means "message" (edge-40).
 		name: "format-field-event-empty",
 		in:   "event: \ndata:data\n\n\n",
 		want: []sse.Event{msg("data")},
@@ -77,7 +79,7 @@ var wptVectors = []vector{
 		want:   []sse.Event{ev("", "1", "1")},
 		lastID: "1",
 	},
-	{ // A1, A5: a UTF-8 id (U+2026) (CP-52).
+	{ // A1, A5: a UTF-8 id (U+2026) (edge-52).
 		name:    "format-field-id-2",
 		in:      "id: \xE2\x80\xA6\nretry: 200\ndata: hello\n\n",
 		want:    []sse.Event{ev("", "hello", "…")},
@@ -103,7 +105,7 @@ var wptVectors = []vector{
 		want:   []sse.Event{ev("", "1", "1"), ev("", "2", "2"), ev("", "3", "2")},
 		lastID: "2",
 	},
-	{ // A5: type 3, "id:" resets the id (CP-47).
+	{ // A5: type 3, "id:" resets the id (edge-47).
 		name: "format-field-id-3/resets",
 		in:   "id: 1\ndata: 1\n\nid:\ndata:2\n\ndata:3\n\n",
 		want: []sse.Event{ev("", "1", "1"), ev("", "2", ""), ev("", "3", "")},
@@ -128,59 +130,59 @@ var wptVectors = []vector{
 		name: "format-field-id-null/nul", in: "id: \x00\nretry: 200\ndata: hello\n\n",
 		want: []sse.Event{msg("hello")}, retries: []time.Duration{ms(200)}, diags: []string{"nul-in-id@0"},
 	},
-	{ // A4: NUL, case, space and hyphen variants of "data" (CP-61).
+	{ // A4: NUL, case, space and hyphen variants of "data" (edge-61).
 		name:  "format-field-parsing",
 		in:    "data:\x00\ndata:  2\rData:1\ndata\x00:2\ndata:1\r\x00data:4\nda-ta:3\rdata_5\ndata:3\rdata:\r\n data:32\ndata:4\n\n",
 		want:  []sse.Event{msg("\x00\n 2\n1\n3\n\n4")},
 		diags: []string{"unknown-field@16", "unknown-field@23", "unknown-field@38", "unknown-field@46", "unknown-field@54", "unknown-field@75"},
 	},
-	{ // A5: "03000" is 3000 ms, not octal (CP-54).
+	{ // A5: "03000" is 3000 ms, not octal (edge-54).
 		name:    "format-field-retry",
 		in:      "retry:03000\ndata:x\n\n",
 		want:    []sse.Event{msg("x")},
 		retries: []time.Duration{ms(3000)},
 	},
-	{ // A5: "1000x" is ignored, 3000 stays (CP-55).
+	{ // A5: "1000x" is ignored, 3000 stays (edge-55).
 		name:    "format-field-retry-bogus",
 		in:      "retry:3000\nretry:1000x\ndata:x\n\n",
 		want:    []sse.Event{msg("x")},
 		retries: []time.Duration{ms(3000)},
 		diags:   []string{"bad-retry@11"},
 	},
-	{ // A5: a bare "retry" has an empty value: ignored (CP-56).
+	{ // A5: a bare "retry" has an empty value: ignored (edge-56).
 		name:  "format-field-retry-empty",
 		in:    "retry\ndata:test\n\n",
 		want:  []sse.Event{msg("test")},
 		diags: []string{"bad-retry@0"},
 	},
-	{ // A3, A4, A5 (CP-62).
+	{ // A3, A4, A5 (edge-62).
 		name:     "format-field-unknown",
 		in:       "data:test\n data\ndata\nfoobar:xxx\njustsometext\n:thisisacommentyay\ndata:test\n\n",
 		want:     []sse.Event{msg("test\n\ntest")},
 		diags:    []string{"unknown-field@10", "unknown-field@21", "unknown-field@32"},
 		comments: []string{"thisisacommentyay"},
 	},
-	{ // A4: one space stripped, a tab kept (CP-04).
+	{ // A4: one space stripped, a tab kept (edge-04).
 		name: "format-leading-space",
 		in:   "data:\ttest\rdata: \ndata:test\n\n",
 		want: []sse.Event{msg("\ttest\n\ntest")},
 	},
-	{ // A2: CRLF and LF mixed (CP-08).
+	{ // A2: CRLF and LF mixed (edge-08).
 		name: "format-newlines",
 		in:   "data:test\r\ndata\ndata:test\r\n\r\n",
 		want: []sse.Event{msg("test\n\ntest")},
 	},
-	{ // A1: NUL in data is kept (CP-24).
+	{ // A1: NUL in data is kept (edge-24).
 		name: "format-null-character",
 		in:   "data:\x00\n\n\n",
 		want: []sse.Event{msg("\x00")},
 	},
-	{ // A1: always UTF-8, whatever the charset parameter said (CP-23).
+	{ // A1: always UTF-8, whatever the charset parameter said (edge-23).
 		name: "format-utf-8",
 		in:   "data:ok\xE2\x80\xA6\n\n\n",
 		want: []sse.Event{msg("ok…")},
 	},
-	{ // A4: event-data.any.js with resources/message2.py (CP-38).
+	{ // A4: event-data.any.js with resources/message2.py (edge-38).
 		name:  "event-data",
 		in:    "data:msg\ndata:msg\n\n:\nfalsefield:msg\n\nfalsefield:msg\nData:data\n\ndata\n\ndata:end\n\n",
 		want:  []sse.Event{msg("msg\nmsg"), msg(""), msg("end")},
@@ -193,112 +195,112 @@ var wptVectors = []vector{
 var cpVectors = func() []vector {
 	comments2049 := "data:1\r\r:\x00\n:\r\ndata:2\n\n:" + strings.Repeat("x", 2049) + "\rdata:3\n\n:data:fail\r:" + strings.Repeat("x", 2049) + "\ndata:4\n\ndata:5"
 	vs := []vector{
-		{name: "CP-01", in: "data: hello\n\n", want: []sse.Event{msg("hello")}},
-		{name: "CP-02", in: "data:hello\n\n", want: []sse.Event{msg("hello")}},
-		{name: "CP-03", in: "data:  hello\n\n", want: []sse.Event{msg(" hello")}},
-		{name: "CP-05", in: "data: a\ndata: b\n\n", want: []sse.Event{msg("a\nb")}},
-		{name: "CP-06", in: "data: a\rdata: b\r\r", want: []sse.Event{msg("a\nb")}},
-		{name: "CP-07", in: "data: a\r\ndata: b\r\n\r\n", want: []sse.Event{msg("a\nb")}},
-		{name: "CP-09/A2-lf-then-cr-is-two-line-ends", in: "data: x\n\rdata: y\n\n", want: []sse.Event{msg("x"), msg("y")}},
-		{name: "CP-10", in: "data: x\r\n\rdata: y\n\n", want: []sse.Event{msg("x"), msg("y")}},
-		{name: "CP-11", in: "\n\n\n\ndata: x\n\n\n\n", want: []sse.Event{msg("x")}},
+		{name: "edge-01", in: "data: hello\n\n", want: []sse.Event{msg("hello")}},
+		{name: "edge-02", in: "data:hello\n\n", want: []sse.Event{msg("hello")}},
+		{name: "edge-03", in: "data:  hello\n\n", want: []sse.Event{msg(" hello")}},
+		{name: "edge-05", in: "data: a\ndata: b\n\n", want: []sse.Event{msg("a\nb")}},
+		{name: "edge-06", in: "data: a\rdata: b\r\r", want: []sse.Event{msg("a\nb")}},
+		{name: "edge-07", in: "data: a\r\ndata: b\r\n\r\n", want: []sse.Event{msg("a\nb")}},
+		{name: "edge-09/A2-lf-then-cr-is-two-line-ends", in: "data: x\n\rdata: y\n\n", want: []sse.Event{msg("x"), msg("y")}},
+		{name: "edge-10", in: "data: x\r\n\rdata: y\n\n", want: []sse.Event{msg("x"), msg("y")}},
+		{name: "edge-11", in: "\n\n\n\ndata: x\n\n\n\n", want: []sse.Event{msg("x")}},
 		{
-			name:   "CP-12/A2-crlf-split-across-reads",
+			name:   "edge-12/A2-crlf-split-across-reads",
 			in:     "data: Hello\r\ndata: World\r\n\r\ndata: OK\r\n\r\n",
 			chunks: []string{"data: Hello\r", "\ndata: World\r", "\n\r\ndata: OK\r", "\n", "\r", "\n"},
 			want:   []sse.Event{msg("Hello\nWorld"), msg("OK")},
 		},
 		{
-			name:   "CP-13",
+			name:   "edge-13",
 			in:     "data: A\r\ndata: B\r\ndata: C\r\n\n",
 			chunks: []string{"data: A\r\n", "data: B\r", "\n", "data: C\r\n", "\n"},
 			want:   []sse.Event{msg("A\nB\nC")},
 		},
-		{name: "CP-16/A1-bom-stripped", in: "\xEF\xBB\xBFdata: x\n\n", want: []sse.Event{msg("x")}},
+		{name: "edge-16/A1-bom-stripped", in: "\xEF\xBB\xBFdata: x\n\n", want: []sse.Event{msg("x")}},
 		{
-			name:   "CP-17/A1-bom-split-across-reads",
+			name:   "edge-17/A1-bom-split-across-reads",
 			in:     "\xEF\xBB\xBFdata: Hello\n\n",
 			chunks: []string{"\xEF\xBB", "\xBFdata: Hello\n\n"},
 			want:   []sse.Event{msg("Hello")},
 		},
 		{
-			name:   "CP-17/bom-byte-by-byte",
+			name:   "edge-17/bom-byte-by-byte",
 			in:     "\xEF\xBB\xBFdata: Hello\n\n",
 			chunks: []string{"\xEF", "\xBB", "\xBF", "data: Hello\n\n"},
 			want:   []sse.Event{msg("Hello")},
 		},
 		{
-			name:  "CP-20/A1-second-bom-is-data",
+			name:  "edge-20/A1-second-bom-is-data",
 			in:    "\xEF\xBB\xBFdata: \xEF\xBB\xBFHello\n\n",
 			want:  []sse.Event{msg("\uFEFFHello")},
 			diags: []string{"bom-not-at-start@9"},
 		},
 		{
-			name:   "CP-21/A1-multibyte-split-across-reads",
+			name:   "edge-21/A1-multibyte-split-across-reads",
 			in:     "data: €豆腐\n\n",
 			chunks: []string{"data: \xE2", "\x82", "\xAC\xE8\xB1", "\x86\xE8\x85\x90\n\n"},
 			want:   []sse.Event{msg("€豆腐")},
 		},
-		{name: "CP-22/ff", in: "data: \xFF\n\n", want: []sse.Event{msg("\uFFFD")}, diags: []string{"invalid-utf8@6"}},
-		{name: "CP-22/A1-truncated-is-one-fffd", in: "data: \xE2\x82\n\n", want: []sse.Event{msg("\uFFFD")}, diags: []string{"invalid-utf8@6"}},
-		{name: "CP-25/comment", in: ": hello\n\n", comments: []string{" hello"}},
-		{name: "CP-25/colon-only", in: ":\n", comments: []string{""}},
-		{name: "CP-25/colons", in: ":" + strings.Repeat(":", 300) + "\n", comments: []string{strings.Repeat(":", 300)}},
-		{name: "CP-26/A3-comment-does-not-end-event", in: "data: a\n: c\ndata: b\n\n", want: []sse.Event{msg("a\nb")}, comments: []string{" c"}},
+		{name: "edge-22/ff", in: "data: \xFF\n\n", want: []sse.Event{msg("\uFFFD")}, diags: []string{"invalid-utf8@6"}},
+		{name: "edge-22/A1-truncated-is-one-fffd", in: "data: \xE2\x82\n\n", want: []sse.Event{msg("\uFFFD")}, diags: []string{"invalid-utf8@6"}},
+		{name: "edge-25/comment", in: ": hello\n\n", comments: []string{" hello"}},
+		{name: "edge-25/colon-only", in: ":\n", comments: []string{""}},
+		{name: "edge-25/colons", in: ":" + strings.Repeat(":", 300) + "\n", comments: []string{strings.Repeat(":", 300)}},
+		{name: "edge-26/A3-comment-does-not-end-event", in: "data: a\n: c\ndata: b\n\n", want: []sse.Event{msg("a\nb")}, comments: []string{" c"}},
 		{
-			name:     "CP-27/heartbeats",
+			name:     "edge-27/heartbeats",
 			in:       strings.Repeat(": ♥\ndata: A\n\n", 3),
 			want:     []sse.Event{msg("A"), msg("A"), msg("A")},
 			comments: []string{" ♥", " ♥", " ♥"},
 		},
-		{name: "CP-28/A3-leading-colon-is-comment", in: ":data: x\n\n", comments: []string{"data: x"}},
-		{name: "CP-29/A6-empty-data-dispatches", in: "data:\n\n", want: []sse.Event{msg("")}},
-		{name: "CP-31", in: "data:\ndata: line2\ndata: line3\n\n", want: []sse.Event{msg("\nline2\nline3")}},
-		{name: "CP-32", in: "data: line1\ndata:\ndata: line3\n\n", want: []sse.Event{msg("line1\n\nline3")}},
-		{name: "CP-33/A6c-one-trailing-lf-removed", in: "data: a\ndata:\n\n", want: []sse.Event{msg("a\n")}},
-		{name: "CP-34", in: "data: YHOO\ndata: +2\ndata: 10\n\n", want: []sse.Event{msg("YHOO\n+2\n10")}},
-		{name: "CP-35/A4-first-colon-splits", in: "data:a:b: c\n\n", want: []sse.Event{msg("a:b: c")}},
-		{name: "CP-40/event-colon", in: "event:\ndata: Hello 1\n\n", want: []sse.Event{msg("Hello 1")}},
-		{name: "CP-41", in: "event:  greeting\ndata:  Hello\n\n", want: []sse.Event{ev(" greeting", " Hello", "")}},
+		{name: "edge-28/A3-leading-colon-is-comment", in: ":data: x\n\n", comments: []string{"data: x"}},
+		{name: "edge-29/A6-empty-data-dispatches", in: "data:\n\n", want: []sse.Event{msg("")}},
+		{name: "edge-31", in: "data:\ndata: line2\ndata: line3\n\n", want: []sse.Event{msg("\nline2\nline3")}},
+		{name: "edge-32", in: "data: line1\ndata:\ndata: line3\n\n", want: []sse.Event{msg("line1\n\nline3")}},
+		{name: "edge-33/A6c-one-trailing-lf-removed", in: "data: a\ndata:\n\n", want: []sse.Event{msg("a\n")}},
+		{name: "edge-34", in: "data: YHOO\ndata: +2\ndata: 10\n\n", want: []sse.Event{msg("YHOO\n+2\n10")}},
+		{name: "edge-35/A4-first-colon-splits", in: "data:a:b: c\n\n", want: []sse.Event{msg("a:b: c")}},
+		{name: "edge-40/event-colon", in: "event:\ndata: Hello 1\n\n", want: []sse.Event{msg("Hello 1")}},
+		{name: "edge-41", in: "event:  greeting\ndata:  Hello\n\n", want: []sse.Event{ev(" greeting", " Hello", "")}},
 		{
-			name:  "CP-42/A6b-type-cleared-without-dispatch",
+			name:  "edge-42/A6b-type-cleared-without-dispatch",
 			in:    "event: foo\n\ndata: x\n\n",
 			want:  []sse.Event{msg("x")},
 			diags: []string{"block-without-data@0"},
 		},
-		{name: "CP-43", in: "data: Hello\nid: abc\nevent: greeting\n\n", want: []sse.Event{ev("greeting", "Hello", "abc")}, lastID: "abc"},
-		{name: "CP-44", in: "event\ndata: x\n\n", want: []sse.Event{msg("x")}},
-		{name: "CP-45", in: "event: open\ndata: x\n\n", want: []sse.Event{ev("open", "x", "")}},
+		{name: "edge-43", in: "data: Hello\nid: abc\nevent: greeting\n\n", want: []sse.Event{ev("greeting", "Hello", "abc")}, lastID: "abc"},
+		{name: "edge-44", in: "event\ndata: x\n\n", want: []sse.Event{msg("x")}},
+		{name: "edge-45", in: "event: open\ndata: x\n\n", want: []sse.Event{ev("open", "x", "")}},
 		{
-			name:   "CP-46",
+			name:   "edge-46",
 			in:     "id: 1\ndata: 1\n\ndata: 2\n\nid: 2\ndata:3\n\ndata:4\n\n",
 			want:   []sse.Event{ev("", "1", "1"), ev("", "2", "1"), ev("", "3", "2"), ev("", "4", "2")},
 			lastID: "2",
 		},
 		{
-			name: "CP-47/A5-bare-id-resets",
+			name: "edge-47/A5-bare-id-resets",
 			in:   "id: 1\ndata: 1\n\nid\ndata:2\n\ndata:3\n\n",
 			want: []sse.Event{ev("", "1", "1"), ev("", "2", ""), ev("", "3", "")},
 		},
 		{
-			name:   "CP-48/A5-id-with-nul-ignored",
+			name:   "edge-48/A5-id-with-nul-ignored",
 			in:     "id: 123\nid: bad\x00id\ndata: hello\n\n",
 			want:   []sse.Event{ev("", "hello", "123")},
 			lastID: "123",
 			diags:  []string{"nul-in-id@8"},
 		},
-		{name: "CP-49", in: "id: a\x00bc\ndata: Hello\n\n", want: []sse.Event{msg("Hello")}, diags: []string{"nul-in-id@0"}},
+		{name: "edge-49", in: "id: a\x00bc\ndata: Hello\n\n", want: []sse.Event{msg("Hello")}, diags: []string{"nul-in-id@0"}},
 		{
-			name:   "CP-50/A6a-id-only-block-sets-last-id",
+			name:   "edge-50/A6a-id-only-block-sets-last-id",
 			in:     "id: 42\n\ndata: x\n\n",
 			want:   []sse.Event{ev("", "x", "42")},
 			lastID: "42",
 			diags:  []string{"block-without-data@0"},
 		},
-		{name: "CP-51/two-spaces", in: "id:  x\ndata: y\n\n", want: []sse.Event{ev("", "y", " x")}, lastID: " x"},
-		{name: "CP-51/trailing-space", in: "id: 1 \ndata: y\n\n", want: []sse.Event{ev("", "y", "1 ")}, lastID: "1 "},
+		{name: "edge-51/two-spaces", in: "id:  x\ndata: y\n\n", want: []sse.Event{ev("", "y", " x")}, lastID: " x"},
+		{name: "edge-51/trailing-space", in: "id: 1 \ndata: y\n\n", want: []sse.Event{ev("", "y", "1 ")}, lastID: "1 "},
 		{
-			name:   "CP-53/A7-partial-event-discarded",
+			name:   "edge-53/A7-partial-event-discarded",
 			in:     "id: abc\ndata: Hello\n\nid: def\ndata: Goodbye",
 			want:   []sse.Event{ev("", "Hello", "abc")},
 			lastID: "abc",
@@ -306,45 +308,45 @@ var cpVectors = func() []vector {
 			diags:  []string{"eof-mid-event@21"},
 		},
 		{
-			name:    "CP-56/empty-retry-value",
+			name:    "edge-56/empty-retry-value",
 			in:      "id:2\nretry:\ndata:🧹\n\n",
 			want:    []sse.Event{ev("", "🧹", "2")},
 			lastID:  "2",
 			diags:   []string{"bad-retry@5"},
 			retries: nil,
 		},
-		{name: "CP-58/retry-zero", in: "retry: 0\ndata: x\n\n", want: []sse.Event{msg("x")}, retries: []time.Duration{0}},
+		{name: "edge-58/retry-zero", in: "retry: 0\ndata: x\n\n", want: []sse.Event{msg("x")}, retries: []time.Duration{0}},
 		{
-			name:    "CP-59/A5-retry-overflow-saturates",
+			name:    "edge-59/A5-retry-overflow-saturates",
 			in:      "retry: 99999999999999999999\ndata: x\n\n",
 			want:    []sse.Event{msg("x")},
 			retries: []time.Duration{time.Duration(int64(1<<63-1)/int64(time.Millisecond)) * time.Millisecond},
 		},
-		{name: "CP-60/A5-retry-without-dispatch", in: "retry: 500\n\n", retries: []time.Duration{ms(500)}},
+		{name: "edge-60/A5-retry-without-dispatch", in: "retry: 500\n\n", retries: []time.Duration{ms(500)}},
 		{
-			name:  "CP-64/A5-unknown-field-ignored",
+			name:  "edge-64/A5-unknown-field-ignored",
 			in:    "color: blue\nevent: greeting\ndata: Hello\n\n",
 			want:  []sse.Event{ev("greeting", "Hello", "")},
 			diags: []string{"unknown-field@0"},
 		},
-		{name: "CP-65/A7-eof-without-line-end", in: "data: x", end: "eof-mid-event@0", diags: []string{"eof-mid-event@0"}},
-		{name: "CP-65/A7-eof-without-empty-line", in: "data: x\n", end: "eof-mid-event@0", diags: []string{"eof-mid-event@0"}},
+		{name: "edge-65/A7-eof-without-line-end", in: "data: x", end: "eof-mid-event@0", diags: []string{"eof-mid-event@0"}},
+		{name: "edge-65/A7-eof-without-empty-line", in: "data: x\n", end: "eof-mid-event@0", diags: []string{"eof-mid-event@0"}},
 		{
-			name:     "CP-67/spec-example",
+			name:     "edge-67/spec-example",
 			in:       ": test stream\n\ndata: first event\nid: 1\n\ndata:second event\nid\n\ndata:  third event\n\n",
 			want:     []sse.Event{ev("", "first event", "1"), ev("", "second event", ""), ev("", " third event", "")},
 			comments: []string{" test stream"},
 		},
 		{
-			name:  "CP-68/spec-example",
+			name:  "edge-68/spec-example",
 			in:    "data\n\ndata\ndata\n\ndata:",
 			want:  []sse.Event{msg(""), msg("\n")},
 			end:   "eof-mid-event@17",
 			diags: []string{"eof-mid-event@17"},
 		},
-		{name: "CP-69/spec-example", in: "data:test\n\ndata: test\n\n", want: []sse.Event{msg("test"), msg("test")}},
+		{name: "edge-69/spec-example", in: "data:test\n\ndata: test\n\n", want: []sse.Event{msg("test"), msg("test")}},
 		{
-			name:  "CP-70",
+			name:  "edge-70",
 			in:    comments2049,
 			want:  []sse.Event{msg("1"), msg("2"), msg("3"), msg("4")},
 			end:   fmt.Sprintf("eof-mid-event@%d", len(comments2049)-len("data:5")),
@@ -357,20 +359,20 @@ var cpVectors = func() []vector {
 		lines = append(lines, fmt.Sprintf("data: message %d\n\n", i))
 		want = append(want, msg(fmt.Sprintf("message %d", i)))
 	}
-	vs = append(vs, vector{name: "CP-37/many-messages", in: strings.Join(lines, ""), want: want})
-	// CP-57: retry values that are not ASCII digits only.
+	vs = append(vs, vector{name: "edge-37/many-messages", in: strings.Join(lines, ""), want: want})
+	// edge-57: retry values that are not ASCII digits only.
 	for _, v := range []string{"-1", "+500", "1.5", "1e3", "500ms", " 500", "５００", "0x10", "5 "} {
 		vs = append(vs, vector{
-			name:  fmt.Sprintf("CP-57/A5-retry-digits-only/%q", v),
+			name:  fmt.Sprintf("edge-57/A5-retry-digits-only/%q", v),
 			in:    "retry: " + v + "\ndata:x\n\n",
 			want:  []sse.Event{msg("x")},
 			diags: []string{"bad-retry@0"},
 		})
 	}
-	// CP-63: field names are compared literally.
+	// edge-63: field names are compared literally.
 	for _, name := range []string{"Data", "DATA", "data ", " data", "dаta"} {
 		vs = append(vs, vector{
-			name:  fmt.Sprintf("CP-63/A4-case-sensitive/%q", name),
+			name:  fmt.Sprintf("edge-63/A4-case-sensitive/%q", name),
 			in:    name + ":x\n\n",
 			diags: []string{"unknown-field@0"},
 		})
@@ -434,7 +436,7 @@ var ldVectors = func() []vector {
 	return vs
 }()
 
-// ruleVectors cover what SPEC-NOTES part A requires beyond the cases above;
+// ruleVectors cover what the package doc's rules A1 to A8 require beyond the cases above;
 // the prefix is the rule number.
 var ruleVectors = []vector{
 	// A1: UTF-8 decoding, one U+FFFD per maximal invalid subpart.
