@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -126,6 +125,3 @@ func followRedirects(client *http.Client, c *checks.Capture) *http.Client {
 	}
 	return &cl
 }
-
-// isRedirectErr reports whether err ended a request in its redirect chain.
-func isRedirectErr(err error) bool { return errors.Is(err, errTooManyRedirects) }

@@ -122,7 +122,7 @@ type Config struct {
 	Checks []string
 	// Client sends the requests; nil means a dedicated client with a 10s
 	// dial timeout, HTTP/2 when offered, and no transparent decompression.
-	Client *http.Client
+	Client *http.Client `json:"-"`
 }
 
 // WithDefaults returns c with every zero field set to its default.

@@ -53,11 +53,10 @@ func (c Class) String() string {
 // with Events.Classifier. It is read-only after construction and safe for
 // concurrent use; Classify and Usage do not allocate on the common paths.
 type Classifier struct {
-	preset                          Preset
-	content, terminal, errs, meta   []string
-	terminalData                    []string
-	contentAny                      bool // Content empty: every unlisted type may be content
-	usageInTerminal, usageInContent bool
+	preset                        Preset
+	content, terminal, errs, meta []string
+	terminalData                  []string
+	contentAny                    bool // Content empty: every unlisted type may be content
 }
 
 // presetLists returns a preset's default lists.

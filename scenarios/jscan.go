@@ -401,7 +401,7 @@ func (s *jscan) chunk() (cls Class, ok bool) {
 	case content:
 		return cls | ClassContent, true
 	}
-	return cls | ClassMeta, true
+	return cls, true // ClassMeta is the zero class
 }
 
 // once sets bit i of *seen and reports whether it was clear.

@@ -154,18 +154,10 @@ type decoder struct {
 	file  string
 	s     *Scenario
 	probs []Problem
-	depth int
 }
 
 func (d *decoder) problem(line int, path, format string, a ...any) {
 	d.probs = append(d.probs, Problem{File: d.file, Line: line, Path: path, Msg: fmt.Sprintf(format, a...)})
-}
-
-func (d *decoder) err() error {
-	if len(d.probs) == 0 {
-		return nil
-	}
-	return &ValidationError{Problems: d.probs}
 }
 
 func (d *decoder) mark(path string, n *yaml.Node) { d.s.pos[path] = n.Line }

@@ -174,16 +174,7 @@ func (p *proc) listening(t *testing.T) string {
 	return fmt.Sprintf("http://127.0.0.1:%d", port)
 }
 
-// waitTCP waits until addr accepts a connection: every 20ms, for at most
-// 10s, failing early if p exits.
-func waitTCP(t *testing.T, p *proc, addr string) {
-	t.Helper()
-	if err := dialUntil(p, addr); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// dialUntil is waitTCP's loop: it returns nil once addr accepts a
+// dialUntil returns nil once addr accepts a
 // connection, or why it gave up (p exited, or 10s passed).
 func dialUntil(p *proc, addr string) error {
 	tick := time.NewTicker(20 * time.Millisecond)

@@ -281,7 +281,7 @@ func embeddedFits(sc *scenarios.Scenario) error {
 	shards := (2*peak + limit - uint64(swarm.FDReserve) - 1) / (limit - uint64(swarm.FDReserve))
 	return fmt.Errorf("%d streams against the embedded mock need %d open files (client and server sockets in one process) but the limit is %d: "+
 		"start the mock apart (ssebench mock --addr 127.0.0.1:8080) and pass --target http://127.0.0.1:8080/v1/stream --events eventsource, "+
-		"or run %d shards: ssebench run --shard 1/%d ..., --shard %d/%d ...", peak, need, limit, shards, shards, shards, shards)
+		"or run %d shards (ssebench run --shard 1/%d, and so on up to --shard %d/%d)", peak, need, limit, shards, shards, shards, shards)
 }
 
 // peakConnections is the most streams the plan holds open at once (0 when

@@ -65,7 +65,9 @@ func testErrorClasses(t *testing.T, shared bool) {
 			detail: "connect to sse.test:80: connection refused", sample: "connection refused"},
 		{name: "http_status", class: scenarios.ErrHTTPStatus, status: 503,
 			detail: "HTTP 503 Service Unavailable", sample: "busy: come back later",
-			h: func(w http.ResponseWriter, r *http.Request) { http.Error(w, "busy: come back later", 503) }},
+			h: func(w http.ResponseWriter, r *http.Request) {
+				http.Error(w, "busy: come back later", http.StatusServiceUnavailable)
+			}},
 		{name: "too_many_redirects", class: scenarios.ErrHTTPStatus, status: 302,
 			detail: "HTTP 302 Found: more than 20 redirects (the last to http://sse.test/elsewhere)",
 			h:      func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/elsewhere", http.StatusFound) }},

@@ -2,7 +2,6 @@ package swarm
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -360,5 +359,3 @@ func waitGoroutines(t testing.TB, n int) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
-
-func errIs(err error, target any) bool { return errors.As(err, target) }

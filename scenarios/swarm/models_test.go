@@ -2,7 +2,6 @@ package swarm
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -270,7 +269,6 @@ reconnect: {max: 5}
 	})
 }
 
-var _ = fmt.Sprint
 
 // TestRampDownGrace: when the level drops, excess slots whose streams do
 // not end by themselves are cancelled after the grace period.

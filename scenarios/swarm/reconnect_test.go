@@ -1,7 +1,6 @@
 package swarm
 
 import (
-	"fmt"
 	"net/http"
 	"slices"
 	"testing"
@@ -162,4 +161,3 @@ reconnect: {max: 1, delay: 10ms, after_clean_end: true}`))
 	})
 }
 
-var _ = fmt.Sprint

@@ -143,11 +143,11 @@ func (b *body) Read(p []byte) (int, error) {
 // happened. Its hooks may run on the transport's dial goroutine, even
 // after the attempt ended, hence the atomics.
 type connTrace struct {
-	start                  time.Time
-	connStart, connDone    atomic.Int64
-	tlsStart, tlsDone      atomic.Int64
-	dialFailed, tlsFailed  atomic.Bool
-	reused, gotConn, isNew atomic.Bool
+	start                 time.Time
+	connStart, connDone   atomic.Int64
+	tlsStart, tlsDone     atomic.Int64
+	dialFailed, tlsFailed atomic.Bool
+	reused, gotConn       atomic.Bool
 }
 
 func (c *connTrace) since() int64 { return max(int64(time.Since(c.start)), 1) }
