@@ -269,7 +269,6 @@ reconnect: {max: 5}
 	})
 }
 
-
 // TestRampDownGrace: when the level drops, excess slots whose streams do
 // not end by themselves are cancelled after the grace period.
 func TestRampDownGrace(t *testing.T) {

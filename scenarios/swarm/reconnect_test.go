@@ -160,4 +160,3 @@ reconnect: {max: 1, delay: 10ms, after_clean_end: true}`))
 		}
 	})
 }
-
