@@ -222,7 +222,7 @@ func TestConformance(t *testing.T) {
 	defineSuite(targets, 2*time.Minute)
 	gomega.RegisterFailHandler(ginkgo.Fail)
 	sc, rc := ginkgo.GinkgoConfiguration()
-	if dir := os.Getenv("SSEBENCH_ARTIFACTS"); dir != "" {
+	if dir := os.Getenv("TEST_ARTIFACTS"); dir != "" {
 		rc.JUnitReport = filepath.Join(dir, "conformance-negative-controls.junit.xml")
 	}
 	ginkgo.RunSpecs(t, "ssebench conformance: negative controls", sc, rc)

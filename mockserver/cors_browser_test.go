@@ -17,7 +17,7 @@ import (
 )
 
 // The browser test opens, in headless Chromium (Debian's chromium package,
-// or $SSEBENCH_CHROMIUM), a page on one loopback origin that reads the mock
+// or $TEST_CHROMIUM), a page on one loopback origin that reads the mock
 // on another (another port) with new EventSource(url, {withCredentials:
 // true}) and a credentialed fetch with headers that need a preflight.
 // Without Chromium the test skips, except under CI=true, where it fails.
@@ -57,9 +57,9 @@ type corsOut struct {
 
 func findChromium(t *testing.T) string {
 	t.Helper()
-	if p := os.Getenv("SSEBENCH_CHROMIUM"); p != "" {
+	if p := os.Getenv("TEST_CHROMIUM"); p != "" {
 		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("SSEBENCH_CHROMIUM=%s: %v", p, err)
+			t.Fatalf("TEST_CHROMIUM=%s: %v", p, err)
 		}
 		return p
 	}
@@ -69,9 +69,9 @@ func findChromium(t *testing.T) string {
 		}
 	}
 	if os.Getenv("CI") == "true" {
-		t.Fatal("no Chromium found (CI=true): install Debian's chromium package or set SSEBENCH_CHROMIUM")
+		t.Fatal("no Chromium found (CI=true): install Debian's chromium package or set TEST_CHROMIUM")
 	}
-	t.Skip("no Chromium found: install chromium or set SSEBENCH_CHROMIUM to run the browser test")
+	t.Skip("no Chromium found: install chromium or set TEST_CHROMIUM to run the browser test")
 	return ""
 }
 

@@ -24,10 +24,10 @@ import (
 // error, fetch nothing from the network, and keep its labels apart. It saves
 // full-page screenshots for a person to look at.
 //
-// Chromium is found at $SSEBENCH_CHROMIUM, /usr/bin/chromium, or as
+// Chromium is found at $TEST_CHROMIUM, /usr/bin/chromium, or as
 // chromium / chromium-browser on PATH. Without one the test skips, except
 // when CI=true, where it fails (CI installs Debian's chromium package).
-// Screenshots go to $SSEBENCH_ARTIFACTS, else to testdata/html/out/
+// Screenshots go to $TEST_ARTIFACTS, else to testdata/html/out/
 // (gitignored).
 
 // browserTimeout bounds the whole browser session.
@@ -35,9 +35,9 @@ const browserTimeout = 60 * time.Second
 
 func findChromium(t *testing.T) string {
 	t.Helper()
-	if p := os.Getenv("SSEBENCH_CHROMIUM"); p != "" {
+	if p := os.Getenv("TEST_CHROMIUM"); p != "" {
 		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("SSEBENCH_CHROMIUM=%s: %v", p, err)
+			t.Fatalf("TEST_CHROMIUM=%s: %v", p, err)
 		}
 		return p
 	}
@@ -47,15 +47,15 @@ func findChromium(t *testing.T) string {
 		}
 	}
 	if os.Getenv("CI") == "true" {
-		t.Fatal("no Chromium found (CI=true): install Debian's chromium package or set SSEBENCH_CHROMIUM")
+		t.Fatal("no Chromium found (CI=true): install Debian's chromium package or set TEST_CHROMIUM")
 	}
-	t.Skip("no Chromium found: install chromium or set SSEBENCH_CHROMIUM to run the browser test")
+	t.Skip("no Chromium found: install chromium or set TEST_CHROMIUM to run the browser test")
 	return ""
 }
 
 func artifactDir(t *testing.T) string {
 	t.Helper()
-	dir := os.Getenv("SSEBENCH_ARTIFACTS")
+	dir := os.Getenv("TEST_ARTIFACTS")
 	if dir == "" {
 		dir = filepath.Join("testdata", "html", "out")
 	}
