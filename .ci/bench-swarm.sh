@@ -1,37 +1,52 @@
 #!/usr/bin/env bash
-# .ci/bench-swarm.sh: how much does ssebench's client swarm cost?
+# .ci/bench-swarm.sh: what does ssebench's client swarm cost, per event and
+# per stream, against the least a Go client can do?
 #
-# NOT part of the default CI run (.ci/run): it takes about two minutes, holds
-# 10,000 connections and saturates the machine. Run it by hand on an
-# otherwise idle machine:
+# NOT part of the default CI run (.ci/run): it takes about five minutes,
+# holds 10,000 connections and saturates the machine. Run it by hand, on a
+# machine as idle as you can get (`uptime` is printed beside every figure):
 #
-#   .ci/bench-swarm.sh            # or: STREAMS=5000 SAT_SECS=10 .ci/bench-swarm.sh
+#   .ci/bench-swarm.sh
+#   STREAMS=5000 SAT_SECS=10 ROUNDS=3 .ci/bench-swarm.sh    # smaller
 #
-# It builds `ssebench` and `sse-bare` (cmd/sse-bare: the least a Go client
-# can do to read SSE: net/http GETs, bufio lines, counting data events),
-# starts `ssebench mock` (MOCKS processes sharing one loopback port with
-# --reuseport), and measures in one go:
+# It builds `ssebench` and `sse-bare` (cmd/sse-bare: net/http GETs, bufio
+# lines, counting data events, nothing else), starts `ssebench mock` (MOCKS
+# processes sharing one loopback port with --reuseport), and runs ROUNDS (3)
+# rounds of:
 #
-#  (a) memory: `ssebench run` holding STREAMS (10,000) concurrent idle-ish
-#      streams (one event per IDLE_ITL) against the same run holding 1
-#      stream; RSS per stream = (RSS(STREAMS) - RSS(1)) / (STREAMS - 1),
-#      from VmRSS in steady state and from VmHWM (the peak, GC headroom
-#      included), read from /proc/PID/status. Target: <= 32 KiB per stream.
-#  (b) throughput: at saturation (the mock with ttft and itl 0 and
-#      SAT_TOKENS (10,000) one-token events per stream, streams reopened as
-#      they end; SAT_STREAMS (50) streams for SAT_SECS (15) s), the swarm's
-#      events/s against sse-bare's on the same mock settings, alternating
-#      ROUNDS times. Target: swarm >= 80% of the bare reader. Both share
-#      the machine's cores with the mock, so the table also shows each
-#      client's CPU time per event.
+#  (a) throughput at saturation: the mock with ttft and itl 0 and SAT_TOKENS
+#      (10,000) one-token events per stream, streams reopened as they end,
+#      SAT_STREAMS (50) streams for SAT_SECS (15) s; sse-bare, then the
+#      swarm. The figure is EVENTS PER CPU-SECOND of the client process:
+#      its events divided by its utime+stime (from /proc/PID/stat, sampled
+#      every 0.1 s and interpolated) over the same wall-clock window as the
+#      events were counted in (the client reports that window: the run's
+#      start and duration), so start-up and shutdown are left out for both.
+#      Events/s alone is not a gate: it only says which client wins the CPU
+#      from the mock. GATE: the swarm's median >= sse-bare's median, and the
+#      ratio of the two within each round is printed too.
+#  (b) memory: the swarm holding STREAMS (10,000) concurrent idle-ish streams
+#      (one event per IDLE_ITL, 1 s) for IDLE_SECS (20) s. RSS per stream =
+#      (RSS(STREAMS) - RSS(1)) / (STREAMS - 1), with RSS(1) from one run
+#      holding 1 stream; from VmRSS at three quarters of the run (steady
+#      state) and from VmHWM (the peak, GC headroom included), both from
+#      /proc/PID/status. GATE: the median of both <= MAX_KIB (24) KiB.
+#
+# and, once, for context (not gated): the same 1-stream/STREAMS memory
+# figure for sse-bare, and CPU per event at a paced load (PACED_STREAMS,
+# 2,000 streams, one event per PACED_ITL, 100 ms, for SAT_SECS) for both
+# clients.
+#
+# min/median/max over the rounds are printed for every gated figure.
 #
 # Limits: one process may hold 20,000 open files, so the 10,000 client
 # streams and the 10,000 server sockets live in different processes (the
-# swarm and the mocks). Everything binds 127.0.0.1 only. Every process is
-# started by this script, stopped by PID on exit (trap), and bounded in time.
+# swarm and the mocks). Everything binds and targets 127.0.0.1 only. Every
+# process is started by this script, stopped by PID on exit (trap), and
+# bounded in time. Needs jq, awk and curl.
 #
-# Prints a table and exits 0 when both targets are met, 1 when one is
-# missed, 2 on a setup failure.
+# Prints a table (also in $OUT/summary.txt) and exits 0 when both gates are
+# met, 1 when one is missed, 2 on a setup failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
@@ -39,13 +54,21 @@ export PATH="/usr/local/go/bin:$PATH"
 PORT=${PORT:-18181}
 MOCKS=${MOCKS:-2}
 STREAMS=${STREAMS:-10000}
-IDLE_SECS=${IDLE_SECS:-30}
+IDLE_SECS=${IDLE_SECS:-20}
 IDLE_ITL=${IDLE_ITL:-1s}
 SAT_STREAMS=${SAT_STREAMS:-50}
 SAT_SECS=${SAT_SECS:-15}
 SAT_TOKENS=${SAT_TOKENS:-10000}
-ROUNDS=${ROUNDS:-2}
+PACED_STREAMS=${PACED_STREAMS:-2000}
+PACED_ITL=${PACED_ITL:-100ms}
+ROUNDS=${ROUNDS:-3}
+MAX_KIB=${MAX_KIB:-24}
 OUT=${OUT:-.ci/out/bench-swarm}
+
+for tool in jq awk curl; do
+  command -v "$tool" >/dev/null || { echo "bench-swarm: $tool is needed" >&2; exit 2; }
+done
+[ "$ROUNDS" -ge 1 ] && [ "$STREAMS" -ge 2 ] || { echo "bench-swarm: ROUNDS >= 1 and STREAMS >= 2" >&2; exit 2; }
 
 mkdir -p "$OUT"
 BIN=$(mktemp -d)
@@ -64,7 +87,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 die() { echo "bench-swarm: $*" >&2; exit 2; }
-log() { printf '== %s\n' "$*" >&2; }
+log() { printf '== %s  (%s)\n' "$*" "$(loadavg)" >&2; }
+loadavg() { local a b c rest; read -r a b c rest </proc/loadavg; echo "load $a $b $c"; }
 
 log "build"
 go build -o "$BIN/ssebench" ./cmd/ssebench
@@ -99,30 +123,39 @@ deadlines:
   idle: 60s
 EOF
 
+TCK=$(getconf CLK_TCK)
+
 # status PID KEY: a /proc/PID/status value in KiB (0 when gone).
 status() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
-# cputicks PID: utime+stime of PID in clock ticks (empty when gone).
-cputicks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || true; }
 
-# supervise PID SECS SAMPLE_AT: waits for PID (killing it after SECS), and sets
-# RSS_AT (VmRSS at SAMPLE_AT seconds, KiB), HWM (last VmHWM seen, KiB) and
-# TICKS (last CPU ticks seen).
+# supervise PID SECS SAMPLE_AT CPUFILE: waits for PID (killing it after
+# SECS), appends "EPOCH_SECONDS CPU_TICKS" to CPUFILE every 0.1 s (utime +
+# stime from /proc/PID/stat, read without forking), and sets RSS_AT (VmRSS
+# at SAMPLE_AT seconds, KiB) and HWM (the last VmHWM seen, KiB).
 supervise() {
-  local pid=$1 limit=$2 at=$3 start now v
-  RSS_AT=0 HWM=0 TICKS=0
-  start=$(date +%s)
+  local pid=$1 limit=$2 at=$3 cpu=$4 start now line f v i=0
+  RSS_AT=0 HWM=0
+  : >"$cpu"
+  start=${EPOCHREALTIME%.*}
   while kill -0 "$pid" 2>/dev/null; do
-    now=$(( $(date +%s) - start ))
-    v=$(status "$pid" VmHWM); [ -n "$v" ] && [ "$v" -gt 0 ] && HWM=$v
-    v=$(cputicks "$pid"); [ -n "$v" ] && TICKS=$v
-    if [ "$RSS_AT" -eq 0 ] && [ "$now" -ge "$at" ]; then
-      RSS_AT=$(status "$pid" VmRSS)
+    now=$(( ${EPOCHREALTIME%.*} - start ))
+    if read -r line 2>/dev/null <"/proc/$pid/stat"; then
+      # comm (field 2) of these binaries holds no space: fields split.
+      read -r -a f <<<"$line"
+      echo "$EPOCHREALTIME $(( f[13] + f[14] ))" >>"$cpu"
+    fi
+    if [ $((i % 5)) -eq 0 ]; then
+      v=$(status "$pid" VmHWM); [ -n "$v" ] && [ "$v" -gt 0 ] && HWM=$v
+      if [ "$RSS_AT" -eq 0 ] && [ "$now" -ge "$at" ]; then
+        RSS_AT=$(status "$pid" VmRSS)
+      fi
     fi
     if [ "$now" -gt "$limit" ]; then
       kill "$pid" 2>/dev/null || true
       echo "bench-swarm: PID $pid outlived ${limit}s, killed" >&2
     fi
-    sleep 0.5
+    i=$((i + 1))
+    sleep 0.1
   done
   wait "$pid" || true
   forget "$pid"
@@ -137,75 +170,128 @@ forget() {
   PIDS=("${keep[@]}")
 }
 
-# jsonnum FILE KEY: the first number after "KEY": in FILE.
-jsonnum() { grep -o "\"$2\": *[0-9][0-9.e+-]*" "$1" | head -1 | sed 's/.*: *//'; }
+# cpu_between CPUFILE T0 T1: CPU seconds the process used between wall
+# times T0 and T1 (epoch seconds), interpolating linearly between samples.
+cpu_between() {
+  awk -v t0="$2" -v t1="$3" -v tck="$TCK" '
+    function at(t,   i) {
+      if (t <= ts[1]) return cs[1]
+      for (i = 2; i <= n; i++)
+        if (ts[i] >= t) return cs[i-1] + (cs[i] - cs[i-1]) * (t - ts[i-1]) / (ts[i] - ts[i-1])
+      return cs[n]
+    }
+    { n++; ts[n] = $1; cs[n] = $2 }
+    END {
+      if (n < 2 || ts[1] > t0 + 0.5 || ts[n] < t1 - 0.5) { print "NaN"; exit }
+      printf "%.4f\n", (at(t1) - at(t0)) / tck
+    }' "$1"
+}
 
-# (a) memory ---------------------------------------------------------------
-idle_url="$BASE/v1/stream?ttft=0s&itl=$IDLE_ITL&tokens=100000"
-mem_run() { # N -> sets RSS_AT, HWM
-  local n=$1
-  log "memory: $n stream(s), ${IDLE_SECS}s, one event per $IDLE_ITL"
-  "$BIN/ssebench" run "$SCEN" --target "$idle_url" --connections "$n" --duration "${IDLE_SECS}s" \
-    --quiet --out "$OUT/mem-$n.json" >"$OUT/mem-$n.txt" 2>&1 &
+# stats V...: "min median max" of the values.
+stats() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%s %s %s\n", v[1], m, v[NR] }'; }
+
+# bare N SECS URL NAME: runs sse-bare; sets EVENTS, CPU (seconds over the
+# window the events were counted in), RSS_AT, HWM.
+bare() {
+  local n=$1 secs=$2 url=$3 name=$4 t0 t1
+  "$BIN/sse-bare" -url "$url" -n "$n" -d "${secs}s" >"$OUT/$name.json" 2>"$OUT/$name.err" &
   local pid=$!
   PIDS+=("$pid")
-  supervise "$pid" $((IDLE_SECS + 60)) $((IDLE_SECS * 3 / 4))
-  local started
-  started=$(jsonnum "$OUT/mem-$n.json" streams_started)
-  [ "${started:-0}" -ge "$n" ] || die "memory run with $n streams started only ${started:-0} (see $OUT/mem-$n.txt)"
+  supervise "$pid" $((secs + 60)) $((secs * 3 / 4)) "$OUT/$name.cpu"
+  EVENTS=$(jq -r '.events' "$OUT/$name.json" 2>/dev/null) || die "sse-bare gave no result (see $OUT/$name.err)"
+  t0=$(jq -r '.started_unix' "$OUT/$name.json")
+  t1=$(jq -r '.started_unix + .seconds' "$OUT/$name.json")
+  CPU=$(cpu_between "$OUT/$name.cpu" "$t0" "$t1")
 }
-mem_run 1
-rss1=$RSS_AT hwm1=$HWM
-mem_run "$STREAMS"
-rssN=$RSS_AT hwmN=$HWM
-failedN=$(jsonnum "$OUT/mem-$STREAMS.json" streams_failed)
-per_rss=$(awk -v a="$rssN" -v b="$rss1" -v n="$STREAMS" 'BEGIN { printf "%.1f", (a - b) / (n - 1) }')
-per_hwm=$(awk -v a="$hwmN" -v b="$hwm1" -v n="$STREAMS" 'BEGIN { printf "%.1f", (a - b) / (n - 1) }')
 
-# (b) throughput -----------------------------------------------------------
+# swarm N SECS URL NAME: runs `ssebench run`; sets the same as bare, and
+# STARTED, FAILED.
+swarm() {
+  local n=$1 secs=$2 url=$3 name=$4 t0 t1
+  "$BIN/ssebench" run "$SCEN" --target "$url" --connections "$n" --duration "${secs}s" \
+    --quiet --out "$OUT/$name.json" >"$OUT/$name.txt" 2>&1 &
+  local pid=$!
+  PIDS+=("$pid")
+  supervise "$pid" $((secs + 60)) $((secs * 3 / 4)) "$OUT/$name.cpu"
+  EVENTS=$(jq -r '.counters.events' "$OUT/$name.json" 2>/dev/null) || die "the swarm gave no result (see $OUT/$name.txt)"
+  STARTED=$(jq -r '.counters.streams_started' "$OUT/$name.json")
+  FAILED=$(jq -r '.counters.streams_failed' "$OUT/$name.json")
+  t0=$(date -d "$(jq -r '.started' "$OUT/$name.json")" +%s.%N)
+  t1=$(awk -v a="$t0" -v d="$(jq -r '.duration_s' "$OUT/$name.json")" 'BEGIN { printf "%.6f", a + d }')
+  CPU=$(cpu_between "$OUT/$name.cpu" "$t0" "$t1")
+}
+
+# per_cpu EVENTS CPU: events per CPU-second.
+per_cpu() { awk -v e="$1" -v c="$2" 'BEGIN { if (c > 0) printf "%.0f", e / c; else print "NaN" }'; }
+# per_stream A B N: (A - B) / (N - 1), one decimal.
+per_stream() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%.1f", (a - b) / (n - 1) }'; }
+
 sat_url="$BASE/v1/stream?ttft=0s&itl=0s&tokens=$SAT_TOKENS"
-tck=$(getconf CLK_TCK)
-bare_sum=0 swarm_sum=0 bare_cpu=0 swarm_cpu=0 bare_ev=0 swarm_ev=0
+idle_url="$BASE/v1/stream?ttft=0s&itl=$IDLE_ITL&tokens=100000"
+paced_url="$BASE/v1/stream?ttft=0s&itl=$PACED_ITL&tokens=100000"
+
+log "memory baseline: the swarm and sse-bare holding 1 stream, ${IDLE_SECS}s"
+swarm 1 "$IDLE_SECS" "$idle_url" mem-swarm-1
+[ "${STARTED:-0}" -ge 1 ] || die "the 1-stream run started no stream (see $OUT/mem-swarm-1.txt)"
+swarm_rss1=$RSS_AT swarm_hwm1=$HWM
+bare 1 "$IDLE_SECS" "$idle_url" mem-bare-1
+bare_rss1=$RSS_AT bare_hwm1=$HWM
+
+ratios=() swarm_epcs=() bare_epcs=() rss_per=() hwm_per=() loads=() failed=()
 for r in $(seq 1 "$ROUNDS"); do
-  log "throughput round $r/$ROUNDS: sse-bare, $SAT_STREAMS streams, ${SAT_SECS}s"
-  "$BIN/sse-bare" -url "$sat_url" -n "$SAT_STREAMS" -d "${SAT_SECS}s" >"$OUT/bare-$r.json" 2>"$OUT/bare-$r.err" &
-  pid=$!; PIDS+=("$pid")
-  supervise "$pid" $((SAT_SECS + 30)) 0
-  eps=$(jsonnum "$OUT/bare-$r.json" events_per_s); ev=$(jsonnum "$OUT/bare-$r.json" events)
-  bare_sum=$(awk -v a="$bare_sum" -v b="$eps" 'BEGIN { print a + b }')
-  bare_cpu=$((bare_cpu + TICKS)); bare_ev=$((bare_ev + ${ev%.*}))
+  loads+=("$(loadavg)")
+  log "round $r/$ROUNDS: saturation, sse-bare, $SAT_STREAMS streams, ${SAT_SECS}s"
+  bare "$SAT_STREAMS" "$SAT_SECS" "$sat_url" "sat-bare-$r"
+  b=$(per_cpu "$EVENTS" "$CPU")
+  echo "   sse-bare: $EVENTS events, $CPU CPU-s: $b events/CPU-s" >&2
+  log "round $r/$ROUNDS: saturation, ssebench run, $SAT_STREAMS streams, ${SAT_SECS}s"
+  swarm "$SAT_STREAMS" "$SAT_SECS" "$sat_url" "sat-swarm-$r"
+  s=$(per_cpu "$EVENTS" "$CPU")
+  echo "   swarm:    $EVENTS events, $CPU CPU-s: $s events/CPU-s" >&2
+  bare_epcs+=("$b") swarm_epcs+=("$s")
+  ratios+=("$(awk -v a="$s" -v b="$b" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')")
 
-  log "throughput round $r/$ROUNDS: ssebench run, $SAT_STREAMS streams, ${SAT_SECS}s"
-  "$BIN/ssebench" run "$SCEN" --target "$sat_url" --connections "$SAT_STREAMS" --duration "${SAT_SECS}s" \
-    --quiet --out "$OUT/swarm-$r.json" >"$OUT/swarm-$r.txt" 2>&1 &
-  pid=$!; PIDS+=("$pid")
-  supervise "$pid" $((SAT_SECS + 60)) 0
-  eps=$(jsonnum "$OUT/swarm-$r.json" events_per_s); ev=$(jsonnum "$OUT/swarm-$r.json" events)
-  swarm_sum=$(awk -v a="$swarm_sum" -v b="$eps" 'BEGIN { print a + b }')
-  swarm_cpu=$((swarm_cpu + TICKS)); swarm_ev=$((swarm_ev + ${ev%.*}))
+  log "round $r/$ROUNDS: memory, the swarm holding $STREAMS streams, ${IDLE_SECS}s"
+  swarm "$STREAMS" "$IDLE_SECS" "$idle_url" "mem-swarm-$r"
+  [ "${STARTED:-0}" -ge "$STREAMS" ] || die "memory run $r started only ${STARTED:-0} of $STREAMS streams (see $OUT/mem-swarm-$r.txt)"
+  rss_per+=("$(per_stream "$RSS_AT" "$swarm_rss1" "$STREAMS")")
+  hwm_per+=("$(per_stream "$HWM" "$swarm_hwm1" "$STREAMS")")
+  failed+=("$FAILED")
+  echo "   VmRSS $RSS_AT KiB, VmHWM $HWM KiB, failed $FAILED" >&2
 done
-bare_eps=$(awk -v s="$bare_sum" -v n="$ROUNDS" 'BEGIN { printf "%.0f", s / n }')
-swarm_eps=$(awk -v s="$swarm_sum" -v n="$ROUNDS" 'BEGIN { printf "%.0f", s / n }')
-ratio=$(awk -v a="$swarm_eps" -v b="$bare_eps" 'BEGIN { printf "%.1f", (b > 0 ? 100 * a / b : 0) }')
-bare_us=$(awk -v c="$bare_cpu" -v e="$bare_ev" -v t="$tck" 'BEGIN { printf "%.2f", (e > 0 ? c / t * 1e6 / e : 0) }')
-swarm_us=$(awk -v c="$swarm_cpu" -v e="$swarm_ev" -v t="$tck" 'BEGIN { printf "%.2f", (e > 0 ? c / t * 1e6 / e : 0) }')
 
-mem_ok=$(awk -v x="$per_rss" -v y="$per_hwm" 'BEGIN { print ((x <= 32 && y <= 32) ? "yes" : "NO") }')
-tput_ok=$(awk -v r="$ratio" 'BEGIN { print ((r >= 80) ? "yes" : "NO") }')
+log "context: sse-bare holding $STREAMS streams, ${IDLE_SECS}s"
+bare "$STREAMS" "$IDLE_SECS" "$idle_url" mem-bare-n
+bare_rss_per=$(per_stream "$RSS_AT" "$bare_rss1" "$STREAMS")
+bare_hwm_per=$(per_stream "$HWM" "$bare_hwm1" "$STREAMS")
+log "context: paced, $PACED_STREAMS streams, one event per $PACED_ITL, ${SAT_SECS}s"
+bare "$PACED_STREAMS" "$SAT_SECS" "$paced_url" paced-bare
+paced_bare_us=$(awk -v e="$EVENTS" -v c="$CPU" 'BEGIN { printf "%.2f", (e > 0 ? c * 1e6 / e : 0) }')
+swarm "$PACED_STREAMS" "$SAT_SECS" "$paced_url" paced-swarm
+paced_swarm_us=$(awk -v e="$EVENTS" -v c="$CPU" 'BEGIN { printf "%.2f", (e > 0 ? c * 1e6 / e : 0) }')
+
+read -r bmin bmed bmax <<<"$(stats "${bare_epcs[@]}")"
+read -r smin smed smax <<<"$(stats "${swarm_epcs[@]}")"
+read -r qmin qmed qmax <<<"$(stats "${ratios[@]}")"
+read -r rmin rmed rmax <<<"$(stats "${rss_per[@]}")"
+read -r hmin hmed hmax <<<"$(stats "${hwm_per[@]}")"
+cpu_ok=$(awk -v s="$smed" -v b="$bmed" 'BEGIN { print ((s >= b) ? "yes" : "NO") }')
+mem_ok=$(awk -v x="$rmed" -v y="$hmed" -v m="$MAX_KIB" 'BEGIN { print ((x <= m && y <= m) ? "yes" : "NO") }')
 
 {
-  printf '\nssebench swarm benchmark (%s, %d CPUs, %d mock process(es))\n\n' "$(uname -sr)" "$(nproc)" "$MOCKS"
-  printf '%-44s %14s %10s %4s\n' "measure" "value" "target" "ok"
-  printf '%-44s %14s %10s %4s\n' "RSS, 1 stream (VmRSS / VmHWM)" "$rss1 / $hwm1 KiB" "" ""
-  printf '%-44s %14s %10s %4s\n' "RSS, $STREAMS streams (VmRSS / VmHWM)" "$rssN / $hwmN KiB" "" ""
-  printf '%-44s %14s %10s %4s\n' "RSS per stream, VmRSS delta" "$per_rss KiB" "<= 32 KiB" "$mem_ok"
-  printf '%-44s %14s %10s %4s\n' "RSS per stream, VmHWM delta" "$per_hwm KiB" "<= 32 KiB" "$mem_ok"
-  printf '%-44s %14s %10s %4s\n' "failed streams in the $STREAMS-stream run" "${failedN:-?}" "0" ""
-  printf '%-44s %14s %10s %4s\n' "events/s, sse-bare ($SAT_STREAMS streams, mean of $ROUNDS)" "$bare_eps" "" ""
-  printf '%-44s %14s %10s %4s\n' "events/s, ssebench swarm" "$swarm_eps" "" ""
-  printf '%-44s %14s %10s %4s\n' "swarm / bare" "$ratio %" ">= 80 %" "$tput_ok"
-  printf '%-44s %14s %10s %4s\n' "client CPU per event, sse-bare / swarm" "$bare_us / $swarm_us us" "" ""
+  printf '\nssebench swarm benchmark (%s, %d CPUs, %d mock process(es), %d rounds)\n' "$(uname -sr)" "$(nproc)" "$MOCKS" "$ROUNDS"
+  printf 'load at the start of each round: %s\n\n' "$(IFS=';'; echo "${loads[*]}")"
+  printf '%-52s %28s %10s %4s\n' "measure (min / median / max over rounds)" "value" "target" "ok"
+  printf '%-52s %28s %10s %4s\n' "events per CPU-second at saturation, sse-bare" "$bmin / $bmed / $bmax" "" ""
+  printf '%-52s %28s %10s %4s\n' "events per CPU-second at saturation, swarm" "$smin / $smed / $smax" ">= bare" "$cpu_ok"
+  printf '%-52s %28s %10s %4s\n' "swarm / sse-bare, within each round" "$qmin / $qmed / $qmax" "" ""
+  printf '%-52s %28s %10s %4s\n' "RSS per stream, VmRSS delta ($STREAMS streams)" "$rmin / $rmed / $rmax KiB" "<= $MAX_KIB KiB" "$mem_ok"
+  printf '%-52s %28s %10s %4s\n' "RSS per stream, VmHWM delta" "$hmin / $hmed / $hmax KiB" "<= $MAX_KIB KiB" "$mem_ok"
+  printf '%-52s %28s %10s %4s\n' "failed streams in the $STREAMS-stream runs" "$(IFS=' '; echo "${failed[*]}")" "0" ""
+  printf '%-52s %28s %10s %4s\n' "baseline RSS, 1 stream, swarm (VmRSS / VmHWM)" "$swarm_rss1 / $swarm_hwm1 KiB" "" ""
+  printf '%-52s %28s %10s %4s\n' "sse-bare RSS per stream (VmRSS / VmHWM delta)" "$bare_rss_per / $bare_hwm_per KiB" "" ""
+  printf '%-52s %28s %10s %4s\n' "CPU per event, $PACED_STREAMS streams at $PACED_ITL, bare / swarm" "$paced_bare_us / $paced_swarm_us us" "" ""
   printf '\nraw results in %s\n' "$OUT"
 } | tee "$OUT/summary.txt"
 
-[ "$mem_ok" = yes ] && [ "$tput_ok" = yes ]
+[ "$cpu_ok" = yes ] && [ "$mem_ok" = yes ]

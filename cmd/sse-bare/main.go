@@ -4,14 +4,18 @@
 // events that carried data (a "data:" line, then the empty line that
 // dispatches it) and, after the duration, prints its event rate and its own
 // memory (VmRSS and VmHWM from /proc/self/status). No parsing beyond that, no
-// metrics, no dependencies: whatever ssebench's swarm does on top must cost
-// less than 20% of this reader's throughput.
+// metrics, no dependencies: ssebench's swarm, which parses spec-exactly on
+// its own HTTP path, must read at least as many events per CPU-second.
 //
 //	sse-bare -url http://127.0.0.1:8080/v1/stream -n 200 -d 10s
 //
 // Output is one line of JSON on stdout, e.g.
 //
-//	{"streams":200,"events":4123456,"seconds":10.0,"events_per_s":412345.6,"errors":0,"rss_kib":51200,"hwm_kib":53000}
+//	{"streams":200,"events":4123456,"seconds":10.0002,"started_unix":1796000000.25,"events_per_s":412345.6,"errors":0,"rss_kib":51200,"hwm_kib":53000}
+//
+// started_unix and seconds are the window the events were counted in
+// (wall clock), so that a caller sampling this process's CPU time from
+// /proc can measure it over the same window.
 package main
 
 import (
@@ -77,7 +81,8 @@ func main() {
 
 	rss, hwm := memory()
 	out := map[string]any{
-		"streams": *n, "events": total, "seconds": round1(secs),
+		"streams": *n, "events": total, "seconds": secs,
+		"started_unix": float64(start.UnixNano()) / 1e9,
 		"events_per_s": round1(float64(total) / secs), "errors": errs.Load(),
 		"rss_kib": rss, "hwm_kib": hwm,
 	}
