@@ -209,10 +209,19 @@ func (st *stream) check(res *scenarios.Result, h response, hdr time.Time) (end a
 func (st *stream) readBody(actx context.Context, res *scenarios.Result, h response, w *watch, start time.Time) attemptEnd {
 	sc := st.s.sc
 	resp := h.resp
+	b := &body{rc: resp.Body, w: w}
+	bufSize := st.s.bufSize
+	var cb *chunkedBody
 	if h.dc != nil {
 		resp.Header = nil // not needed while the body is read
+		if isChunked(resp) {
+			cb = newChunkedBody(h.dc)
+			b.rc, resp.Body = cb, http.NoBody
+			if st.s.opts.BufferSize == 0 {
+				bufSize = directBodyBuffer // also the socket read size
+			}
+		}
 	}
-	b := &body{rc: resp.Body, w: w}
 	src, dec := newDecoder(res.Encoding, b, &st.s.decoders)
 	defer dec.release()
 	enc := res.Encoding // res may be sent (as progress) while the body is read
@@ -220,7 +229,7 @@ func (st *stream) readBody(actx context.Context, res *scenarios.Result, h respon
 	rd := sse.NewReader(src, &sse.Options{
 		MaxLine:     orDefault(sc.MaxLine, scenarios.DefaultMaxLine),
 		MaxEvent:    orDefault(sc.MaxEvent, scenarios.DefaultMaxEvent),
-		BufferSize:  st.s.bufSize,
+		BufferSize:  bufSize,
 		LastEventID: st.lastID,
 		OnComment:   func([]byte) { a.comments++ },
 		OnRetry:     func(d time.Duration) { st.retry, st.retrySet = d, true },
@@ -244,6 +253,9 @@ func (st *stream) readBody(actx context.Context, res *scenarios.Result, h respon
 			}
 		}
 		drainPool.Put(bp)
+	}
+	if cb != nil && !cb.reusable() {
+		clean = false
 	}
 	st.done(h, clean)
 	if id := rd.LastEventID(); id != st.lastID {

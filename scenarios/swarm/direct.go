@@ -27,12 +27,12 @@ import (
 
 // Direct-path sizes.
 const (
-	// directReadBuffer is the size of a direct connection's bufio.Reader:
-	// it batches the socket reads and holds the response headers and the
-	// chunk framing; the event stream is parsed in sse.Reader's own
-	// buffer. A longer header line is still read (textproto reassembles
-	// it); a chunk-size line over 2 KiB fails the attempt (net/http's
-	// limit is 4 KiB; real ones are a few bytes).
+	// directReadBuffer is the size of a direct connection's head reader
+	// (a pooled bufio.Reader): it reads the response headers, and then
+	// only a body that is not chunked; a chunked body is read straight
+	// into the SSE reader's buffer (chunkedBody), and the head reader goes
+	// back to the pool. A longer header line is still read (textproto
+	// reassembles it).
 	directReadBuffer = 2 << 10
 	// directWriteBuffer is the size of the pooled writers requests are
 	// written through (a longer request is written in pieces).
@@ -54,11 +54,11 @@ var aLongTimeAgo = time.Unix(1, 0)
 // stream that holds it uses it, except for the cancellation hook, which
 // closes nc.
 type rawConn struct {
-	nc     net.Conn // as dialled: closing it ends any read or write at once
-	c      net.Conn // nc, or the TLS connection over it
-	br     *bufio.Reader
-	key    string // scheme://host:port, for reuse
-	budget int64  // bytes Read may still return (-1: no limit)
+	nc     net.Conn      // as dialled: closing it ends any read or write at once
+	c      net.Conn      // nc, or the TLS connection over it
+	br     *bufio.Reader // the head reader (pooled; nil while a chunked body streams)
+	key    string        // scheme://host:port, for reuse
+	budget int64         // bytes Read may still return (-1: no limit)
 	stop   func() bool
 }
 
@@ -97,6 +97,11 @@ func (c *rawConn) release() bool {
 func (c *rawConn) close() {
 	c.release()
 	c.nc.Close()
+	if c.br != nil {
+		c.br.Reset(nil)
+		readerPool.Put(c.br)
+		c.br = nil
+	}
 }
 
 // idleConn keeps a direct connection between requests: a stream's across
@@ -113,7 +118,7 @@ func (ic *idleConn) take(key string) *rawConn {
 		return nil
 	}
 	ic.c = nil
-	if c.key != key || c.br.Buffered() > 0 || !connAlive(c.nc) {
+	if c.key != key || c.br != nil && c.br.Buffered() > 0 || !connAlive(c.nc) {
 		c.close()
 		return nil
 	}
@@ -301,7 +306,6 @@ func (st *stream) dialDirect(actx context.Context, u *urlParts, addr, key string
 		}
 		c.c = tc
 	}
-	c.br = bufio.NewReaderSize(c, directReadBuffer)
 	return c, scenarios.ErrNone, nil
 }
 
@@ -319,6 +323,7 @@ func (c *rawConn) exchange(req *http.Request) (*http.Response, scenarios.ErrorCl
 	if err != nil {
 		return nil, scenarios.ErrReset, err
 	}
+	c.getReader()
 	c.budget = maxHeaderBytes
 	defer func() { c.budget = -1 }()
 	for range max1xx + 1 {

@@ -273,10 +273,10 @@ func (a *reading) read(actx context.Context, rd *sse.Reader) attemptEnd {
 	}
 	for {
 		v, err := rd.NextView()
-		now := time.Now()
 		if err != nil {
-			return a.finish(actx, err, now)
+			return a.finish(actx, err, time.Now())
 		}
+		now := a.start.Add(a.b.at) // when the event's last byte was read
 		a.events++
 		a.res.Events++
 		if a.events == 1 && !st.dropAt.IsZero() {
