@@ -2,6 +2,7 @@ package sse
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 )
@@ -47,8 +48,13 @@ func (rd *Reader) readLine() ([]byte, int64, error) {
 						rd.skipLF = true
 					}
 				}
+				start := rd.r
 				rd.r += n
 				rd.off += int64(n)
+				rd.lineAt = start
+				if rd.isASCII(start, start+i) { // valid, and nothing to diagnose
+					return line, off, nil
+				}
 				return rd.decode(line, off), off, nil
 			}
 			scanned = rd.w - rd.r
@@ -67,8 +73,11 @@ func (rd *Reader) readLine() ([]byte, int64, error) {
 					rd.pending = true
 					rd.blockOff = rd.off
 				}
-				if line[0] != ':' && len(rd.blockHead) < 256 {
-					rd.blockHead = append(rd.blockHead, line[:min(len(line), 256-len(rd.blockHead))]...)
+				if line[0] != ':' && rd.headLen < maxHead {
+					rd.copyHead()
+					n := min(len(line), maxHead-rd.headLen)
+					rd.blockHead = append(rd.blockHead, line[:n]...)
+					rd.headLen += n
 				}
 				rd.off += int64(len(line))
 				rd.r = rd.w
@@ -121,11 +130,16 @@ func (rd *Reader) nextCR(p int) int {
 
 // fill reads more bytes into the buffer, compacting or growing it first.
 func (rd *Reader) fill() error {
+	if rd.dataAlias {
+		rd.unalias() // its bytes are about to move
+	}
+	rd.copyHead() // likewise
 	if rd.r > 0 {
 		n := copy(rd.buf, rd.buf[rd.r:rd.w])
 		rd.w = n
 		rd.r = 0
 		rd.crAt, rd.crFrom, rd.crTo = -1, 0, 0 // indexes moved: forget
+		rd.asciiFrom, rd.asciiTo = 0, 0
 	}
 	if len(rd.buf) > RetainMax && rd.w < rd.size0 {
 		// The long line that grew the buffer is done: release it.
@@ -186,4 +200,35 @@ func (rd *Reader) stripBOM() {
 		rd.r += 3
 		rd.off += 3
 	}
+}
+
+// isASCII reports whether buf[from:to] is all ASCII, extending what the
+// cache knows by scanning on to the end of the buffered bytes, 32 bytes at
+// a time.
+func (rd *Reader) isASCII(from, to int) bool {
+	if from < rd.asciiFrom || from > rd.asciiTo {
+		rd.asciiFrom, rd.asciiTo = from, from
+	}
+	if to <= rd.asciiTo {
+		return true
+	}
+	const high = 0x8080808080808080
+	b := rd.buf[rd.asciiTo:rd.w]
+	for len(b) >= 32 {
+		x := binary.LittleEndian.Uint64(b) | binary.LittleEndian.Uint64(b[8:]) |
+			binary.LittleEndian.Uint64(b[16:]) | binary.LittleEndian.Uint64(b[24:32])
+		if x&high != 0 {
+			break
+		}
+		b = b[32:]
+	}
+	for len(b) >= 8 && binary.LittleEndian.Uint64(b)&high == 0 {
+		b = b[8:]
+	}
+	for len(b) > 0 && b[0] < 0x80 {
+		b = b[1:]
+	}
+	i := rd.w - len(b)
+	rd.asciiTo = i
+	return to <= i
 }

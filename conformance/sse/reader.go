@@ -92,19 +92,31 @@ type Reader struct {
 	// or crAt is -1 and buf[crFrom:crTo] holds no CR. Streams that use LF
 	// only then cost one CR search per read, not one per line.
 	crAt, crFrom, crTo int
+	// buf[asciiFrom:asciiTo] is known to be ASCII, hence valid UTF-8: the
+	// bytes of a read are checked once, not once per line.
+	asciiFrom, asciiTo int
 	err                error // sticky error
 	dispatched         int64 // events dispatched
 
 	// The three buffers of the standard, plus bookkeeping.
-	data      []byte
-	hasData   bool // a data field was seen in this block
-	typ       []byte
-	idBuf     []byte // the last event ID buffer
-	lastID    []byte // the source's last event ID string (set on dispatch)
-	pending   bool   // a field line was seen since the last empty line
-	setMeta   bool   // event or id was set in this block (for DiagNoData)
-	blockOff  int64  // offset of the first field line of the pending block
-	blockHead []byte // first bytes of the pending block (for errors)
+	data    []byte
+	hasData bool // a data field was seen in this block
+	// The common event has one data line: its value is not copied into
+	// data but aliased where it was read, buf[dataAt:dataEnd], while
+	// dataAlias (until a second data line, or until fill moves the bytes).
+	dataAt, dataEnd int
+	dataAlias       bool
+	lineAt          int // where the line being processed starts in buf; -1 when it was decoded into utf8buf
+	typ             []byte
+	idBuf           []byte // the last event ID buffer, when idSet; else it equals lastID
+	idSet           bool   // an id field set idBuf in this block
+	lastID          []byte // the source's last event ID string (set on dispatch)
+	pending         bool   // a field line was seen since the last empty line
+	setMeta         bool   // event or id was set in this block (for DiagNoData)
+	blockOff        int64  // offset of the first field line of the pending block
+	blockHead       []byte // first bytes of the pending block (for errors), see head.go
+	headRefs        [4]headRef
+	nRefs, headLen  int
 
 	utf8buf []byte // scratch for replacement decoding
 	strType string // the last type returned by Next, reused while unchanged
@@ -133,7 +145,6 @@ func NewReader(src io.Reader, opts *Options) *Reader {
 	rd.buf = make([]byte, size)
 	rd.size0 = size
 	rd.crAt = -1
-	rd.idBuf = append(rd.idBuf, rd.opts.LastEventID...)
 	rd.lastID = append(rd.lastID, rd.opts.LastEventID...)
 	rd.strType = "message"
 	rd.strID = rd.opts.LastEventID
@@ -252,6 +263,7 @@ func (rd *Reader) endError(err error) error {
 	if !rd.pending {
 		return io.EOF
 	}
+	rd.copyHead()
 	if rd.opts.OnDiagnostic != nil {
 		rd.diag(DiagEOFMidEvent, rd.blockOff, rd.blockHead)
 	}
@@ -263,9 +275,13 @@ func (rd *Reader) endError(err error) error {
 func (rd *Reader) dispatch() (View, bool) {
 	// Step 1: the source's last event ID string becomes the buffer's value,
 	// whether or not an event is dispatched.
-	rd.lastID = append(rd.lastID[:0], rd.idBuf...)
+	// (The two buffers swap: no copy.)
+	if rd.idSet {
+		rd.lastID, rd.idBuf = rd.idBuf, rd.lastID
+		rd.idSet = false
+	}
 	rd.pending = false
-	rd.blockHead = rd.blockHead[:0]
+	rd.resetHead()
 	// Step 2: with an empty data buffer, clear the buffers and stop. (A data
 	// buffer holding "\n" is not empty: "data" alone dispatches "".)
 	if !rd.hasData {
@@ -277,7 +293,13 @@ func (rd *Reader) dispatch() (View, bool) {
 		return View{}, false
 	}
 	// Step 3: remove the one trailing LF.
-	data := rd.data[:len(rd.data)-1]
+	var data []byte
+	if rd.dataAlias {
+		data = rd.buf[rd.dataAt:rd.dataEnd]
+		rd.dataAlias = false
+	} else {
+		data = rd.data[:len(rd.data)-1]
+	}
 	typ := rd.typ
 	if len(typ) == 0 {
 		typ = messageType
@@ -306,49 +328,44 @@ func (rd *Reader) processLine(line []byte, off int64) error {
 		rd.pending = true
 		rd.blockOff = off
 	}
-	if len(rd.blockHead) < 256 {
-		n := min(256-len(rd.blockHead), len(line)+1)
-		rd.blockHead = append(rd.blockHead, line[:n-1]...)
-		rd.blockHead = append(rd.blockHead, '\n')
-	}
+	rd.addHead(line)
 	// The field name is the text before the first colon, the value the text
 	// after it minus one leading space (rule A4 of the package doc). The four names the
 	// standard knows hold no colon, so a line that starts with one of them
 	// followed by a colon or the end of the line splits there without a
 	// search.
-	var name, value []byte
-	if n := knownFieldLen(line); n > 0 {
-		name, value = line[:n], line[min(n+1, len(line)):]
-	} else if i := bytes.IndexByte(line, ':'); i >= 0 {
-		name, value = line[:i], line[i+1:]
-	} else {
-		name = line
+	// Field names are compared literally (rule A4 of the package doc): a
+	// line whose name is none of the four is an unknown field.
+	var value []byte
+	f, n := knownField(line)
+	if n > 0 {
+		value = line[min(n+1, len(line)):]
 	}
 	if len(value) > 0 && value[0] == ' ' {
 		value = value[1:]
 	}
-	// Field names are compared literally (rule A4 of the package doc); the switch on a
-	// converted byte slice does not allocate.
-	switch string(name) {
-	case "data":
-		need := len(rd.data) + len(value) + 1
-		if need > rd.opts.MaxEvent {
-			return &LimitError{What: "event", Limit: rd.opts.MaxEvent, Offset: off}
+	switch f {
+	case fieldData:
+		if !rd.hasData && rd.lineAt >= 0 {
+			if len(value)+1 > rd.opts.MaxEvent {
+				return &LimitError{What: "event", Limit: rd.opts.MaxEvent, Offset: off}
+			}
+			rd.dataAt = rd.lineAt + len(line) - len(value)
+			rd.dataEnd = rd.dataAt + len(value)
+			rd.dataAlias, rd.hasData = true, true
+			return nil
 		}
-		if need > cap(rd.data) {
-			// Grow geometrically, but never past the limit: append's own
-			// growth could reserve up to twice MaxEvent.
-			nd := make([]byte, len(rd.data), min(max(2*cap(rd.data), need, 512), rd.opts.MaxEvent))
-			copy(nd, rd.data)
-			rd.data = nd
+		if rd.dataAlias {
+			rd.unalias() // fits: it was checked against the limit
 		}
-		rd.data = append(rd.data, value...)
-		rd.data = append(rd.data, '\n')
-		rd.hasData = true
-	case "event":
+		if err := rd.appendData(value); err != nil {
+			err.Offset = off
+			return err
+		}
+	case fieldEvent:
 		rd.typ = append(rd.typ[:0], value...)
 		rd.setMeta = true
-	case "id":
+	case fieldID:
 		if bytes.IndexByte(value, 0) >= 0 {
 			if rd.opts.OnDiagnostic != nil {
 				rd.diag(DiagNulInID, off, line)
@@ -356,8 +373,9 @@ func (rd *Reader) processLine(line []byte, off int64) error {
 			return nil
 		}
 		rd.idBuf = append(rd.idBuf[:0], value...)
+		rd.idSet = true
 		rd.setMeta = true
-	case "retry":
+	case fieldRetry:
 		ms, ok := parseRetry(value)
 		if !ok {
 			if rd.opts.OnDiagnostic != nil {
@@ -376,28 +394,64 @@ func (rd *Reader) processLine(line []byte, off int64) error {
 	return nil
 }
 
-// knownFieldLen returns the length of the field name line starts with when
-// it is data, event, id or retry followed by a colon or the end of the line,
-// and 0 otherwise.
-func knownFieldLen(line []byte) int {
+// appendData appends a data line's value and a LF to the data buffer,
+// within MaxEvent.
+func (rd *Reader) appendData(value []byte) *LimitError {
+	need := len(rd.data) + len(value) + 1
+	if need > rd.opts.MaxEvent {
+		return &LimitError{What: "event", Limit: rd.opts.MaxEvent}
+	}
+	if need > cap(rd.data) {
+		// Grow geometrically, but never past the limit: append's own
+		// growth could reserve up to twice MaxEvent.
+		nd := make([]byte, len(rd.data), min(max(2*cap(rd.data), need, 512), rd.opts.MaxEvent))
+		copy(nd, rd.data)
+		rd.data = nd
+	}
+	rd.data = append(rd.data, value...)
+	rd.data = append(rd.data, '\n')
+	rd.hasData = true
+	return nil
+}
+
+// unalias copies the aliased data line into the data buffer.
+func (rd *Reader) unalias() {
+	rd.dataAlias = false
+	_ = rd.appendData(rd.buf[rd.dataAt:rd.dataEnd])
+}
+
+// The fields a line can set.
+const (
+	fieldUnknown = iota
+	fieldData
+	fieldEvent
+	fieldID
+	fieldRetry
+)
+
+// knownField returns the field a line sets and the length of its name,
+// when the name is data, event, id or retry, followed by a colon or the
+// end of the line; otherwise fieldUnknown and 0. (The four names hold no
+// colon, so a line whose name is one of them always starts so.)
+func knownField(line []byte) (field, n int) {
 	var name string
 	switch line[0] {
 	case 'd':
-		name = "data"
+		field, name = fieldData, "data"
 	case 'e':
-		name = "event"
+		field, name = fieldEvent, "event"
 	case 'i':
-		name = "id"
+		field, name = fieldID, "id"
 	case 'r':
-		name = "retry"
+		field, name = fieldRetry, "retry"
 	default:
-		return 0
+		return fieldUnknown, 0
 	}
-	n := len(name)
+	n = len(name)
 	if len(line) < n || string(line[:n]) != name || len(line) > n && line[n] != ':' {
-		return 0
+		return fieldUnknown, 0
 	}
-	return n
+	return field, n
 }
 
 // parseRetry accepts ASCII digits only (at least one) and returns the

@@ -17,7 +17,16 @@ func TestReleaseLargeBuffers(t *testing.T) {
 	long := "data: " + strings.Repeat("x", 150<<10) + "\n\n"
 	multi := strings.Repeat("data: "+strings.Repeat("y", 1000)+"\n", 150) + "\n"
 	small := "data: small\n\n"
-	for name, big := range map[string]string{"line": long, "lines": multi} {
+	// A single long data line is parsed in place (the read buffer grows to
+	// hold it); the lines of a large multi-line event are gathered in the
+	// data buffer.
+	readBuf := func(rd *sse.Reader) int { return sse.BufCap(rd) }
+	dataBuf := func(rd *sse.Reader) int { return sse.DataCap(rd) }
+	for name, tc := range map[string]struct {
+		big   string
+		which func(*sse.Reader) int
+	}{"line": {long, readBuf}, "lines": {multi, dataBuf}} {
+		big := tc.big
 		t.Run(name, func(t *testing.T) {
 			rd := sse.NewReader(strings.NewReader(small+big+small+small), &sse.Options{MaxLine: opts, MaxEvent: opts, BufferSize: 1024})
 			var grown bool
@@ -36,14 +45,14 @@ func TestReleaseLargeBuffers(t *testing.T) {
 					t.Fatalf("event %d: buffers %d and %d, over the limits", i, sse.BufCap(rd), sse.DataCap(rd))
 				}
 				if i == 1 {
-					grown = sse.DataCap(rd) > sse.RetainMax
+					grown = tc.which(rd) > sse.RetainMax
 					if len(ev.Data) < 100<<10 {
 						t.Fatalf("event 1 holds %d bytes", len(ev.Data))
 					}
 				}
 			}
 			if !grown {
-				t.Errorf("the large event did not grow the data buffer past RetainMax (test too weak)")
+				t.Errorf("the large event did not grow its buffer past RetainMax (test too weak)")
 			}
 			if b, d := sse.BufCap(rd), sse.DataCap(rd); b > sse.RetainMax || d > sse.RetainMax {
 				t.Errorf("after the large event: read buffer %d, data buffer %d bytes, want both released (<= %d)", b, d, sse.RetainMax)

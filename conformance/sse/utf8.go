@@ -30,6 +30,7 @@ func (rd *Reader) decode(line []byte, off int64) []byte {
 		return line
 	}
 	rd.utf8buf = AppendDecodeUTF8(rd.utf8buf[:0], line)
+	rd.lineAt = -1 // the line is in utf8buf
 	return rd.utf8buf
 }
 
