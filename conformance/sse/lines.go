@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"unicode/utf8"
 )
 
 // readLine returns the next line without its line ending, decoded from
@@ -52,7 +53,7 @@ func (rd *Reader) readLine() ([]byte, int64, error) {
 				rd.r += n
 				rd.off += int64(n)
 				rd.lineAt = start
-				if rd.isASCII(start, start+i) { // valid, and nothing to diagnose
+				if rd.opts.OnDiagnostic == nil && rd.validUTF8(start, start+i) {
 					return line, off, nil
 				}
 				return rd.decode(line, off), off, nil
@@ -139,7 +140,7 @@ func (rd *Reader) fill() error {
 		rd.w = n
 		rd.r = 0
 		rd.crAt, rd.crFrom, rd.crTo = -1, 0, 0 // indexes moved: forget
-		rd.asciiFrom, rd.asciiTo = 0, 0
+		rd.validFrom, rd.validTo = 0, 0
 	}
 	if len(rd.buf) > RetainMax && rd.w < rd.size0 {
 		// The long line that grew the buffer is done: release it.
@@ -202,33 +203,44 @@ func (rd *Reader) stripBOM() {
 	}
 }
 
-// isASCII reports whether buf[from:to] is all ASCII, extending what the
-// cache knows by scanning on to the end of the buffered bytes, 32 bytes at
-// a time.
-func (rd *Reader) isASCII(from, to int) bool {
-	if from < rd.asciiFrom || from > rd.asciiTo {
-		rd.asciiFrom, rd.asciiTo = from, from
+// validUTF8 reports whether buf[from:to] is valid UTF-8, extending what
+// the cache knows by scanning on through the buffered bytes: ASCII 32
+// bytes at a time, other characters one at a time, up to the first byte
+// that does not start a whole valid character (invalid, or cut by the end
+// of the buffered bytes).
+func (rd *Reader) validUTF8(from, to int) bool {
+	if from < rd.validFrom || from > rd.validTo {
+		rd.validFrom, rd.validTo = from, from
 	}
-	if to <= rd.asciiTo {
+	if to <= rd.validTo {
 		return true
 	}
 	const high = 0x8080808080808080
-	b := rd.buf[rd.asciiTo:rd.w]
-	for len(b) >= 32 {
-		x := binary.LittleEndian.Uint64(b) | binary.LittleEndian.Uint64(b[8:]) |
-			binary.LittleEndian.Uint64(b[16:]) | binary.LittleEndian.Uint64(b[24:32])
-		if x&high != 0 {
+	b := rd.buf[rd.validTo:rd.w]
+	for len(b) > 0 {
+		for len(b) >= 32 {
+			x := binary.LittleEndian.Uint64(b) | binary.LittleEndian.Uint64(b[8:]) |
+				binary.LittleEndian.Uint64(b[16:]) | binary.LittleEndian.Uint64(b[24:32])
+			if x&high != 0 {
+				break
+			}
+			b = b[32:]
+		}
+		for len(b) >= 8 && binary.LittleEndian.Uint64(b)&high == 0 {
+			b = b[8:]
+		}
+		for len(b) > 0 && b[0] < utf8.RuneSelf {
+			b = b[1:]
+		}
+		if len(b) == 0 {
 			break
 		}
-		b = b[32:]
+		r, size := utf8.DecodeRune(b)
+		if r == utf8.RuneError && size == 1 {
+			break
+		}
+		b = b[size:]
 	}
-	for len(b) >= 8 && binary.LittleEndian.Uint64(b)&high == 0 {
-		b = b[8:]
-	}
-	for len(b) > 0 && b[0] < 0x80 {
-		b = b[1:]
-	}
-	i := rd.w - len(b)
-	rd.asciiTo = i
-	return to <= i
+	rd.validTo = rd.w - len(b)
+	return to <= rd.validTo
 }

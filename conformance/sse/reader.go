@@ -92,9 +92,9 @@ type Reader struct {
 	// or crAt is -1 and buf[crFrom:crTo] holds no CR. Streams that use LF
 	// only then cost one CR search per read, not one per line.
 	crAt, crFrom, crTo int
-	// buf[asciiFrom:asciiTo] is known to be ASCII, hence valid UTF-8: the
-	// bytes of a read are checked once, not once per line.
-	asciiFrom, asciiTo int
+	// buf[validFrom:validTo] is known to be valid UTF-8: the bytes of a
+	// read are checked once, not once per line.
+	validFrom, validTo int
 	err                error // sticky error
 	dispatched         int64 // events dispatched
 
