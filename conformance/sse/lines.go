@@ -18,6 +18,9 @@ func (rd *Reader) readLine() ([]byte, int64, error) {
 	if !rd.started {
 		rd.stripBOM()
 	}
+	if line, off, ok := rd.lfLine(); ok {
+		return line, off, nil
+	}
 	scanned := 0 // bytes of buf[r:w] already known to hold no line ending
 	for {
 		if rd.skipLF && rd.r < rd.w {
@@ -89,6 +92,26 @@ func (rd *Reader) readLine() ([]byte, int64, error) {
 			rd.srcErr = err
 		}
 	}
+}
+
+// lfLine is readLine's fast path: the next line when it ends with a LF,
+// no CR lies before that LF (the CR cache says so for the buffered bytes),
+// it is within MaxLine, and it is valid UTF-8 with no diagnostics wanted.
+// ok is false when any of that does not hold, or is not known yet.
+func (rd *Reader) lfLine() (line []byte, off int64, ok bool) {
+	r := rd.r
+	if rd.skipLF || !rd.started || rd.crAt >= 0 || r < rd.crFrom || rd.crTo != rd.w || rd.opts.OnDiagnostic != nil {
+		return nil, 0, false
+	}
+	i := bytes.IndexByte(rd.buf[r:rd.w], '\n')
+	if i < 0 || i > rd.opts.MaxLine || !rd.validUTF8(r, r+i) {
+		return nil, 0, false
+	}
+	off = rd.off
+	rd.r += i + 1
+	rd.off += int64(i + 1)
+	rd.lineAt = r
+	return rd.buf[r : r+i], off, true
 }
 
 // indexEOL returns the index in buf of the first CR or LF in buf[p:w], or

@@ -151,12 +151,48 @@ func (b *chunkedBody) unframe(p []byte) (int, error) {
 			b.extra = true
 			return out, nil
 		}
+		if k := b.fastFraming(p[i:]); k > 0 {
+			i += k
+			continue
+		}
 		if err := b.framing(p[i]); err != nil {
 			return out, err
 		}
 		i++
 	}
 	return out, nil
+}
+
+// fastFraming consumes, when p starts with one whole, the common framing
+// between two chunks' data at once: the CRLF after a chunk's data, and a
+// chunk-size line of hex digits and CRLF (no extension) for a chunk that
+// is not the last. It returns the bytes consumed (0: none; framing then
+// parses p byte by byte, as it does every other case).
+func (b *chunkedBody) fastFraming(p []byte) int {
+	i := 0
+	if b.state == ckDataCR {
+		if len(p) < 2 || p[0] != '\r' || p[1] != '\n' {
+			return 0
+		}
+		b.state, i = ckSize, 2
+	}
+	if b.state != ckSize || b.line != 0 {
+		return i
+	}
+	var size uint64
+	j := i
+	for ; j < len(p) && j-i < 16; j++ {
+		v, ok := hexVal(p[j])
+		if !ok {
+			break
+		}
+		size = size<<4 | uint64(v)
+	}
+	if j == i || size == 0 || j+1 >= len(p) || p[j] != '\r' || p[j+1] != '\n' {
+		return i // not the common case: byte by byte from here
+	}
+	b.left, b.state = size, ckData
+	return j + 2
 }
 
 // framing advances the parser by one byte outside chunk data.
