@@ -1,0 +1,286 @@
+package capacity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/ssebench/ssebench/reports"
+	"github.com/ssebench/ssebench/scenarios"
+)
+
+// MinSamples is the number of samples a step needs before t's statistic is
+// trusted: for a percentile pNN, 10 / (1 - NN/100), so that about ten
+// samples lie above it (p50: 20, p90: 100, p99: 1,000, p99.9: 10,000;
+// p100 and max: 1,000); for min, mean and stddev 100; for the fraction of
+// failed (aborted) streams, 100 streams started; none for counts and
+// per-second rates. Bounded at 100,000.
+func MinSamples(t scenarios.Threshold) int64 {
+	if _, latency := scenarios.ParseMetric(t.Metric); latency {
+		switch {
+		case t.Stat == "count":
+			return 0
+		case t.Stat == "max":
+			return 1000
+		case t.Stat[0] == 'p':
+			if t.Quantile >= 100 {
+				return 1000
+			}
+			return min(int64(math.Ceil(10/(1-t.Quantile/100)-1e-9)), 100_000)
+		}
+		return 100
+	}
+	if t.Stat == "rate" && scenarios.IsFractionCounter(t.Metric) {
+		return 100
+	}
+	return 0
+}
+
+// samplesOf is the number of samples t's statistic rests on in f.
+func samplesOf(f *reports.File, t scenarios.Threshold) int64 {
+	if _, latency := scenarios.ParseMetric(t.Metric); latency {
+		if m := f.Metrics[t.Metric]; m != nil {
+			return m.Count
+		}
+		return 0
+	}
+	c := f.Counters
+	if t.Metric == "arrivals_dropped" {
+		return c.StreamsStarted + c.ArrivalsDropped
+	}
+	return c.StreamsStarted
+}
+
+// judgedSLOs returns the SLOs as judged: in the open model, ttft and e2e
+// are judged from the schedule (ttft_sched, e2e_sched).
+func judgedSLOs(slos []scenarios.Threshold, open bool) []scenarios.Threshold {
+	out := make([]scenarios.Threshold, len(slos))
+	for i, t := range slos {
+		out[i] = t
+		if !open {
+			continue
+		}
+		if sched, ok := map[string]string{"ttft": "ttft_sched", "e2e": "e2e_sched"}[t.Metric]; ok {
+			out[i].Metric = sched
+			out[i].Expr = sched + strings.TrimPrefix(strings.TrimSpace(t.Expr), t.Metric)
+		}
+	}
+	return out
+}
+
+// JudgedSLOs returns slos as a search judges them (see Search): in the
+// open model ttft and e2e become ttft_sched and e2e_sched.
+func JudgedSLOs(slos []scenarios.Threshold, by By) []scenarios.Threshold {
+	return judgedSLOs(slos, by == Rate)
+}
+
+// plan returns the scenario of one step at load, running warm-up plus d.
+func (s *searcher) plan(load float64, d time.Duration) *scenarios.Scenario {
+	sc := *s.base
+	sc.Thresholds = nil
+	if s.open {
+		sc.UseRate(load)
+	} else {
+		sc.UseConnections(int(load))
+	}
+	sc.Duration = s.cfg.WarmUp + d
+	sc.Grace = 0
+	return &sc
+}
+
+// need is the most samples any SLO needs, and how many the step had.
+func (s *searcher) short(f *reports.File) (need, have int64) {
+	have = math.MaxInt64
+	for _, t := range s.judged {
+		n := MinSamples(t)
+		if n == 0 {
+			continue
+		}
+		got := samplesOf(f, t)
+		if float64(got) < float64(n) && float64(n)/math.Max(float64(got), 1) > float64(need)/math.Max(float64(have), 1) {
+			need, have = n, got
+		}
+	}
+	if need == 0 {
+		have = 0
+	}
+	return need, have
+}
+
+// duration is how long to measure a step at load: long enough, from the
+// samples per second per unit of load seen so far, for the largest
+// minimum, within [StepDuration, MaxStepDuration].
+func (s *searcher) duration(load float64, need int64) time.Duration {
+	d := s.cfg.StepDuration
+	if s.perLoad > 0 && need > 0 {
+		want := time.Duration(float64(need) / (s.perLoad * load) * 1.2 * float64(time.Second))
+		d = max(d, want)
+	}
+	return min(d.Round(time.Second), s.cfg.MaxStepDuration)
+}
+
+// maxNeed is the largest MinSamples of the judged SLOs.
+func (s *searcher) maxNeed() int64 {
+	var n int64
+	for _, t := range s.judged {
+		n = max(n, MinSamples(t))
+	}
+	return n
+}
+
+// try runs one step at load (extended when its statistics rest on too few
+// samples and it matters: an answer-finding step, or a failing one) and
+// records it. It returns errStop when the search must end.
+func (s *searcher) try(ctx context.Context, load float64, phase string, answerStep bool) (bool, error) {
+	if s.pause(ctx) != nil {
+		return false, ctx.Err()
+	}
+	d := s.cfg.StepDuration
+	if answerStep {
+		d = s.duration(load, s.maxNeed())
+	}
+	extended := false
+	for {
+		if len(s.c.Steps) >= s.cfg.MaxSteps {
+			s.c.Notes = append(s.c.Notes, fmt.Sprintf("the search stopped after %d steps (its bound)", s.cfg.MaxSteps))
+			return false, errStop
+		}
+		st, err := s.runStep(ctx, load, d, phase)
+		if err != nil {
+			return false, err
+		}
+		st.Extended = extended
+		need, have := s.short(st.Result)
+		st.SamplesShort = need > 0
+		if st.SamplesShort && !st.Degraded && (answerStep || !st.Pass) && d < s.cfg.MaxStepDuration {
+			// Too few samples to judge: run it again, longer.
+			want := time.Duration(float64(d) * float64(need) / math.Max(float64(have), 1) * 1.2)
+			d = min(max(want, d+time.Second), s.cfg.MaxStepDuration).Round(time.Second)
+			extended = true
+			if s.pause(ctx) != nil {
+				return false, ctx.Err()
+			}
+			continue
+		}
+		if st.SamplesShort {
+			st.Why = strings.TrimPrefix(st.Why+fmt.Sprintf("; %d samples, fewer than the %d the statistic needs, even at the longest step (--max-step-duration)", have, need), "; ")
+		}
+		s.c.Steps = append(s.c.Steps, *st)
+		if st.Degraded {
+			s.limited = true
+			s.c.Limit = strings.Join(st.Reasons, "; ")
+			s.c.Fix = Fix
+			return false, errStop
+		}
+		return st.Pass, nil
+	}
+}
+
+// pause waits between steps (not before the first).
+func (s *searcher) pause(ctx context.Context) error {
+	if len(s.c.Steps) == 0 || s.cfg.Pause <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(s.cfg.Pause)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// runStep runs and judges one step.
+func (s *searcher) runStep(ctx context.Context, load float64, d time.Duration, phase string) (*reports.CapacityStep, error) {
+	st := &reports.CapacityStep{
+		N: len(s.c.Steps) + 1, Phase: phase, Load: s.load(load),
+		DurationS: d.Seconds(), WarmUpS: s.cfg.WarmUp.Seconds(),
+		Observed: []reports.ThresholdResult{}, Samples: []int64{}, Reasons: []string{},
+	}
+	f, err := s.run(ctx, Step{Scenario: s.plan(load, d), WarmUp: s.cfg.WarmUp, SLOs: s.judged})
+	var le *LimitError
+	switch {
+	case errors.As(err, &le):
+		st.Degraded = true
+		st.Reasons = []string{le.Reason}
+		st.Why = "generator-limited: " + le.Reason
+		return st, nil
+	case err != nil:
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("step %d (%s): %w", st.N, st.Load.Words(), err)
+	case f == nil:
+		return nil, fmt.Errorf("step %d (%s): the step runner returned no result", st.N, st.Load.Words())
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	s.judge(st, f)
+	return st, nil
+}
+
+// judge fills st's verdict from the step's result f.
+func (s *searcher) judge(st *reports.CapacityStep, f *reports.File) {
+	st.Result = f
+	if f.DurationS > 0 {
+		st.DurationS = f.DurationS
+	}
+	st.StreamsPerS, st.TokensPerS, st.EventsPerS = f.Rates.StreamsPerS, f.Rates.TokensPerS, f.Rates.EventsPerS
+	if f.Goodput != nil {
+		st.Goodput = *f.Goodput
+	}
+	pass := reports.Evaluate(f, s.judged)
+	st.Observed = append(st.Observed, f.Thresholds...)
+	var why []string
+	for i, t := range s.judged {
+		st.Samples = append(st.Samples, samplesOf(f, t))
+		if r := f.Thresholds[i]; !r.Pass {
+			if r.Error != "" {
+				why = append(why, fmt.Sprintf("%s.%s: %s", t.Metric, t.Stat, r.Error))
+			} else {
+				why = append(why, fmt.Sprintf("%s.%s %s", t.Metric, t.Stat, reports.FormatObserved(r.Observed, r.Unit)))
+			}
+		}
+	}
+	if u := reports.Unserved(f); u != "" {
+		pass = false
+		why = append(why, u)
+	}
+	if s.open {
+		st.Backlog = judgeBacklog(f)
+		if st.Backlog.Grows {
+			pass = false
+			why = append(why, "not sustainable: "+st.Backlog.Why)
+		}
+	}
+	// The samples per second per unit of load, to size later steps.
+	if need := s.maxNeed(); need > 0 && st.DurationS > 0 && st.Load.Value > 0 {
+		var got int64 = math.MaxInt64
+		for _, t := range s.judged {
+			if MinSamples(t) > 0 {
+				got = min(got, samplesOf(f, t))
+			}
+		}
+		if got > 0 && got < math.MaxInt64 {
+			s.perLoad = float64(got) / st.DurationS / st.Load.Value
+		}
+	}
+	if f.Degraded {
+		st.Degraded = true
+		if f.Generator != nil {
+			st.Reasons = append(st.Reasons, f.Generator.Reasons...)
+		}
+		if len(st.Reasons) == 0 {
+			st.Reasons = []string{"the generator was degraded"}
+		}
+		pass = false
+		why = append([]string{"generator-limited: " + strings.Join(st.Reasons, "; ")}, why...)
+	}
+	st.Pass = pass
+	st.Why = strings.Join(why, "; ")
+}
