@@ -101,7 +101,8 @@ type CapacityStep struct {
 	StreamsPerS float64 `json:"streams_per_s"`
 	TokensPerS  float64 `json:"tokens_per_s"`
 	EventsPerS  float64 `json:"events_per_s"`
-	// Why says why the step failed or proves nothing ("" when it passed).
+	// Why says why the step failed or proves nothing, and when its
+	// statistics rested on too few samples ("" for a clean pass).
 	Why string `json:"why,omitempty"`
 	// Result is the step's full result (histograms included), which
 	// 'ssebench report --step N' renders.

@@ -29,7 +29,7 @@ func MinSamples(t scenarios.Threshold) int64 {
 			if t.Quantile >= 100 {
 				return 1000
 			}
-			return min(int64(math.Ceil(10/(1-t.Quantile/100)-1e-9)), 100_000)
+			return min(int64(math.Ceil(10/(1-t.Quantile/100)-1e-6)), 100_000)
 		}
 		return 100
 	}
@@ -153,7 +153,10 @@ func (s *searcher) try(ctx context.Context, load float64, phase string, answerSt
 			return false, err
 		}
 		st.Extended = extended
-		need, have := s.short(st.Result)
+		var need, have int64
+		if st.Result != nil {
+			need, have = s.short(st.Result)
+		}
 		st.SamplesShort = need > 0
 		if st.SamplesShort && !st.Degraded && (answerStep || !st.Pass) && d < s.cfg.MaxStepDuration {
 			// Too few samples to judge: run it again, longer.
@@ -166,7 +169,11 @@ func (s *searcher) try(ctx context.Context, load float64, phase string, answerSt
 			continue
 		}
 		if st.SamplesShort {
-			st.Why = strings.TrimPrefix(st.Why+fmt.Sprintf("; %d samples, fewer than the %d the statistic needs, even at the longest step (--max-step-duration)", have, need), "; ")
+			why := "a passing bracket step is not extended: it only lets the search grow"
+			if d >= s.cfg.MaxStepDuration {
+				why = "even at the longest step (--max-step-duration)"
+			}
+			st.Why = strings.TrimPrefix(st.Why+fmt.Sprintf("; %d samples, fewer than the %d the statistic needs; %s", have, need, why), "; ")
 		}
 		s.c.Steps = append(s.c.Steps, *st)
 		if st.Degraded {
