@@ -110,9 +110,7 @@ type capacityPoint struct {
 func capacityPoints(c *Capacity) []capacityPoint {
 	byLoad := map[float64]*CapacityStep{}
 	for i := range c.Steps {
-		if c.Steps[i].Result != nil || c.Steps[i].Degraded {
-			byLoad[c.Steps[i].Load.Value] = &c.Steps[i]
-		}
+		byLoad[c.Steps[i].Load.Value] = &c.Steps[i]
 	}
 	pts := make([]capacityPoint, 0, len(byLoad))
 	for l, st := range byLoad {

@@ -12,6 +12,10 @@ import (
 	"github.com/ssebench/ssebench/scenarios"
 )
 
+// DegradedRetries is how many times a step whose generator was degraded is
+// run again before the search ends generator-limited.
+const DegradedRetries = 2
+
 // MinSamples is the number of samples a step needs before t's statistic is
 // trusted: for a percentile pNN, 10 / (1 - NN/100), so that about ten
 // samples lie above it (p50: 20, p90: 100, p99: 1,000, p99.9: 10,000;
@@ -142,7 +146,7 @@ func (s *searcher) try(ctx context.Context, load float64, phase string, answerSt
 	if answerStep {
 		d = s.duration(load, s.maxNeed())
 	}
-	extended := false
+	extended, retries := false, 0
 	for {
 		if len(s.c.Steps) >= s.cfg.MaxSteps {
 			s.c.Notes = append(s.c.Notes, fmt.Sprintf("the search stopped after %d steps (its bound)", s.cfg.MaxSteps))
@@ -174,6 +178,16 @@ func (s *searcher) try(ctx context.Context, load float64, phase string, answerSt
 				why = "even at the longest step (--max-step-duration)"
 			}
 			st.Why = strings.TrimPrefix(st.Why+fmt.Sprintf("; %d samples, fewer than the %d the statistic needs; %s", have, need, why), "; ")
+		}
+		if st.Degraded && st.Result != nil && retries < DegradedRetries {
+			// The generator's health is judged on the whole machine: a
+			// burst of other work can degrade one step. Run it again.
+			retries++
+			s.c.Notes = append(s.c.Notes, fmt.Sprintf("a step at %s was degraded (%s) and run again", st.Load.Words(), strings.Join(st.Reasons, "; ")))
+			if s.pause(ctx) != nil {
+				return false, ctx.Err()
+			}
+			continue
 		}
 		s.c.Steps = append(s.c.Steps, *st)
 		if st.Degraded {
