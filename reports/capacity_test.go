@@ -139,7 +139,7 @@ func TestCapacityHTML(t *testing.T) {
 	}
 	out := b.String()
 	for _, want := range []string{`data-chart="capacity-throughput"`, `data-chart="capacity-slo-0"`, `data-chart="capacity-slo-1"`,
-		"knee: fails at 66", "passed up to 64", `objective &lt; 300 ms"`, "sustains 64 concurrent streams", `class="passing s2"`, `class="knee s3"`} {
+		"knee: fails at 66", "passed up to 64", "objective &lt; 300.0 ms", "sustains 64 concurrent streams", `class="passing s2"`, `class="knee s3"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("HTML lacks %q", want)
 		}
