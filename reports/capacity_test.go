@@ -25,8 +25,8 @@ func capacityFixture() *File {
 	c := &Capacity{
 		By: "connections", Verdict: "found", Answer: "sustains 64 concurrent streams within ttft.p99 < 300ms and errors.rate < 1%; fails at 66: ttft.p99 1460 ms",
 		MaxPassing: &Load{Value: 64}, FirstFailing: &Load{Value: 66},
-		SLOs:       []CapacitySLO{{Expr: "ttft.p99 < 300ms", Judged: "ttft.p99 < 300ms", MinSamples: 1000}, {Expr: "errors.rate < 1%", Judged: "errors.rate < 1%", MinSamples: 100}},
-		Min:        Load{Value: 8}, Max: Load{Value: 10000}, Resolution: 0.05, WallS: 312,
+		SLOs: []CapacitySLO{{Expr: "ttft.p99 < 300ms", Judged: "ttft.p99 < 300ms", MinSamples: 1000}, {Expr: "errors.rate < 1%", Judged: "errors.rate < 1%", MinSamples: 100}},
+		Min:  Load{Value: 8}, Max: Load{Value: 10000}, Resolution: 0.05, WallS: 312,
 		Steps: []CapacityStep{
 			step(1, "bracket", 8, 201, true, ""), step(2, "bracket", 16, 202, true, ""), step(3, "bracket", 32, 203, true, ""),
 			step(4, "bracket", 64, 212, true, ""), step(5, "bracket", 128, 2950, false, "ttft.p99 2950 ms"),

@@ -162,7 +162,8 @@ func (s *searcher) try(ctx context.Context, load float64, phase string, answerSt
 			need, have = s.short(st.Result)
 		}
 		st.SamplesShort = need > 0
-		if st.SamplesShort && !st.Degraded && (answerStep || !st.Pass) && d < s.cfg.MaxStepDuration {
+		served := st.Result != nil && reports.Unserved(st.Result) == ""
+		if st.SamplesShort && served && !st.Degraded && (answerStep || !st.Pass) && d < s.cfg.MaxStepDuration {
 			// Too few samples to judge: run it again, longer.
 			want := time.Duration(float64(d) * float64(need) / math.Max(float64(have), 1) * 1.2)
 			d = min(max(want, d+time.Second), s.cfg.MaxStepDuration).Round(time.Second)
