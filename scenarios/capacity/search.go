@@ -184,6 +184,8 @@ type searcher struct {
 	lo, hi float64
 	// perLoad estimates samples per second per unit of load, to size steps.
 	perLoad float64
+	// maxRate is the most samples per second a step has measured.
+	maxRate float64
 	limited bool
 }
 

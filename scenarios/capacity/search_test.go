@@ -254,6 +254,16 @@ func TestSearchGeneratorDegraded(t *testing.T) {
 	if last := c.Steps[len(c.Steps)-1]; !last.Degraded || last.Pass {
 		t.Errorf("last step degraded %v pass %v", last.Degraded, last.Pass)
 	}
+	// The degraded step was run 1 + DegradedRetries times, each noted.
+	at32 := 0
+	for _, call := range srv.calls {
+		if call.Scenario.Load.Connections == 32 {
+			at32++
+		}
+	}
+	if at32 != 1+DegradedRetries || len(c.Notes) != DegradedRetries {
+		t.Errorf("the degraded step ran %d times with %d notes, want %d and %d", at32, len(c.Notes), 1+DegradedRetries, DegradedRetries)
+	}
 }
 
 func TestSearchGeneratorLimitError(t *testing.T) {
@@ -309,6 +319,13 @@ func TestSearchExtendsShortSteps(t *testing.T) {
 	for _, st := range c.Steps {
 		if st.Phase == "bracket" && st.Pass && st.Extended {
 			t.Errorf("passing bracket step %d extended", st.N)
+		}
+	}
+	// A failed p99 with at least ten samples over the bound is conclusive:
+	// not extended.
+	for _, st := range c.Steps {
+		if !st.Pass && st.Samples[0] >= ConclusiveAbove && (st.Extended || st.SamplesShort) {
+			t.Errorf("failing step %d (%d samples, all over the bound) extended %v short %v", st.N, st.Samples[0], st.Extended, st.SamplesShort)
 		}
 	}
 	for _, call := range srv.calls {

@@ -95,12 +95,23 @@ func (s *searcher) plan(load float64, d time.Duration) *scenarios.Scenario {
 	return &sc
 }
 
-// need is the most samples any SLO needs, and how many the step had.
+// ConclusiveAbove is how many samples over an upper bound make a failed
+// percentile conclusive however few samples the step has: the same ten
+// samples beyond the percentile that MinSamples asks for.
+const ConclusiveAbove = 10
+
+// short returns, for the SLO furthest from its minimum, the samples it
+// needs and has (0, 0 when every SLO has enough). A failed latency
+// percentile with an upper bound (<, <=) is conclusive once
+// ConclusiveAbove samples lie above the bound.
 func (s *searcher) short(f *reports.File) (need, have int64) {
 	have = math.MaxInt64
-	for _, t := range s.judged {
+	for i, t := range s.judged {
 		n := MinSamples(t)
 		if n == 0 {
+			continue
+		}
+		if i < len(f.Thresholds) && !f.Thresholds[i].Pass && f.Thresholds[i].Error == "" && above(f, t) >= ConclusiveAbove {
 			continue
 		}
 		got := samplesOf(f, t)
@@ -114,13 +125,47 @@ func (s *searcher) short(f *reports.File) (need, have int64) {
 	return need, have
 }
 
+// above counts the samples of t's latency metric above t's upper bound
+// (0 for other thresholds), to within the histogram's resolution.
+func above(f *reports.File, t scenarios.Threshold) int64 {
+	_, latency := scenarios.ParseMetric(t.Metric)
+	m := f.Metrics[t.Metric]
+	if !latency || (t.Op != "<" && t.Op != "<=") || m == nil || m.Count == 0 {
+		return 0
+	}
+	h, err := reports.DecodeHistogram(m.HDR)
+	if err != nil {
+		return 0
+	}
+	bound := time.Duration(t.Value * 1e6)
+	if h.Quantile(1) <= bound {
+		return 0
+	}
+	// The smallest quantile whose value is over the bound, by bisection.
+	lo, hi := 0.0, 1.0
+	for range 40 {
+		mid := (lo + hi) / 2
+		if h.Quantile(mid) > bound {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return int64(math.Round((1 - hi) * float64(m.Count)))
+}
+
 // duration is how long to measure a step at load: long enough, from the
 // samples per second per unit of load seen so far, for the largest
 // minimum, within [StepDuration, MaxStepDuration].
 func (s *searcher) duration(load float64, need int64) time.Duration {
 	d := s.cfg.StepDuration
 	if s.perLoad > 0 && need > 0 {
-		want := time.Duration(float64(need) / (s.perLoad * load) * 1.2 * float64(time.Second))
+		// Samples grow with the load up to the knee, not beyond.
+		rate := s.perLoad * load
+		if s.maxRate > 0 {
+			rate = min(rate, s.maxRate)
+		}
+		want := time.Duration(float64(need) / rate * 1.2 * float64(time.Second))
 		d = max(d, want)
 	}
 	return min(d.Round(time.Second), s.cfg.MaxStepDuration)
@@ -289,7 +334,11 @@ func (s *searcher) judge(st *reports.CapacityStep, f *reports.File) {
 			}
 		}
 		if got > 0 && got < math.MaxInt64 {
-			s.perLoad = float64(got) / st.DurationS / st.Load.Value
+			rate := float64(got) / st.DurationS
+			s.maxRate = max(s.maxRate, rate)
+			if pass || s.perLoad == 0 {
+				s.perLoad = rate / st.Load.Value
+			}
 		}
 	}
 	if f.Degraded {
