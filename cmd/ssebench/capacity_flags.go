@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"strconv"
 	"strings"
@@ -64,6 +65,70 @@ func parseCapacityFlags(e *env, args []string) (*capacityConfig, error) {
 	c := &capacityConfig{runConfig: runConfig{shardIndex: 1, shardCount: 1}}
 	fs := newFlagSet("capacity", capacityUsage)
 	fs.StringVar(&c.target, "target", "", "target `URL`: replaces the scenario URL's scheme and host; with a path, the whole URL")
+	c.registerSearch(fs)
+	fs.Func("events", "event rules `PRESET`: generic, eventsource (the mock's info, add..., finish), openai or custom", func(s string) error {
+		p, ok := scenarios.ParsePreset(strings.TrimSpace(s))
+		if !ok {
+			return fmt.Errorf("%q is not a preset (want generic, eventsource, openai or custom)", s)
+		}
+		c.events = p
+		return nil
+	})
+	headerErr := c.registerHeader(fs)
+	fs.Func("source-ips", "local `addresses` to dial from: a range 127.0.0.2-127.0.0.9, a prefix or a list", func(s string) error {
+		ips, err := parseSourceIPs(s)
+		c.sourceIPs = ips
+		return err
+	})
+	fs.BoolFunc("http2", "negotiate HTTP/2 (h2 over TLS, h2c prior knowledge over http)", func(s string) error {
+		b, err := strconv.ParseBool(s)
+		c.http2, c.http2Set = b, true
+		return err
+	})
+	fs.BoolFunc("insecure", "skip TLS certificate verification", func(s string) error {
+		b, err := strconv.ParseBool(s)
+		c.insecure, c.insecureSet = b, true
+		return err
+	})
+	fs.StringVar(&c.out, "out", "", "write the JSON result to `FILE`: the capacity object, and every step's full result")
+	fs.StringVar(&c.html, "html", "", "write the HTML report to `FILE`")
+	fs.StringVar(&c.junit, "junit", "", "write one JUnit test case per SLO at the answer to `FILE`")
+	fs.BoolVar(&c.quiet, "quiet", false, "no progress on stderr (the summary still goes to stdout)")
+
+	if err := applyEnv(fs, e.getenv); err != nil {
+		return nil, err
+	}
+	if *headerErr != nil {
+		return nil, usagef("SSEBENCH_HEADER: %w", *headerErr)
+	}
+	c.envHeaders, c.headers = c.headers, nil
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if *headerErr != nil {
+		return nil, usagef("--header: %w", *headerErr)
+	}
+	switch len(pos) {
+	case 0:
+	case 1:
+		c.scenario = pos[0]
+	default:
+		return nil, usagef("want at most one scenario file, got %d: %s", len(pos), strings.Join(pos, " "))
+	}
+	if c.scenario == "" && c.target == "" {
+		return nil, usagef("no target: give --target URL (or SSEBENCH_TARGET), or a scenario file")
+	}
+	if c.target != "" {
+		if err := checkTarget(c.target); err != nil {
+			return nil, usagef("--target: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// registerSearch adds the search's own flags to fs.
+func (c *capacityConfig) registerSearch(fs *flag.FlagSet) {
 	fs.Func("slo", "objective `EXPR` in the threshold syntax, e.g. 'ttft.p99 < 300ms' (repeatable; replaces the scenario's capacity.slo)", func(s string) error {
 		for _, t := range strings.Split(s, ";") {
 			if t = strings.TrimSpace(t); t != "" {
@@ -124,65 +189,6 @@ func parseCapacityFlags(e *env, args []string) (*capacityConfig, error) {
 		c.resolution = f
 		return nil
 	})
-	fs.Func("events", "event rules `PRESET`: generic, eventsource (the mock's info, add..., finish), openai or custom", func(s string) error {
-		p, ok := scenarios.ParsePreset(strings.TrimSpace(s))
-		if !ok {
-			return fmt.Errorf("%q is not a preset (want generic, eventsource, openai or custom)", s)
-		}
-		c.events = p
-		return nil
-	})
-	headerErr := c.registerHeader(fs)
-	fs.Func("source-ips", "local `addresses` to dial from: a range 127.0.0.2-127.0.0.9, a prefix or a list", func(s string) error {
-		ips, err := parseSourceIPs(s)
-		c.sourceIPs = ips
-		return err
-	})
-	fs.BoolFunc("http2", "negotiate HTTP/2 (h2 over TLS, h2c prior knowledge over http)", func(s string) error {
-		b, err := strconv.ParseBool(s)
-		c.http2, c.http2Set = b, true
-		return err
-	})
-	fs.BoolFunc("insecure", "skip TLS certificate verification", func(s string) error {
-		b, err := strconv.ParseBool(s)
-		c.insecure, c.insecureSet = b, true
-		return err
-	})
-	fs.StringVar(&c.out, "out", "", "write the JSON result to `FILE`: the capacity object, and every step's full result")
-	fs.StringVar(&c.html, "html", "", "write the HTML report to `FILE`")
-	fs.StringVar(&c.junit, "junit", "", "write one JUnit test case per SLO at the answer to `FILE`")
-	fs.BoolVar(&c.quiet, "quiet", false, "no progress on stderr (the summary still goes to stdout)")
-
-	if err := applyEnv(fs, e.getenv); err != nil {
-		return nil, err
-	}
-	if *headerErr != nil {
-		return nil, usagef("SSEBENCH_HEADER: %w", *headerErr)
-	}
-	c.envHeaders, c.headers = c.headers, nil
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		return nil, err
-	}
-	if *headerErr != nil {
-		return nil, usagef("--header: %w", *headerErr)
-	}
-	switch len(pos) {
-	case 0:
-	case 1:
-		c.scenario = pos[0]
-	default:
-		return nil, usagef("want at most one scenario file, got %d: %s", len(pos), strings.Join(pos, " "))
-	}
-	if c.scenario == "" && c.target == "" {
-		return nil, usagef("no target: give --target URL (or SSEBENCH_TARGET), or a scenario file")
-	}
-	if c.target != "" {
-		if err := checkTarget(c.target); err != nil {
-			return nil, usagef("--target: %w", err)
-		}
-	}
-	return c, nil
 }
 
 // searchConfig merges the flags over the scenario's capacity: block and
