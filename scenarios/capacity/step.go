@@ -187,8 +187,11 @@ func (s *searcher) try(ctx context.Context, load float64, phase string, answerSt
 	if s.pause(ctx) != nil {
 		return false, ctx.Err()
 	}
+	// A bisection step starts short: above the knee it usually fails
+	// conclusively (ConclusiveAbove) and needs no more. The re-check, at a
+	// load that passed, is sized for its samples at once.
 	d := s.cfg.StepDuration
-	if answerStep {
+	if phase == "recheck" {
 		d = s.duration(load, s.maxNeed())
 	}
 	extended, retries := false, 0
