@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ssebench/ssebench/reports"
 )
 
 // slotServer is an SSE endpoint with a known capacity: slots streams
@@ -245,5 +248,22 @@ func TestCapacityScenarioBlock(t *testing.T) {
 	}
 	if strings.Join(loads, ",") != "2,4" {
 		t.Errorf("loads %v, want 2,4", loads)
+	}
+}
+
+// TestCapacityExitCodes maps each verdict to its exit code: a
+// generator-limited search exits 3 with the limit and the fix, even when a
+// lower load passed before.
+func TestCapacityExitCodes(t *testing.T) {
+	for verdict, want := range map[string]int{"found": exitOK, "max_passes": exitOK, "min_fails": exitGateFailed, "generator_limited": exitCannotRun} {
+		c := &reports.Capacity{Verdict: verdict, Answer: "the answer", Limit: "timer lateness p99 40 ms", Fix: "shard the run"}
+		err := capacityExit(c)
+		got := exitCode(io.Discard, io.Discard, "capacity", err)
+		if got != want {
+			t.Errorf("%s: exit %d, want %d", verdict, got, want)
+		}
+		if verdict == "generator_limited" && (!strings.Contains(err.Error(), "timer lateness p99 40 ms") || !strings.Contains(err.Error(), "shard the run")) {
+			t.Errorf("generator-limited error %q names neither the limit nor the fix", err)
+		}
 	}
 }
