@@ -26,8 +26,11 @@
 //   - the generator was healthy: a step whose result is degraded (CPU,
 //     scheduler or timer lateness, schedule lag; scenarios/health), or
 //     whose plan the generator cannot hold (file descriptors, ephemeral
-//     ports: a LimitError from the step runner), proves nothing, and the
-//     search ends generator-limited instead of reporting a knee.
+//     ports: a LimitError from the step runner), proves nothing: it is run
+//     again (DegradedRetries), and then the search ends generator-limited
+//     instead of reporting a knee. Only a failure far beyond the
+//     generator's own measured delay counts on a degraded step (see
+//     failsBeyondGenerator); a degraded step never passes.
 //
 // The seam: each step runs through a StepRunner, func(ctx, Step)
 // (*reports.File, error). The CLI's runner drives an in-process swarm; a

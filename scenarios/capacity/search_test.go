@@ -96,7 +96,7 @@ func (s *server) runner(t *testing.T) StepRunner {
 		}
 		if s.degradedFrom > 0 && load >= s.degradedFrom {
 			f.Degraded = true
-			f.Generator = &reports.Generator{Degraded: true, Reasons: []string{"the generator used 2.0 of 2 CPUs and its scheduler latency p99 was 40 ms"}}
+			f.Generator = &reports.Generator{Degraded: true, TimerMax: 60, SchedP99: 40, Reasons: []string{"the generator used 2.0 of 2 CPUs and its scheduler latency p99 was 40 ms"}}
 		}
 		return f, nil
 	}
@@ -395,5 +395,34 @@ func TestMinSamples(t *testing.T) {
 		if got := MinSamples(mustSLO(expr)); got != want {
 			t.Errorf("%s: %d, want %d", expr, got, want)
 		}
+	}
+}
+
+// TestSearchDegradedButConclusiveFailure: a degraded step whose latency
+// exceeds the bound by far more than the generator's own delay (2 x 60 ms
+// here) fails as the target's failure; a degraded step never passes.
+func TestSearchDegradedButConclusiveFailure(t *testing.T) {
+	srv := &server{slots: 64, base: 200 * time.Millisecond, perSec: 50, degradedFrom: 100}
+	cf := cfg(Connections, "ttft.p99 < 300ms")
+	cf.Min = 50
+	c, err := Search(context.Background(), cf, base(), srv.runner(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Verdict != Found || c.MaxPassing.Value < 64 || c.MaxPassing.Value > 67 {
+		t.Fatalf("verdict %s max_passing %v", c.Verdict, c.MaxPassing)
+	}
+	st := c.Steps[1] // 100: degraded, ttft 2 s over the bound
+	if st.Load.Value != 100 || st.Pass || st.Degraded || !strings.Contains(st.Why, "the generator was degraded, but at least 10 samples exceed the bound by more than 120ms") || len(st.Reasons) == 0 {
+		t.Errorf("step at 100: pass %v degraded %v why %q reasons %v", st.Pass, st.Degraded, st.Why, st.Reasons)
+	}
+	// Just over the bound while degraded: proves nothing.
+	srv = &server{slots: 1000, base: 350 * time.Millisecond, perSec: 50, degradedFrom: 1}
+	c, err = Search(context.Background(), cfg(Connections, "ttft.p99 < 300ms"), base(), srv.runner(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Verdict != GeneratorLimited {
+		t.Errorf("verdict %s: a failure within the generator's delay must not count", c.Verdict)
 	}
 }
