@@ -121,6 +121,7 @@ func TestCapacityFindsSlots(t *testing.T) {
 		"--min", "4", "--max", "32", "--step-duration", "6s", "--warm-up", "1s", "--max-step-duration", "15s",
 		"--out", out, "--html", html, "--junit", junit)
 	r.wantCode(t, 0)
+	t.Logf("the search:\n%s", r.stdout)
 	f := runReadResult(t, out)
 	c := f.Capacity
 	if c == nil || c.MaxPassing == nil {
