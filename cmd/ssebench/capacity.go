@@ -12,6 +12,7 @@ import (
 	"github.com/ssebench/ssebench/scenarios"
 	"github.com/ssebench/ssebench/scenarios/capacity"
 	"github.com/ssebench/ssebench/scenarios/health"
+	"github.com/ssebench/ssebench/scenarios/secret"
 	"github.com/ssebench/ssebench/scenarios/swarm"
 )
 
@@ -58,7 +59,7 @@ func runCapacity(ctx context.Context, e *env, args []string) error {
 	if c == nil {
 		return cannotRun(err)
 	}
-	f := capacityFile(c)
+	f := capacityFile(c, secret.URL(sc.URL))
 	var errs []error
 	if werr := reports.WriteCapacityText(e.stdout, f); werr != nil {
 		errs = append(errs, fmt.Errorf("write the summary: %w", werr))
@@ -89,7 +90,8 @@ func capacityExit(c *reports.Capacity) error {
 
 // capacityFile is the search's JSON result: the answer step's result (the
 // highest passing step, else the last one run) with the capacity object.
-func capacityFile(c *reports.Capacity) *reports.File {
+// target (redacted) names the target when no step has a result.
+func capacityFile(c *reports.Capacity, target string) *reports.File {
 	var top *reports.File
 	for i := range c.Steps {
 		st := &c.Steps[i]
@@ -115,6 +117,9 @@ func capacityFile(c *reports.Capacity) *reports.File {
 		f = reports.File{Schema: reports.SchemaVersion, Tool: reports.ToolName, Version: version(),
 			Metrics: map[string]*reports.MetricStats{}, Thresholds: []reports.ThresholdResult{},
 			Intervals: []reports.Interval{}, Notes: []string{}, Failures: []reports.FailureClass{}, Shard: "1/1"}
+	}
+	if f.Environment.Target == "" {
+		f.Environment.Target = target
 	}
 	f.Capacity = c
 	return &f
