@@ -28,7 +28,8 @@ type Capacity struct {
 	Answer string `json:"answer"`
 	// MaxPassing is the highest load that passed (null when none did).
 	MaxPassing *Load `json:"max_passing"`
-	// FirstFailing is the lowest load that failed (null when none did).
+	// FirstFailing is the lowest load that failed (null when none did, and
+	// when the search ended generator-limited: no knee is reported then).
 	FirstFailing *Load `json:"first_failing"`
 	// SLOs are the objectives, as written and as judged.
 	SLOs []CapacitySLO `json:"slos"`

@@ -314,7 +314,7 @@ func (s *searcher) finish() {
 		l := s.load(s.lo)
 		c.MaxPassing = &l
 	}
-	if s.hi >= 0 {
+	if s.hi >= 0 && !s.limited { // a generator-limited search reports no knee
 		l := s.load(s.hi)
 		c.FirstFailing = &l
 	}
