@@ -259,8 +259,14 @@ func (s *searcher) try(ctx context.Context, load float64, phase string, answerSt
 		if st.Degraded && st.Result != nil && retries < DegradedRetries {
 			// The generator's health is judged on the whole machine: a
 			// burst of other work can degrade one step. Run it again.
+			// Twice as long: a failure too close to the bound to count
+			// on a degraded step may count with more samples.
 			retries++
 			s.c.Notes = append(s.c.Notes, fmt.Sprintf("a step at %s was degraded (%s) and run again", st.Load.Words(), strings.Join(st.Reasons, "; ")))
+			if sloFailed(st) && d < s.cfg.MaxStepDuration {
+				d = min(2*d, s.cfg.MaxStepDuration)
+				extended = true
+			}
 			if s.pause(ctx) != nil {
 				return false, ctx.Err()
 			}
@@ -391,4 +397,14 @@ func (s *searcher) judge(st *reports.CapacityStep, f *reports.File) {
 	}
 	st.Pass = pass
 	st.Why = strings.Join(why, "; ")
+}
+
+// sloFailed reports whether some SLO failed at st.
+func sloFailed(st *reports.CapacityStep) bool {
+	for _, r := range st.Observed {
+		if !r.Pass {
+			return true
+		}
+	}
+	return false
 }
