@@ -120,8 +120,14 @@ func TestCapacityFindsSlots(t *testing.T) {
 	r := runCLI(t, context.Background(), nil, "capacity", "--target", url, "--slo", "ttft.p90 < 340ms",
 		"--min", "4", "--max", "32", "--step-duration", "6s", "--warm-up", "1s", "--max-step-duration", "15s",
 		"--out", out, "--html", html, "--junit", junit)
-	r.wantCode(t, 0)
 	t.Logf("the search:\n%s", r.stdout)
+	if r.code == exitCannotRun && strings.HasPrefix(r.stdout, "capacity: generator-limited: ") {
+		// The search refused to answer because this process (shared with
+		// the server and, on a loaded machine, with everything else) was
+		// degraded: the right verdict, but no test of the band.
+		t.Skipf("generator-limited on this machine: %s", strings.SplitN(r.stdout, "\n", 2)[0])
+	}
+	r.wantCode(t, 0)
 	f := runReadResult(t, out)
 	c := f.Capacity
 	if c == nil || c.MaxPassing == nil {
