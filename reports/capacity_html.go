@@ -216,7 +216,7 @@ func capacityRegions(ch *svgChart, c *Capacity, xs svgScale) {
 		p.rect(xs.at(0), top, xs.at(c.MaxPassing.Value), bottom)
 		ch.Series = append(ch.Series, svgSeries{Label: "passed up to " + c.MaxPassing.String(), Class: "s2", D: p.String(), Kind: "passing"})
 	}
-	if c.FirstFailing != nil {
+	if c.FirstFailing != nil && !c.GeneratorLimited {
 		var p svgPath
 		x := xs.at(c.FirstFailing.Value)
 		p.move(x, top)

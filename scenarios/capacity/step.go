@@ -251,7 +251,12 @@ func (s *searcher) try(ctx context.Context, load float64, phase string, answerSt
 		}
 		if st.SamplesShort {
 			why := "a passing bracket step is not extended: it only lets the search grow"
-			if d >= s.cfg.MaxStepDuration {
+			switch {
+			case st.Degraded:
+				why = "not extended: the generator was degraded"
+			case !served:
+				why = "not extended: no stream succeeded"
+			case d >= s.cfg.MaxStepDuration:
 				why = "even at the longest step (--max-step-duration)"
 			}
 			st.Why = strings.TrimPrefix(st.Why+fmt.Sprintf("; %d samples, fewer than the %d the statistic needs; %s", have, need, why), "; ")
