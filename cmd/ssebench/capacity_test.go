@@ -244,17 +244,22 @@ func TestCapacityScenarioBlock(t *testing.T) {
 	sc := runWriteScenario(t, dir, "s.yaml", fmt.Sprintf("url: %s\ncapacity:\n  by: connections\n  slo: [\"ttft.p50 < 2s\"]\n  min: 2\n  max: 3\n  step_duration: 1s\n  warm_up: 0s\n  resolution: 10%%\n", url))
 	out := filepath.Join(dir, "c.json")
 	r := runCLI(t, context.Background(), map[string]string{"SSEBENCH_MAX": "4"}, "capacity", sc, "--out", out, "--quiet")
-	r.wantCode(t, 0)
 	c := runReadResult(t, out).Capacity
-	if c.Verdict != "max_passes" || c.MaxPassing.Value != 4 || c.Min.Value != 2 || c.Resolution != 0.1 || c.SLOs[0].Expr != "ttft.p50 < 2s" {
-		t.Errorf("capacity: verdict %s max_passing %v min %v resolution %v slos %+v", c.Verdict, c.MaxPassing, c.Min, c.Resolution, c.SLOs)
+	// The settings reach the search whatever it finds.
+	if c.Min.Value != 2 || c.Max.Value != 4 || c.Resolution != 0.1 || len(c.SLOs) != 1 || c.SLOs[0].Expr != "ttft.p50 < 2s" ||
+		c.Steps[0].Load.Value != 2 || c.Steps[0].WarmUpS != 0 {
+		t.Errorf("capacity: min %v max %v resolution %v slos %+v first step %+v", c.Min, c.Max, c.Resolution, c.SLOs, c.Steps[0].Load)
 	}
+	if r.code == exitCannotRun && c.Verdict == "generator_limited" {
+		t.Skipf("generator-limited on this machine (the settings were checked): %s", c.Limit)
+	}
+	r.wantCode(t, 0)
 	var loads []string
 	for _, st := range c.Steps {
 		loads = append(loads, st.Load.String())
 	}
-	if strings.Join(loads, ",") != "2,4" {
-		t.Errorf("loads %v, want 2,4", loads)
+	if c.Verdict != "max_passes" || c.MaxPassing.Value != 4 || strings.Join(loads, ",") != "2,4" {
+		t.Errorf("verdict %s max_passing %v loads %v, want max_passes at 4 after 2,4", c.Verdict, c.MaxPassing, loads)
 	}
 }
 

@@ -426,3 +426,17 @@ func TestSearchDegradedButConclusiveFailure(t *testing.T) {
 		t.Errorf("verdict %s: a failure within the generator's delay must not count", c.Verdict)
 	}
 }
+
+// TestSearchDegradedAllFailed: every stream refused (HTTP 503) is the
+// target's failure even on a degraded generator: min fails, not
+// generator-limited.
+func TestSearchDegradedAllFailed(t *testing.T) {
+	srv := &server{slots: 1000, base: 10 * time.Millisecond, perSec: 200, failAll: true, degradedFrom: 1}
+	c, err := Search(context.Background(), cfg(Connections, "ttft.p99 < 300ms"), base(), srv.runner(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Verdict != MinFails || !strings.Contains(c.Steps[0].Why, "no stream succeeded and none failed by a timeout") {
+		t.Fatalf("verdict %s, why %q", c.Verdict, c.Steps[0].Why)
+	}
+}

@@ -388,12 +388,19 @@ func (s *searcher) judge(st *reports.CapacityStep, f *reports.File) {
 		if f.Generator != nil && len(f.Generator.Reasons) > 0 {
 			reasons = f.Generator.Reasons
 		}
-		if slack, ok := s.failsBeyondGenerator(f); ok {
+		slack, beyond := s.failsBeyondGenerator(f)
+		switch {
+		case beyond:
 			// The target failed by far more than the generator's own
 			// delay can explain: a real failure, degraded or not.
 			why = append(why, fmt.Sprintf("the generator was degraded, but at least %d samples exceed the bound by more than %s, twice its worst delay", ConclusiveAbove, time.Duration(slack*1e6).Round(time.Millisecond)))
 			st.Reasons = append(st.Reasons, reasons...)
-		} else {
+		case reports.Unserved(f) != "" && !timedOut(f):
+			// Every stream failed, and none by a deadline a late client
+			// could have missed: refusals, errors, resets are the target's.
+			why = append(why, "the generator was degraded, but no stream succeeded and none failed by a timeout")
+			st.Reasons = append(st.Reasons, reasons...)
+		default:
 			st.Degraded = true
 			st.Reasons = append(st.Reasons, reasons...)
 			pass = false
@@ -408,6 +415,16 @@ func (s *searcher) judge(st *reports.CapacityStep, f *reports.File) {
 func sloFailed(st *reports.CapacityStep) bool {
 	for _, r := range st.Observed {
 		if !r.Pass {
+			return true
+		}
+	}
+	return false
+}
+
+// timedOut reports whether some stream of f failed by a timeout.
+func timedOut(f *reports.File) bool {
+	for class, n := range f.Counters.Errors {
+		if n > 0 && strings.HasPrefix(class, "timeout") {
 			return true
 		}
 	}
