@@ -148,3 +148,21 @@ func TestCapacityHTML(t *testing.T) {
 		t.Error("unexpected URL in the page")
 	}
 }
+
+// TestCapacityJUnitSchema: the capacity JUnit validates against the
+// Jenkins xunit schema, found and failing alike.
+func TestCapacityJUnitSchema(t *testing.T) {
+	lint := xmllint(t)
+	for name, mod := range map[string]func(*Capacity){
+		"found":             func(*Capacity) {},
+		"generator_limited": func(c *Capacity) { c.Verdict, c.GeneratorLimited, c.Limit, c.Fix = "generator_limited", true, "timer <late> & \x1b", "shard" },
+	} {
+		f := capacityFixture()
+		mod(f.Capacity)
+		var b bytes.Buffer
+		if err := WriteCapacityJUnit(&b, f); err != nil {
+			t.Fatal(err)
+		}
+		validateJUnit(t, lint, "capacity-"+name, b.Bytes())
+	}
+}
