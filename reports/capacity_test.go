@@ -154,8 +154,10 @@ func TestCapacityHTML(t *testing.T) {
 func TestCapacityJUnitSchema(t *testing.T) {
 	lint := xmllint(t)
 	for name, mod := range map[string]func(*Capacity){
-		"found":             func(*Capacity) {},
-		"generator_limited": func(c *Capacity) { c.Verdict, c.GeneratorLimited, c.Limit, c.Fix = "generator_limited", true, "timer <late> & \x1b", "shard" },
+		"found": func(*Capacity) {},
+		"generator_limited": func(c *Capacity) {
+			c.Verdict, c.GeneratorLimited, c.Limit, c.Fix = "generator_limited", true, "timer <late> & \x1b", "shard"
+		},
 	} {
 		f := capacityFixture()
 		mod(f.Capacity)
