@@ -173,6 +173,38 @@ func TestCapacityFindsSlots(t *testing.T) {
 	}
 }
 
+// TestCapacityFindsRate searches the arrival rate of a server of 8 slots
+// whose streams hold a slot for 250 ms (ttft 150 ms, then 2 tokens 50 ms
+// apart): its capacity is 8 / 0.25 s = 32/s. Above it the queue grows
+// without bound, so 'ttft_sched.p90 < 300ms' fails (or the backlog grows);
+// below it the ttft is 150 ms. The band is 12 % either side.
+func TestCapacityFindsRate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a search of several steps (about a minute)")
+	}
+	url := startSlotServer(t, &slotServer{slots: 8, ttft: 150 * time.Millisecond, itl: 50 * time.Millisecond, tokens: 3})
+	out := filepath.Join(t.TempDir(), "c.json")
+	r := runCLI(t, context.Background(), nil, "capacity", "--target", url, "--by", "rate", "--slo", "ttft_sched.p90 < 300ms",
+		"--min", "8/s", "--max", "128/s", "--step-duration", "5s", "--warm-up", "1s", "--max-step-duration", "15s", "--out", out)
+	t.Logf("the search:\n%s", r.stdout)
+	if r.code == exitCannotRun && strings.HasPrefix(r.stdout, "capacity: generator-limited: ") {
+		t.Skipf("generator-limited on this machine: %s", strings.SplitN(r.stdout, "\n", 2)[0])
+	}
+	r.wantCode(t, 0)
+	c := runReadResult(t, out).Capacity
+	if c.MaxPassing == nil || !c.MaxPassing.Rate {
+		t.Fatalf("max_passing %v, want a rate", c.MaxPassing)
+	}
+	if v := c.MaxPassing.Value; v < 32*0.88 || v > 32*1.12 {
+		t.Errorf("max_passing %v/s, want 32/s within 12 %%", v)
+	}
+	for _, st := range c.Steps {
+		if st.Backlog == nil {
+			t.Errorf("step %d: no backlog check in the open model", st.N)
+		}
+	}
+}
+
 // TestCapacityEveryStepFails: a target that answers every stream with 503
 // never passes, whatever the latency: exit 1, saying so.
 func TestCapacityEveryStepFails(t *testing.T) {
