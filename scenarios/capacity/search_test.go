@@ -29,6 +29,8 @@ type server struct {
 	limitFrom float64
 	// flaky fails the first step at this load that is a recheck.
 	flaky float64
+	// cpus is the CPUs a degraded generator used (1.9 of 2: CPU-bound).
+	cpus float64
 	// grows makes open-model steps above capRate report a growing
 	// backlog while their ttft stays fine.
 	grows bool
@@ -96,7 +98,8 @@ func (s *server) runner(t *testing.T) StepRunner {
 		}
 		if s.degradedFrom > 0 && load >= s.degradedFrom {
 			f.Degraded = true
-			f.Generator = &reports.Generator{Degraded: true, TimerMax: 60, SchedP99: 40, Reasons: []string{"the generator used 2.0 of 2 CPUs and its scheduler latency p99 was 40 ms"}}
+			f.Generator = &reports.Generator{Degraded: true, Measured: true, GOMAXPROCS: 2, CPUsUsed: s.cpus, Limits: reports.GeneratorLimits{CPUFraction: 0.9},
+				TimerMax: 60, SchedP99: 40, Reasons: []string{"the generator used 2.0 of 2 CPUs and its scheduler latency p99 was 40 ms"}}
 		}
 		return f, nil
 	}
@@ -399,8 +402,9 @@ func TestMinSamples(t *testing.T) {
 }
 
 // TestSearchDegradedButConclusiveFailure: a degraded step whose latency
-// exceeds the bound by far more than the generator's own delay (2 x 60 ms
-// here) fails as the target's failure; a degraded step never passes.
+// exceeds the bound by far more than the generator's own delay (4 x 60 ms
+// here) fails as the target's failure, unless the generator was CPU-bound;
+// a degraded step never passes.
 func TestSearchDegradedButConclusiveFailure(t *testing.T) {
 	srv := &server{slots: 64, base: 200 * time.Millisecond, perSec: 50, degradedFrom: 100}
 	cf := cfg(Connections, "ttft.p99 < 300ms")
@@ -413,8 +417,17 @@ func TestSearchDegradedButConclusiveFailure(t *testing.T) {
 		t.Fatalf("verdict %s max_passing %v", c.Verdict, c.MaxPassing)
 	}
 	st := c.Steps[1] // 100: degraded, ttft 2 s over the bound
-	if st.Load.Value != 100 || st.Pass || st.Degraded || !strings.Contains(st.Why, "the generator was degraded, but at least 10 samples exceed the bound by more than 120ms") || len(st.Reasons) == 0 {
+	if st.Load.Value != 100 || st.Pass || st.Degraded || !strings.Contains(st.Why, "the generator was degraded, but at least 10 samples exceed the bound by more than 240ms, 4 times") || len(st.Reasons) == 0 {
 		t.Errorf("step at 100: pass %v degraded %v why %q reasons %v", st.Pass, st.Degraded, st.Why, st.Reasons)
+	}
+	// The same with a CPU-bound generator: proves nothing.
+	srv = &server{slots: 64, base: 200 * time.Millisecond, perSec: 50, degradedFrom: 100, cpus: 1.9}
+	c, err = Search(context.Background(), cf, base(), srv.runner(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Verdict != GeneratorLimited || c.MaxPassing.Value != 50 {
+		t.Errorf("CPU-bound: verdict %s max_passing %v, want generator-limited after 50", c.Verdict, c.MaxPassing)
 	}
 	// Just over the bound while degraded: proves nothing.
 	srv = &server{slots: 1000, base: 350 * time.Millisecond, perSec: 50, degradedFrom: 1}

@@ -154,18 +154,25 @@ func above(f *reports.File, t scenarios.Threshold) int64 {
 	return int64(math.Round((1 - hi) * float64(m.Count)))
 }
 
+// BeyondGenerator is the multiple of the generator's worst measured delay
+// by which a degraded step's samples must exceed a bound for its failure
+// to count (see failsBeyondGenerator).
+const BeyondGenerator = 4
+
 // failsBeyondGenerator reports whether a degraded step failed a latency
-// SLO conclusively all the same: at least ConclusiveAbove samples exceed
-// its upper bound by more than twice the generator's worst measured delay
-// (the largest of its timer lateness max, scheduler latency p99 and
-// schedule lag p99), which no client-side delay explains. It returns that
-// margin, ms. A degraded step never passes.
+// SLO conclusively all the same: the generator was not CPU-bound (its
+// delays came from the machine, and are measured), and at least
+// ConclusiveAbove samples exceed the SLO's upper bound by more than
+// BeyondGenerator times its worst measured delay (the largest of its timer
+// lateness max, scheduler latency p99 and schedule lag p99), which no
+// client-side delay explains. It returns that margin, ms. A degraded step
+// never passes, and a CPU-bound generator's step proves nothing.
 func (s *searcher) failsBeyondGenerator(f *reports.File) (float64, bool) {
 	g := f.Generator
-	if g == nil {
+	if g == nil || !g.Measured || g.GOMAXPROCS <= 0 || g.CPUsUsed >= g.Limits.CPUFraction*float64(g.GOMAXPROCS) {
 		return 0, false
 	}
-	slack := 2 * max(g.TimerMax, g.SchedP99, g.ScheduleLagP99)
+	slack := BeyondGenerator * max(g.TimerMax, g.SchedP99, g.ScheduleLagP99)
 	if slack <= 0 {
 		return 0, false
 	}
@@ -393,7 +400,7 @@ func (s *searcher) judge(st *reports.CapacityStep, f *reports.File) {
 		case beyond:
 			// The target failed by far more than the generator's own
 			// delay can explain: a real failure, degraded or not.
-			why = append(why, fmt.Sprintf("the generator was degraded, but at least %d samples exceed the bound by more than %s, twice its worst delay", ConclusiveAbove, time.Duration(slack*1e6).Round(time.Millisecond)))
+			why = append(why, fmt.Sprintf("the generator was degraded, but at least %d samples exceed the bound by more than %s, %d times its worst delay", ConclusiveAbove, time.Duration(slack*1e6).Round(time.Millisecond), BeyondGenerator))
 			st.Reasons = append(st.Reasons, reasons...)
 		case reports.Unserved(f) != "" && !timedOut(f):
 			// Every stream failed, and none by a deadline a late client
