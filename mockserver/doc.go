@@ -56,8 +56,9 @@
 // (the finish event follows at once, after the slot is freed). So the true
 // capacity, what 'ssebench capacity' should find, is
 //
-//	closed model (--by connections): S concurrent streams; beyond, every
-//	  extra stream adds about H/S of queueing to every stream's ttft;
+//	closed model (--by connections): S concurrent streams; beyond, C
+//	  streams wait (C-S)/S × H for a slot on average, and as a closed
+//	  model's streams keep in step the unlucky ones wait a whole H;
 //	open model (--by rate): S / H arrivals per second; beyond, the queue
 //	  grows without bound.
 //
