@@ -223,3 +223,30 @@ func (c *Capacity) Step(n int) (*CapacityStep, error) {
 // FormatObserved formats a statistic in a threshold's unit, as the
 // summary does ("1040 ms", "2.50%", "118.0/s").
 func FormatObserved(v float64, unit string) string { return fmtObserved(v, unit) }
+
+// mergeGoodput sums the shards' goodput counts (nil when none has any),
+// with the fraction and the rate over the merged duration.
+func mergeGoodput(files []*File, durationS float64) *Goodput {
+	var g *Goodput
+	for _, f := range files {
+		if f.Goodput == nil {
+			continue
+		}
+		if g == nil {
+			g = &Goodput{}
+		}
+		g.Good += f.Goodput.Good
+		g.Judged += f.Goodput.Judged
+		g.Cut += f.Goodput.Cut
+	}
+	if g == nil {
+		return nil
+	}
+	if g.Judged > 0 {
+		g.Fraction = float64(g.Good) / float64(g.Judged)
+	}
+	if durationS > 0 {
+		g.PerS = float64(g.Good) / durationS
+	}
+	return g
+}

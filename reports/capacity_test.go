@@ -168,3 +168,16 @@ func TestCapacityJUnitSchema(t *testing.T) {
 		validateJUnit(t, lint, "capacity-"+name, b.Bytes())
 	}
 }
+
+// TestMergeGoodput: shards of one step add their goodput counts.
+func TestMergeGoodput(t *testing.T) {
+	a := &File{Goodput: &Goodput{Good: 30, Judged: 40, Cut: 2}}
+	b := &File{Goodput: &Goodput{Good: 10, Judged: 10, Cut: 1}}
+	g := mergeGoodput([]*File{a, b, {}}, 10)
+	if g == nil || g.Good != 40 || g.Judged != 50 || g.Cut != 3 || g.Fraction != 0.8 || g.PerS != 4 {
+		t.Errorf("merged goodput %+v", g)
+	}
+	if mergeGoodput([]*File{{}, {}}, 10) != nil {
+		t.Error("goodput from files without any")
+	}
+}
