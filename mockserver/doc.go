@@ -43,7 +43,30 @@
 // cannot hide. This package must not import conformance/checks: a check and
 // the server it judges must not share "expected" logic.
 //
-// # Capacity
+// # Slots: a known capacity
+//
+// With Config.Slots = S, at most S streams generate at once; a stream that
+// finds every slot busy gets its headers and info event at once and waits
+// in a FIFO queue (oldest first; a freed slot goes straight to the head of
+// the queue) before its time to first token starts. A stream holds its slot
+// from the moment it gets it until its last content event is written:
+//
+//	hold H = ttft + (ceil(tokens/chunk) - 1) × itl
+//
+// (the finish event follows at once, after the slot is freed). So the true
+// capacity, what 'ssebench capacity' should find, is
+//
+//	closed model (--by connections): S concurrent streams; beyond, C
+//	  streams wait (C-S)/S × H for a slot on average, and as a closed
+//	  model's streams keep in step the unlucky ones wait a whole H;
+//	open model (--by rate): S / H arrivals per second; beyond, the queue
+//	  grows without bound.
+//
+// For the defaults (ttft 200ms, itl 20ms, 64 tokens, chunk 1) H is 1.46 s,
+// so --slots 64 sustains 64 concurrent streams or 43.8 arrivals per second.
+// Fixed distributions make H exact; with jitter, use the means.
+//
+// # Footprint
 //
 // A stream is served by its request's goroutine alone, with one reusable
 // buffer and one timer: no allocation per event. Measured on the 2-core

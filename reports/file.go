@@ -46,15 +46,17 @@ type File struct {
 	Shard       string          `json:"shard"`              // "1/1", "2/4", or "merged:1/2,2/2"
 	Environment Environment     `json:"environment"`        // where it ran
 
-	Metrics    map[string]*MetricStats `json:"metrics"`    // latency metrics with samples, keyed by scenarios.Metric names
-	Counters   Counters                `json:"counters"`   // totals
-	Rates      Rates                   `json:"rates"`      // totals per second of DurationS
-	Failures   []FailureClass          `json:"failures"`   // why attempts failed: per error class, the most frequent messages
-	Intervals  []Interval              `json:"intervals"`  // the time series, one per tick
-	Thresholds []ThresholdResult       `json:"thresholds"` // verdicts (see Evaluate); cleared by Merge
-	Degraded   bool                    `json:"degraded"`   // the load generator, not the target, limited the numbers: see Generator
-	Generator  *Generator              `json:"generator"`  // the load generator's own health: the measures and the reasons behind Degraded
-	Notes      []string                `json:"notes"`      // caveats for the reader, one sentence each
+	Metrics    map[string]*MetricStats `json:"metrics"`            // latency metrics with samples, keyed by scenarios.Metric names
+	Counters   Counters                `json:"counters"`           // totals
+	Rates      Rates                   `json:"rates"`              // totals per second of DurationS
+	Failures   []FailureClass          `json:"failures"`           // why attempts failed: per error class, the most frequent messages
+	Intervals  []Interval              `json:"intervals"`          // the time series, one per tick
+	Thresholds []ThresholdResult       `json:"thresholds"`         // verdicts (see Evaluate); cleared by Merge
+	Degraded   bool                    `json:"degraded"`           // the load generator, not the target, limited the numbers: see Generator
+	Generator  *Generator              `json:"generator"`          // the load generator's own health: the measures and the reasons behind Degraded
+	Notes      []string                `json:"notes"`              // caveats for the reader, one sentence each
+	Goodput    *Goodput                `json:"goodput,omitempty"`  // streams that met every SLO (capacity steps only)
+	Capacity   *Capacity               `json:"capacity,omitempty"` // the capacity search's answer (ssebench capacity only)
 }
 
 // Environment describes where the run happened.

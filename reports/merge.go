@@ -104,6 +104,7 @@ func (o MergeOptions) Merge(files ...*File) (*File, error) {
 	out.Counters = mergeCounters(files)
 	out.Rates = ratesOf(out.Counters, out.DurationS)
 	out.Failures = mergeFailures(files)
+	out.Goodput = mergeGoodput(files, out.DurationS)
 
 	out.Intervals, err = mergeIntervals(files, out.Started, interval)
 	if err != nil {

@@ -245,7 +245,7 @@ func kindName(n *yaml.Node) string {
 var topKeys = []string{
 	"name", "url", "method", "headers", "body", "setup", "events", "load",
 	"duration", "grace", "deadlines", "reconnect", "abort", "thresholds",
-	"http2", "insecure", "compression", "source_ips", "max_line", "max_event",
+	"http2", "insecure", "compression", "source_ips", "max_line", "max_event", "capacity",
 }
 
 func (d *decoder) scenario(n *yaml.Node) {
@@ -318,6 +318,8 @@ func (d *decoder) scenario(n *yaml.Node) {
 			s.MaxLine = d.size(v, p)
 		case "max_event":
 			s.MaxEvent = d.size(v, p)
+		case "capacity":
+			d.capacity(v, p)
 		}
 	})
 }

@@ -65,6 +65,9 @@ type Scenario struct {
 	// Thresholds are the pass/fail gates, evaluated by reports.
 	Thresholds []Threshold
 
+	// Capacity is the file's capacity: block ('ssebench capacity'), or nil.
+	Capacity *CapacityBlock
+
 	// HTTP2 makes the client negotiate HTTP/2 (h2 over TLS via ALPN, h2c
 	// prior knowledge over plain http). false means HTTP/1.1 only.
 	HTTP2 bool

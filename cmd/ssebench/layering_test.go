@@ -31,7 +31,7 @@ var layers = map[string][]string{
 	"scenarios/health":     {},
 	"scenarios":            {"scenarios/pacer", "scenarios/secret"},
 	"scenarios/swarm":      {"scenarios", "scenarios/pacer", "scenarios/secret", "scenarios/health", "conformance/sse"},
-	"scenarios/capacity":   {"scenarios", "scenarios/pacer", "scenarios/secret"},
+	"scenarios/capacity":   {"scenarios", "scenarios/pacer", "scenarios/secret", "scenarios/health", "reports"},
 	"conformance/checks":   {"conformance/sse"},
 	"conformance":          {"conformance/checks", "conformance/sse", "reports", "scenarios/secret", "scenarios/health"},
 	"mockserver":           {},

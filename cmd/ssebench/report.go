@@ -25,7 +25,7 @@ func init() {
 }
 
 const reportUsage = `[--format text|json|html|junit] [--compare BASE.json] [--max-regression 10%] [--min-delta 1ms]
-                       [--threshold EXPR]... [--force] [--out FILE] FILE.json...
+                       [--threshold EXPR]... [--force] [--step N] [--out FILE] FILE.json...
 
 Renders the JSON result of 'ssebench run --out'. Several files are the shards
 of one run ('ssebench run --shard I/N'): they are merged losslessly first
@@ -47,6 +47,10 @@ worse than the tolerance and significantly so, an error rate up beyond it,
 an event rate down beyond it. With --compare only the comparison and the
 --threshold flags gate; the verdicts recorded in the files do not.
 
+A capacity result ('ssebench capacity --out') renders as the search (its
+answer, steps, HTML charts, JUnit per SLO; exit 1 when no load passed);
+--step N renders, gates or merges step N's full result instead.
+
 Exit codes: 0 ok, 1 a threshold failed, a regression, or (when rendering)
 no stream of the run succeeded, 2 bad flags or an unreadable, invalid or
 unmergeable file (named), 3 the output could not be written.`
@@ -59,6 +63,7 @@ type reportConfig struct {
 	thresholds []string
 	out        string
 	force      bool
+	step       int // --step N: step N of capacity results
 	files      []string
 }
 
@@ -78,6 +83,7 @@ func parseReportFlags(e *env, args []string) (*reportConfig, error) {
 	})
 	fs.StringVar(&c.out, "out", "", "write to `FILE` instead of standard output")
 	fs.BoolVar(&c.force, "force", false, "merge files of different plans anyway (with a note saying so)")
+	fs.IntVar(&c.step, "step", 0, "with capacity results (ssebench capacity --out): render step `N`'s full result instead of the search")
 	files, err := parseInterleaved(fs, args)
 	if err != nil {
 		return nil, err
@@ -145,6 +151,13 @@ func runReport(ctx context.Context, e *env, args []string) error {
 			return usageErr(err) // names the file
 		}
 		files = append(files, f)
+	}
+	files, capF, err := capacitySteps(files, cfg.files, cfg.step)
+	if err != nil || capF != nil {
+		if err != nil {
+			return err
+		}
+		return reportCapacity(e, cfg, capF)
 	}
 	f := files[0]
 	if len(files) > 1 {
