@@ -260,8 +260,8 @@ func procsShareIPs(ips []string, k, n int) []string {
 func procsSpec(cfg *runConfig, dir string, k, n int, ips []string) workerSpec {
 	i, c := procsShard(cfg, k, n)
 	return workerSpec{
-		Shard:     fmt.Sprintf("%d/%d", i, c),
-		Out:       filepath.Join(dir, fmt.Sprintf("shard-%d-of-%d.json", i, c)),
+		Shard:        fmt.Sprintf("%d/%d", i, c),
+		Out:          filepath.Join(dir, fmt.Sprintf("shard-%d-of-%d.json", i, c)),
 		SourceIPs:    procsShareIPs(ips, k, n),
 		AllSourceIPs: ips,
 	}

@@ -3,8 +3,8 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"net/netip"
 	"io"
+	"net/netip"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -171,4 +171,3 @@ func (w *procWorker) onDelta() func(*reports.Delta) {
 		}
 	}
 }
-
