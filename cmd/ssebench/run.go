@@ -276,6 +276,7 @@ func applyOverrides(sc *scenarios.Scenario, cfg *runConfig) error {
 	if cfg.durationSet {
 		sc.Duration = cfg.duration
 	}
+	applyDialOverrides(sc, cfg)
 	for _, expr := range cfg.thresholds {
 		t, err := scenarios.ParseThreshold(expr)
 		if err != nil {

@@ -19,7 +19,8 @@ import (
 const runUsage = `[SCENARIO.yaml] [--target URL] [--events PRESET] [--header 'Name: value']... [--connections N | --rate R/s] [--duration D]
          [--threshold EXPR]... [--baseline FILE --max-regression 10% --min-delta 1ms]
          [--out FILE.json] [--html FILE] [--junit FILE] [--hlog FILE]
-         [--shard I/N] [--procs N|auto] [--source-ips A-B|auto] [--http2] [--insecure] [--quiet]
+         [--shard I/N] [--procs N|auto] [--source-ips A-B|auto] [--dial-rate R/s --dial-burst N]
+         [--http2] [--insecure] [--quiet]
 
 Runs a load test and reports latency (ttft, gap, e2e, ...), throughput and
 errors. With no SCENARIO and no --target it starts the mock server in process
@@ -36,7 +37,8 @@ flag's name in upper case with - as _, e.g.
   SSEBENCH_CONNECTIONS, SSEBENCH_RATE, SSEBENCH_DURATION,
   SSEBENCH_THRESHOLD (several expressions separated by ;), SSEBENCH_BASELINE,
   SSEBENCH_MAX_REGRESSION, SSEBENCH_MIN_DELTA, SSEBENCH_OUT, SSEBENCH_HTML, SSEBENCH_JUNIT,
-  SSEBENCH_HLOG, SSEBENCH_SHARD, SSEBENCH_PROCS, SSEBENCH_SOURCE_IPS, SSEBENCH_HTTP2,
+  SSEBENCH_HLOG, SSEBENCH_SHARD, SSEBENCH_PROCS, SSEBENCH_SOURCE_IPS,
+  SSEBENCH_DIAL_RATE, SSEBENCH_DIAL_BURST, SSEBENCH_HTTP2,
   SSEBENCH_INSECURE, SSEBENCH_QUIET.
 An SSEBENCH_* variable that no ssebench command reads is an error (exit 2)
 naming the closest known one, unless the scenario reads it ({{env.NAME}}).
@@ -90,6 +92,9 @@ type runConfig struct {
 	insecure      bool
 	insecureSet   bool
 	quiet         bool
+
+	dialRate  float64 // --dial-rate; 0: the scenario's
+	dialBurst int     // --dial-burst; 0: the scenario's
 
 	procs    procsFlag // --procs: unset, N or auto (run_procs.go)
 	procsDir string    // --procs-dir: keep the workers' JSON results there
@@ -190,6 +195,7 @@ func parseRunFlags(e *env, args []string) (*runConfig, error) {
 	})
 	fs.BoolVar(&c.quiet, "quiet", false, "no live progress on stderr (the summary still goes to stdout)")
 	registerProcsFlags(fs, c)
+	registerDialFlags(fs, c)
 
 	if err := applyEnv(fs, e.getenv); err != nil {
 		return nil, err

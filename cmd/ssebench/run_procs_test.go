@@ -340,3 +340,25 @@ func swarmPorts(t *testing.T) int {
 	hi, _ := strconv.Atoi(f[1])
 	return hi - lo + 1
 }
+
+func TestRunDialFlags(t *testing.T) {
+	t.Parallel()
+	for name, c := range map[string]struct {
+		args []string
+		vars map[string]string
+		want string
+	}{
+		"zero rate":  {args: []string{"--dial-rate", "0"}, want: "-dial-rate"},
+		"bad burst":  {args: []string{"--dial-burst", "many"}, want: "-dial-burst"},
+		"open model": {args: []string{"--rate", "5/s", "--dial-rate", "10/s"}, want: "load.dial_rate"},
+		"env":        {vars: map[string]string{"SSEBENCH_DIAL_RATE": "-3/s"}, want: "SSEBENCH_DIAL_RATE"},
+	} {
+		r := runCLI(t, t.Context(), c.vars, append([]string{"run", "--quiet", "--duration", "1s"}, c.args...)...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("%s: exit %d, want 2 naming %q:\n%s", name, r.code, c.want, r.stderr)
+		}
+	}
+	// A valid pacing runs (the embedded mock, a few streams).
+	r := runCLI(t, t.Context(), nil, "run", "--quiet", "--connections", "4", "--duration", "1s", "--dial-rate", "100/s", "--dial-burst", "2")
+	r.wantCode(t, exitOK)
+}

@@ -218,6 +218,7 @@ type Swarm struct {
 	bufSize  int
 	maxConns int // closed: peak connections; open: in-flight cap
 	maxLag   time.Duration
+	dialPace *dialPacer // closed model over the direct path; nil: no pacing
 	duration time.Duration // 0: until the context is cancelled
 	ramp     pacer.Ramp
 	arrivals pacer.Scheduler
@@ -305,6 +306,9 @@ func New(sc *scenarios.Scenario, opts Options) (*Swarm, error) {
 		}
 	}
 	s.direct = !sc.HTTP2 && !opts.SharedTransport
+	if s.direct && sc.Load.Model != scenarios.Open {
+		s.dialPace = newDialPacer(sc.Load.EffectiveDial())
+	}
 	s.tlsConf = newTLSConfigs(&opts, sc.Insecure)
 	return s, nil
 }
