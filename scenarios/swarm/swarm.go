@@ -218,7 +218,7 @@ type Swarm struct {
 	bufSize  int
 	maxConns int // closed: peak connections; open: in-flight cap
 	maxLag   time.Duration
-	dialPace *dialPacer // closed model over the direct path; nil: no pacing
+	dialPace *dialPacer    // closed model over the direct path; nil: no pacing
 	duration time.Duration // 0: until the context is cancelled
 	ramp     pacer.Ramp
 	arrivals pacer.Scheduler
