@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssebench/ssebench/mockserver/fleet"
 	"github.com/ssebench/ssebench/reports"
 	"github.com/ssebench/ssebench/scenarios"
 )
@@ -361,4 +362,15 @@ func TestRunDialFlags(t *testing.T) {
 	// A valid pacing runs (the embedded mock, a few streams).
 	r := runCLI(t, t.Context(), nil, "run", "--quiet", "--connections", "4", "--duration", "1s", "--dial-rate", "100/s", "--dial-burst", "2")
 	r.wantCode(t, exitOK)
+}
+
+// TestWorkerVariablesAreKnown: the variables that mark worker processes
+// pass the unknown-variable check (a real worker has a real environment).
+func TestWorkerVariablesAreKnown(t *testing.T) {
+	for _, name := range []string{fleet.WorkerEnv, runWorkerEnv} {
+		e := &env{getenv: func(string) string { return "" }, environ: func() []string { return []string{name + "={}"} }}
+		if err := checkEnv(e); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
 }
