@@ -211,10 +211,18 @@ func (c *procChild) ok() bool {
 	return code == exitOK || code == exitGateFailed || code == exitInterrupted
 }
 
-// failure is the error of a run whose worker c died.
+// failure is the error of a run whose worker c died, or could not run
+// (its Error frame: then the worker's own exit code, 2 or 3, is the run's).
 func (c *procChild) failure(dir string, kept bool) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.final != nil && c.final.Type == wire.ErrorFrame && c.perr == nil {
+		err := fmt.Errorf("worker %s could not run: %s", c.name(), c.final.Error.Message)
+		if c.final.Error.Exit == exitUsage {
+			return usageErr(err)
+		}
+		return cannotRun(err)
+	}
 	why := "it ended without its result"
 	switch {
 	case c.perr != nil:

@@ -223,11 +223,12 @@ func TestRunProcsUsage(t *testing.T) {
 		code int
 		want string
 	}{
-		"zero":  {[]string{"--procs", "0"}, exitUsage, "want a number of worker processes"},
-		"many":  {[]string{"--procs", "65"}, exitUsage, "1..64"},
-		"word":  {[]string{"--procs", "lots"}, exitUsage, "or auto"},
-		"hlog":  {[]string{"--procs", "2", "--hlog", filepath.Join(t.TempDir(), "h.log")}, exitUsage, "--hlog and --procs"},
-		"ipsv6": {[]string{"--target", "http://[::1]:1/", "--source-ips", "auto"}, exitUsage, "IPv4 loopback"},
+		"zero":        {[]string{"--procs", "0"}, exitUsage, "want a number of worker processes"},
+		"many":        {[]string{"--procs", "65"}, exitUsage, "1..64"},
+		"word":        {[]string{"--procs", "lots"}, exitUsage, "or auto"},
+		"hlog":        {[]string{"--procs", "2", "--hlog", filepath.Join(t.TempDir(), "h.log")}, exitUsage, "--hlog and --procs"},
+		"ipsv6":       {[]string{"--target", "http://[::1]:1/", "--source-ips", "auto"}, exitUsage, "IPv4 loopback"},
+		"unreachable": {[]string{"--procs", "2", "--target", "http://127.0.0.1:1/"}, exitCannotRun, "could not run: target unreachable"},
 	} {
 		r := runCLI(t, t.Context(), nil, append([]string{"run", "--quiet", "--duration", "1s"}, c.args...)...)
 		if r.code != c.code || !strings.Contains(r.stderr, c.want) {
