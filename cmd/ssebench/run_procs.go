@@ -163,7 +163,9 @@ func runProcs(ctx context.Context, e *env, cfg *runConfig, sc *scenarios.Scenari
 	}
 	wasInterrupted := ctx.Err() != nil
 	f, err := fleet.merge()
-	if err != nil {
+	if _, coded := err.(*exitError); coded {
+		return err
+	} else if err != nil {
 		return cannotRun(err)
 	}
 	if wasInterrupted {

@@ -43,6 +43,8 @@ type procChild struct {
 	perr  error       // a protocol error on the pipe
 	exit  error       // cmd.Wait's
 	done  chan struct{}
+	// interrupted is set when the parent sent the worker an interrupt.
+	interrupted atomic.Bool
 }
 
 // name is how messages name the worker: "shard 2/3 (pid 4242)".
@@ -195,11 +197,19 @@ func (f *procFleet) supervise(ctx context.Context) *procChild {
 }
 
 // ok reports whether the worker ended well: its final frame is a Result
-// and it exited 0, 1 (a gate failed in its share) or 130 (interrupted).
+// and it exited 0, 1 (a gate failed in its share) or 130 (interrupted),
+// or it was interrupted before its run started (an Error frame with 130,
+// and no result to merge).
 func (c *procChild) ok() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.perr != nil || c.final == nil || c.final.Type != wire.ResultFrame {
+	if c.perr == nil && c.final == nil && c.interrupted.Load() && diedOf(c.exit, syscall.SIGINT) {
+		return true // interrupted before it could catch the signal: nothing to merge
+	}
+	if c.perr != nil || c.final == nil {
+		return false
+	}
+	if c.final.Type != wire.ResultFrame && (c.final.Error == nil || c.final.Error.Exit != exitInterrupted) {
 		return false
 	}
 	code := 0
@@ -209,6 +219,16 @@ func (c *procChild) ok() bool {
 		return false
 	}
 	return code == exitOK || code == exitGateFailed || code == exitInterrupted
+}
+
+// diedOf reports whether a process's Wait error says sig killed it.
+func diedOf(err error, sig syscall.Signal) bool {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return false
+	}
+	ws, ok := ee.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && ws.Signal() == sig
 }
 
 // failure is the error of a run whose worker c died, or could not run
@@ -250,6 +270,9 @@ func (f *procFleet) stopAll(sig os.Signal) {
 		select {
 		case <-c.done:
 		default:
+			if sig == os.Interrupt {
+				c.interrupted.Store(true)
+			}
 			_ = c.cmd.Process.Signal(sig)
 		}
 	}
@@ -282,15 +305,26 @@ func (f *procFleet) live() (reports.LiveView, swarm.Status) {
 }
 
 // merge reads every worker's JSON result and merges them (exactly: counts
-// add up, histograms merge losslessly).
+// add up, histograms merge losslessly). A worker interrupted before its
+// run started has none; with no result at all the run was interrupted
+// before it started.
 func (f *procFleet) merge() (*reports.File, error) {
 	files := make([]*reports.File, 0, len(f.children))
 	for _, c := range f.children {
+		c.mu.Lock()
+		empty := c.final == nil || c.final.Type != wire.ResultFrame
+		c.mu.Unlock()
+		if empty {
+			continue
+		}
 		r, err := reports.ReadFile(c.spec.Out)
 		if err != nil {
 			return nil, fmt.Errorf("--procs: the result of worker %s: %w", c.name(), err)
 		}
 		files = append(files, r)
+	}
+	if len(files) == 0 {
+		return nil, interrupted(errors.New("interrupted before the run started"))
 	}
 	m, err := reports.Merge(files...)
 	if err != nil {

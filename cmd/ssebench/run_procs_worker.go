@@ -96,10 +96,16 @@ func (w *procWorker) run(body func() error) error {
 	w.q <- &wire.Hello{Shard: w.spec.Shard, PID: os.Getpid()}
 	err := body()
 	code := exitCode(io.Discard, io.Discard, "run", err)
-	if code == exitOK || code == exitGateFailed || code == exitInterrupted {
+	_, statErr := os.Stat(w.spec.Out)
+	switch {
+	case (code == exitOK || code == exitGateFailed || code == exitInterrupted) && statErr == nil:
 		w.q <- &wire.Result{Path: w.spec.Out, Exit: code}
-	} else {
+	case err != nil:
+		// Could not run, or interrupted before the run started (then
+		// there is no result, and nothing to merge).
 		w.q <- &wire.Error{Message: err.Error(), Exit: code}
+	default:
+		w.q <- &wire.Error{Message: "no result written", Exit: exitCannotRun}
 	}
 	close(w.q)
 	w.wg.Wait()
