@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -203,7 +205,7 @@ func TestRunProcsInterrupted(t *testing.T) {
 			"--connections", "6", "--duration", "10m", "--procs", "2", "--procs-dir", work, "--out", out)
 	}()
 	waitWorkers(t, work, 2)
-	time.Sleep(500 * time.Millisecond) // let streams start: a partial result holds some
+	waitMockStreams(t, m.URL, 1) // a stream started: the partial result holds it
 	cancel()
 	r := <-done
 	r.wantCode(t, exitInterrupted)
@@ -374,4 +376,25 @@ func TestWorkerVariablesAreKnown(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
+}
+
+// waitMockStreams waits (bounded: 20 s) until the mock at base has begun n
+// streams, by its /metrics.
+func waitMockStreams(t *testing.T, base string, n int) {
+	t.Helper()
+	re := regexp.MustCompile(`(?m)^ssebench_mock_streams_total\{endpoint="stream"\} (\S+)$`)
+	for range 800 {
+		resp, err := http.Get(base + "/metrics")
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if m := re.FindSubmatch(body); m != nil {
+				if v, _ := strconv.ParseFloat(string(m[1]), 64); v >= float64(n) {
+					return
+				}
+			}
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatalf("the mock began fewer than %d streams within 20s", n)
 }
