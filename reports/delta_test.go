@@ -140,6 +140,7 @@ func TestMergeViews(t *testing.T) {
 		}
 	}
 	views := make([]LiveView, 2)
+	var states []*LiveState
 	for k, part := range [][]timed{even, odd} {
 		_, ds := consumeWithDeltas(t, part, 4*time.Second)
 		l := NewLiveState("")
@@ -147,7 +148,9 @@ func TestMergeViews(t *testing.T) {
 			l.Apply(d)
 		}
 		views[k] = l.View()
+		states = append(states, l)
 	}
+	l2view := func(LiveView) map[string]*Histogram { return states[0].ViewMetrics("ttft").Hist }
 	whole, _ := consumeWithDeltas(t, synthWithOutliers(), 4*time.Second)
 	m := MergeViews(views...)
 	if diff := cmp.Diff(whole.Counters, m.Counters); diff != "" {
@@ -161,6 +164,9 @@ func TestMergeViews(t *testing.T) {
 		if got.HDR != want.HDR || got.Count != want.Count {
 			t.Errorf("metric %s: merged %d values, whole %d", name, got.Count, want.Count)
 		}
+	}
+	if only := l2view(views[0]); len(only) != 1 {
+		t.Errorf("ViewMetrics(ttft) copied %d histograms", len(only))
 	}
 	s := m.Snapshot()
 	if s.Events != whole.Counters.Events || s.TTFTP99 == 0 || !s.Done || m.Shard != "merged" {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ssebench/ssebench/reports"
 	"github.com/ssebench/ssebench/reports/wire"
+	"github.com/ssebench/ssebench/scenarios"
 	"github.com/ssebench/ssebench/scenarios/swarm"
 )
 
@@ -291,7 +292,7 @@ func (f *procFleet) live() (reports.LiveView, swarm.Status) {
 	views := make([]reports.LiveView, 0, len(f.children))
 	var st swarm.Status
 	for _, c := range f.children {
-		views = append(views, c.live.View())
+		views = append(views, c.live.ViewMetrics(scenarios.TTFT.String(), scenarios.Queue.String()))
 		if s := c.stat.Load(); s != nil {
 			st.Elapsed = max(st.Elapsed, s.Elapsed)
 			st.Target += s.Target
