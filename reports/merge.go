@@ -49,16 +49,8 @@ func Merge(files ...*File) (*File, error) { return MergeOptions{}.Merge(files...
 // different tick lengths, repeating a shard of a split, or (unless Force)
 // of different plans are an error. The inputs are not modified.
 func (o MergeOptions) Merge(files ...*File) (*File, error) {
-	if len(files) == 0 {
-		return nil, fmt.Errorf("%w: no files", ErrMerge)
-	}
-	for i, f := range files {
-		if f == nil {
-			return nil, fmt.Errorf("%w: file %d is nil", ErrMerge, i+1)
-		}
-		if f.Schema != SchemaVersion {
-			return nil, fmt.Errorf("%w: shard %s has schema version %d, not %d", ErrMerge, f.Shard, f.Schema, SchemaVersion)
-		}
+	if err := checkSchemas(files); err != nil {
+		return nil, err
 	}
 	planNote, err := checkPlans(files, o.Force)
 	if err != nil {
@@ -83,9 +75,7 @@ func (o MergeOptions) Merge(files ...*File) (*File, error) {
 		Scenario:    first.Scenario,
 		Shard:       shards,
 		Environment: first.Environment,
-		Metrics:     map[string]*MetricStats{},
 		Thresholds:  []ThresholdResult{},
-		Notes:       []string{},
 	}
 	if len(files) == 1 {
 		out.Shard = first.Shard
@@ -94,28 +84,42 @@ func (o MergeOptions) Merge(files ...*File) (*File, error) {
 	// Wall time: the run starts with the earliest shard; its duration is
 	// the union of the shards' [started, started+duration] spans.
 	out.Started, out.DurationS = unionSpan(files)
-
-	// Latency histograms.
 	if out.Metrics, err = mergeMetrics(files); err != nil {
 		return nil, err
 	}
-
-	// Counters, rates, failure reasons.
 	out.Counters = mergeCounters(files)
 	out.Rates = ratesOf(out.Counters, out.DurationS)
 	out.Failures = mergeFailures(files)
-
-	out.Intervals, err = mergeIntervals(files, out.Started, interval)
-	if err != nil {
+	if out.Intervals, err = mergeIntervals(files, out.Started, interval); err != nil {
 		return nil, err
 	}
+	mergeHealth(out, files)
+	out.Notes = mergeNotes(out, files, planNote, shardNote)
+	return out, nil
+}
 
-	// Environment, version, generator health, notes.
-	var hosts, targets, versions []string
+// checkSchemas checks that there are files, none nil, all of this
+// SchemaVersion.
+func checkSchemas(files []*File) error {
+	if len(files) == 0 {
+		return fmt.Errorf("%w: no files", ErrMerge)
+	}
+	for i, f := range files {
+		if f == nil {
+			return fmt.Errorf("%w: file %d is nil", ErrMerge, i+1)
+		}
+		if f.Schema != SchemaVersion {
+			return fmt.Errorf("%w: shard %s has schema version %d, not %d", ErrMerge, f.Shard, f.Schema, SchemaVersion)
+		}
+	}
+	return nil
+}
+
+// mergeHealth sets out's hosts and generator health from the files'.
+func mergeHealth(out *File, files []*File) {
+	var hosts []string
 	for _, f := range files {
 		hosts = appendNew(hosts, f.Environment.Host)
-		targets = appendNew(targets, f.Environment.Target)
-		versions = appendNew(versions, f.Version)
 	}
 	out.Environment.Host = strings.Join(hosts, ",")
 	out.Generator = mergeGenerators(files)
@@ -126,26 +130,37 @@ func (o MergeOptions) Merge(files ...*File) (*File, error) {
 		out.Generator.Degraded = out.Generator.Degraded || slices.ContainsFunc(files, func(f *File) bool { return f.Degraded })
 	}
 	out.Degraded = out.Generator.Degraded
+}
+
+// mergeNotes returns the merged File's notes: the merge's own (plan,
+// missing shards, targets, versions), then the derived notes computed
+// again for out and the shards' other notes (see shardNotes), each once.
+func mergeNotes(out *File, files []*File, planNote, shardNote string) []string {
+	var targets, versions []string
+	for _, f := range files {
+		targets = appendNew(targets, f.Environment.Target)
+		versions = appendNew(versions, f.Version)
+	}
+	notes := []string{}
 	if planNote != "" {
-		out.Notes = append(out.Notes, planNote)
+		notes = append(notes, planNote)
 	}
 	if shardNote != "" && len(files) > 1 {
-		out.Notes = append(out.Notes, shardNote)
+		notes = append(notes, shardNote)
 	}
 	if len(targets) > 1 {
-		out.Notes = append(out.Notes, "the shards ran against different targets: "+strings.Join(targets, ", "))
+		notes = append(notes, "the shards ran against different targets: "+strings.Join(targets, ", "))
 	}
 	if len(versions) > 1 {
-		out.Notes = append(out.Notes, "the shards ran different ssebench versions: "+strings.Join(versions, ", "))
+		notes = append(notes, "the shards ran different ssebench versions: "+strings.Join(versions, ", "))
 	}
 	if len(files) == 1 {
-		out.Notes = append(out.Notes, first.Notes...)
+		notes = append(notes, files[0].Notes...)
 	} else {
-		out.Notes = append(out.Notes, derivedNotes(out)...)
-		out.Notes = append(out.Notes, shardNotes(files)...)
+		notes = append(notes, derivedNotes(out)...)
+		notes = append(notes, shardNotes(files)...)
 	}
-	out.Notes = dedupe(out.Notes)
-	return out, nil
+	return dedupe(notes)
 }
 
 // mergeMetrics merges every latency histogram of the files exactly and
@@ -193,38 +208,12 @@ func mergeMetrics(files []*File) (map[string]*MetricStats, error) {
 	return out, nil
 }
 
-// mergeCounters adds the files' counters.
+// mergeCounters adds the files' counters (Counters.Add). The maps are
+// never nil, so the merged JSON always has them.
 func mergeCounters(files []*File) Counters {
 	o := Counters{Errors: map[string]int64{}, AttemptErrors: map[string]int64{}, ContentEncoding: map[string]int64{}}
 	for _, f := range files {
-		c := f.Counters
-		o.StreamsStarted += c.StreamsStarted
-		o.StreamsOK += c.StreamsOK
-		o.StreamsFailed += c.StreamsFailed
-		o.Aborted += c.Aborted
-		o.Cancelled += c.Cancelled
-		o.CutAfterEvents += c.CutAfterEvents
-		o.Attempts += c.Attempts
-		o.StreamsReconnected += c.StreamsReconnected
-		o.Events += c.Events
-		o.ContentEvents += c.ContentEvents
-		o.Bytes += c.Bytes
-		o.Tokens += c.Tokens
-		o.Comments += c.Comments
-		o.Reconnects += c.Reconnects
-		o.Redirects += c.Redirects
-		o.IDsLost += c.IDsLost
-		o.IDsDuplicated += c.IDsDuplicated
-		o.ArrivalsDropped += c.ArrivalsDropped
-		for k, n := range c.Errors {
-			o.Errors[k] += n
-		}
-		for k, n := range c.AttemptErrors {
-			o.AttemptErrors[k] += n
-		}
-		for k, n := range c.ContentEncoding {
-			o.ContentEncoding[k] += n
-		}
+		o.Add(f.Counters)
 	}
 	return o
 }
