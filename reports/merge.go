@@ -45,14 +45,28 @@ func Merge(files ...*File) (*File, error) { return MergeOptions{}.Merge(files...
 // measures. Notes: those a File derives from its own data (dropped
 // arrivals, clamped values, the shard hint) are computed again for the
 // merged File; every other note appears once, prefixed with the shards
-// that carry it unless all do. Files of another schema version, with
-// different tick lengths, repeating a shard of a split, or (unless Force)
-// of different plans are an error. The inputs are not modified.
+// that carry it unless all do. A shard given several times by distinct
+// attempts (Attempt.ID: a retried pod) is merged once, from the attempt
+// that started last, with a note naming the attempts left out; Shards
+// lists every shard kept with its attempt, start offset and generator
+// health. Files of another schema version, with different tick lengths,
+// repeating a shard of a split without distinct attempt ids, or (unless
+// Force) of different plans or runs (Attempt.RunID) are an error. The
+// inputs are not modified.
 func (o MergeOptions) Merge(files ...*File) (*File, error) {
 	if err := checkSchemas(files); err != nil {
 		return nil, err
 	}
 	planNote, err := checkPlans(files, o.Force)
+	if err != nil {
+		return nil, err
+	}
+	runNote, err := checkRuns(files, o.Force)
+	if err != nil {
+		return nil, err
+	}
+	inputs := len(files)
+	files, attemptNotes, superseded, err := latestAttempts(files)
 	if err != nil {
 		return nil, err
 	}
@@ -80,6 +94,11 @@ func (o MergeOptions) Merge(files ...*File) (*File, error) {
 	if len(files) == 1 {
 		out.Shard = first.Shard
 	}
+	if inputs == 1 {
+		out.Attempt = first.Attempt
+	} else {
+		out.Shards = shardSummaries(files, superseded)
+	}
 
 	// Wall time: the run starts with the earliest shard; its duration is
 	// the union of the shards' [started, started+duration] spans.
@@ -94,7 +113,11 @@ func (o MergeOptions) Merge(files ...*File) (*File, error) {
 		return nil, err
 	}
 	mergeHealth(out, files)
-	out.Notes = mergeNotes(out, files, planNote, shardNote)
+	own := append([]string{planNote, runNote}, attemptNotes...)
+	if len(files) > 1 {
+		own = append(own, shardNote)
+	}
+	out.Notes = mergeNotes(out, files, append(own, startNotes(out.Shards)...))
 	return out, nil
 }
 
@@ -132,21 +155,19 @@ func mergeHealth(out *File, files []*File) {
 	out.Degraded = out.Generator.Degraded
 }
 
-// mergeNotes returns the merged File's notes: the merge's own (plan,
-// missing shards, targets, versions), then the derived notes computed
-// again for out and the shards' other notes (see shardNotes), each once.
-func mergeNotes(out *File, files []*File, planNote, shardNote string) []string {
+// mergeNotes returns the merged File's notes: the merge's own (plan, run,
+// repeated attempts, missing shards, start times: own, "" skipped), the
+// targets and versions, then the derived notes computed again for out and
+// the shards' other notes (see shardNotes), each once.
+func mergeNotes(out *File, files []*File, own []string) []string {
 	var targets, versions []string
 	for _, f := range files {
 		targets = appendNew(targets, f.Environment.Target)
 		versions = appendNew(versions, f.Version)
 	}
 	notes := []string{}
-	if planNote != "" {
-		notes = append(notes, planNote)
-	}
-	if shardNote != "" && len(files) > 1 {
-		notes = append(notes, shardNote)
+	for _, n := range own {
+		notes = appendNew(notes, n)
 	}
 	if len(targets) > 1 {
 		notes = append(notes, "the shards ran against different targets: "+strings.Join(targets, ", "))
@@ -234,7 +255,7 @@ func checkPlans(files []*File, force bool) (string, error) {
 	byPlan := map[string][]string{}
 	for _, f := range files {
 		if f.Plan == "" {
-			unknown = append(unknown, f.Shard)
+			unknown = appendNew(unknown, f.Shard)
 			continue
 		}
 		if _, ok := byPlan[f.Plan]; !ok {
