@@ -166,7 +166,7 @@ func TestShardsRendered(t *testing.T) {
 	if err := WriteJSON(&js, m); err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range []string{"\nshards  ", "  2/3   2025-03-14 15:09:56.000    +30.000 s", "attempt pod-2b; left out pod-2a", "ok (not measured)"} {
+	for _, w := range []string{"\nshards  ", "  2/3   2025-03-14 15:09:56.000   +30.000 s", "attempt pod-2b; left out pod-2a", "ok (not measured)"} {
 		if !strings.Contains(text.String(), w) {
 			t.Errorf("text lacks %q:\n%s", w, text.String())
 		}
