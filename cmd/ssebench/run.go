@@ -81,6 +81,9 @@ func runRun(ctx context.Context, e *env, args []string) error {
 		}
 		return cannotRun(err)
 	}
+	if err := cfg.shardRun.waitStart(ctx, quietOr(cfg, e.stderr), sc.ShardString()); err != nil {
+		return err
+	}
 
 	var hlog *bufio.Writer
 	if cfg.hlog != "" {
@@ -121,6 +124,7 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	// Results.
 	f := runFinish(agg, runMeta{sc: sc, planJSON: rp.planJSON, planID: rp.planID, health: &measures,
 		embedded: embedded, interrupted: wasInterrupted, took: time.Since(start)})
+	f.Attempt = cfg.shardRun.attempt(start)
 	pass := reports.Evaluate(f, sc.Thresholds)
 	var cmp *reports.Comparison
 	if baseline != nil {
@@ -156,7 +160,7 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	case len(errs) > 0:
 		return cannotRun(errors.Join(errs...))
 	}
-	return runGates(f, pass, cmp, cfg)
+	return cfg.shardRun.deferGate(e.stderr, runGates(f, pass, cmp, cfg))
 }
 
 // runGates returns the exit-1 error when a gate failed: no stream
@@ -458,7 +462,7 @@ func writeFile(path string, render func(io.Writer) error) error {
 	if err := render(&buf); err != nil {
 		return err
 	}
-	return os.WriteFile(path, buf.Bytes(), 0o644)
+	return writeAtomic(path, buf.Bytes())
 }
 
 // writerOrNil returns w as an io.Writer, or a nil interface when w is nil

@@ -19,7 +19,8 @@ import (
 const runUsage = `[SCENARIO.yaml] [--target URL] [--events PRESET] [--header 'Name: value']... [--connections N | --rate R/s] [--duration D]
          [--threshold EXPR]... [--baseline FILE --max-regression 10% --min-delta 1ms]
          [--out FILE.json] [--html FILE] [--junit FILE] [--hlog FILE]
-         [--shard I/N] [--source-ips A-B] [--http2] [--insecure] [--quiet]
+         [--shard I/N | --shard-index I --shard-count N] [--start-at T] [--run-id ID] [--attempt-id ID] [--defer-verdict]
+         [--source-ips A-B] [--http2] [--insecure] [--quiet]
 
 Runs a load test and reports latency (ttft, gap, e2e, ...), throughput and
 errors. With no SCENARIO and no --target it starts the mock server in process
@@ -36,7 +37,9 @@ flag's name in upper case with - as _, e.g.
   SSEBENCH_CONNECTIONS, SSEBENCH_RATE, SSEBENCH_DURATION,
   SSEBENCH_THRESHOLD (several expressions separated by ;), SSEBENCH_BASELINE,
   SSEBENCH_MAX_REGRESSION, SSEBENCH_MIN_DELTA, SSEBENCH_OUT, SSEBENCH_HTML, SSEBENCH_JUNIT,
-  SSEBENCH_HLOG, SSEBENCH_SHARD, SSEBENCH_SOURCE_IPS, SSEBENCH_HTTP2,
+  SSEBENCH_HLOG, SSEBENCH_SHARD, SSEBENCH_SHARD_INDEX, SSEBENCH_SHARD_COUNT,
+  SSEBENCH_START_AT, SSEBENCH_RUN_ID, SSEBENCH_ATTEMPT_ID, SSEBENCH_DEFER_VERDICT,
+  SSEBENCH_SOURCE_IPS, SSEBENCH_HTTP2,
   SSEBENCH_INSECURE, SSEBENCH_QUIET.
 An SSEBENCH_* variable that no ssebench command reads is an error (exit 2)
 naming the closest known one, unless the scenario reads it ({{env.NAME}}).
@@ -82,6 +85,7 @@ type runConfig struct {
 	out, html, junit, hlog string
 
 	shardIndex, shardCount int // 1/1 when not sharded
+	shardRun               shardRunFlags
 
 	sourceIPs   []netip.Addr
 	http2       bool
@@ -160,6 +164,7 @@ func parseRunFlags(e *env, args []string) (*runConfig, error) {
 		c.shardIndex, c.shardCount = i, n
 		return nil
 	})
+	c.shardRun.register(fs)
 	fs.Func("source-ips", "local `addresses` to dial from: a range 127.0.0.2-127.0.0.9, a prefix 127.0.0.0/28 or a list a,b,c", func(s string) error {
 		ips, err := parseSourceIPs(s)
 		if err != nil {
@@ -200,6 +205,9 @@ func parseRunFlags(e *env, args []string) (*runConfig, error) {
 		c.scenario = pos[0]
 	default:
 		return nil, usagef("want at most one scenario file, got %d: %s", len(pos), strings.Join(pos, " "))
+	}
+	if err := c.shardRun.resolve(c, c.shardIndex != 1 || c.shardCount != 1); err != nil {
+		return nil, err
 	}
 	if c.connectionsSet && c.rateSet {
 		return nil, usagef("--connections and --rate exclude each other: --connections sets a closed model, --rate an open one")
