@@ -264,3 +264,24 @@ func shardProperties(f *File) []junitProperty {
 	}
 	return ps
 }
+
+// MissingShards returns the shards of f's split that f does not hold
+// ("3/3"), and the split's size N: for one shard "2/3", the other two; for
+// a merge, those not merged. A File of no split (1/1, or pooled full runs)
+// misses nothing (N is 1).
+func MissingShards(f *File) (missing []string, n int) {
+	have := map[int]bool{}
+	n = 1
+	for _, p := range strings.Split(strings.TrimPrefix(f.Shard, "merged:"), ",") {
+		i, m := shardNumbers(p)
+		if m > 1 {
+			have[i], n = true, m
+		}
+	}
+	for i := 1; n > 1 && i <= n; i++ {
+		if !have[i] {
+			missing = append(missing, fmt.Sprintf("%d/%d", i, n))
+		}
+	}
+	return missing, n
+}

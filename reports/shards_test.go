@@ -198,3 +198,22 @@ func TestShardsRendered(t *testing.T) {
 		t.Errorf("text lacks %q:\n%s", w, text.String())
 	}
 }
+
+func TestMissingShards(t *testing.T) {
+	for _, tt := range []struct {
+		shard string
+		want  []string
+		n     int
+	}{
+		{"1/1", nil, 1},
+		{"2/3", []string{"1/3", "3/3"}, 3},
+		{"merged:1/3,3/3", []string{"2/3"}, 3},
+		{"merged:1/2,2/2", nil, 2},
+		{"merged:1/1,1/1", nil, 1},
+	} {
+		got, n := MissingShards(&File{Shard: tt.shard})
+		if !cmp.Equal(got, tt.want) || n != tt.n {
+			t.Errorf("%s: %v of %d, want %v of %d", tt.shard, got, n, tt.want, tt.n)
+		}
+	}
+}

@@ -25,7 +25,8 @@ func init() {
 }
 
 const reportUsage = `[--format text|json|html|junit] [--compare BASE.json] [--max-regression 10%] [--min-delta 1ms]
-                       [--threshold EXPR]... [--force] [--out FILE] FILE.json...
+                       [--threshold EXPR]... [--force] [--out FILE] [--junit FILE] [--json FILE] [--html FILE]
+                       [--require-all-shards] FILE.json...
 
 Renders the JSON result of 'ssebench run --out'. Several files are the shards
 of one run ('ssebench run --shard I/N'): they are merged losslessly first
@@ -33,7 +34,18 @@ of one run ('ssebench run --shard I/N'): they are merged losslessly first
 'ssebench report merge A.json B.json --out all.json' writes the merged result
 (the format defaults to json after "merge"). Files of different plans (the
 "plan" id: a hash of the scenario as run, before --shard split it) are not
-merged (exit 2) unless --force is given, which merges them with a note.
+merged (exit 2) unless --force is given, which merges them with a note; so
+are shards of different runs (run ids: 'ssebench run --run-id'). A shard
+given by several attempts (a retried pod: 'ssebench run --attempt-id') is
+merged once, from the attempt that started last, with a note naming the
+attempts left out. A FILE holding *, ? or [ that is not a file is a pattern
+(quote it: ssebench report '/results/shard-*.json'); matching nothing is an
+error.
+
+--junit, --json and --html write those forms too, besides the --format
+output (the merged result, its JUnit, its HTML in one invocation).
+--require-all-shards adds the verdict "all shards merged": it fails when
+shards of the split are missing (e.g. 2 of 3 merged).
 
 Thresholds: --threshold replaces the file's thresholds. Without it, a single
 file keeps the verdicts it was written with, and merged shards are evaluated
@@ -60,6 +72,7 @@ type reportConfig struct {
 	out        string
 	force      bool
 	files      []string
+	extras     reportExtras
 }
 
 func parseReportFlags(e *env, args []string) (*reportConfig, error) {
@@ -77,7 +90,8 @@ func parseReportFlags(e *env, args []string) (*reportConfig, error) {
 		return nil
 	})
 	fs.StringVar(&c.out, "out", "", "write to `FILE` instead of standard output")
-	fs.BoolVar(&c.force, "force", false, "merge files of different plans anyway (with a note saying so)")
+	fs.BoolVar(&c.force, "force", false, "merge files of different plans or runs anyway (with a note saying so)")
+	c.extras.register(fs)
 	files, err := parseInterleaved(fs, args)
 	if err != nil {
 		return nil, err
@@ -95,6 +109,9 @@ func parseReportFlags(e *env, args []string) (*reportConfig, error) {
 			}
 		}
 	}
+	if c.files, err = expandGlobs(c.files); err != nil {
+		return nil, err
+	}
 	switch c.format {
 	case "text", "json", "html", "junit":
 	default:
@@ -106,10 +123,10 @@ func parseReportFlags(e *env, args []string) (*reportConfig, error) {
 	if c.compare != "" && c.format == "html" {
 		return nil, usagef("--compare writes text, json or junit, not html")
 	}
-	if c.out != "" {
+	for _, o := range append([][2]string{{"--out", c.out}}, c.extras.outputs()...) {
 		for _, in := range append([]string{c.compare}, c.files...) {
-			if in != "" && samePath(in, c.out) {
-				return nil, usagef("--out %s: would overwrite the input %s", c.out, in)
+			if o[1] != "" && in != "" && samePath(in, o[1]) {
+				return nil, usagef("%s %s: would overwrite the input %s", o[0], o[1], in)
 			}
 		}
 	}
@@ -169,6 +186,7 @@ func runReport(ctx context.Context, e *env, args []string) error {
 		}
 		reports.Evaluate(f, recorded)
 	}
+	cfg.extras.checkShards(f)
 	failed := failedThresholdExprs(f)
 
 	// Compare.
@@ -218,6 +236,9 @@ func runReport(ctx context.Context, e *env, args []string) error {
 			_, err = e.stdout.Write(buf.Bytes())
 		}
 	}
+	if err == nil {
+		err = cfg.extras.write(f, cmp)
+	}
 	if err != nil {
 		return cannotRun(fmt.Errorf("write the report: %w", err))
 	}
@@ -249,7 +270,7 @@ func recordedThresholds(files []*reports.File) (ths []scenarios.Threshold, bad [
 	seen := map[string]bool{}
 	add := func(expr string) {
 		expr = strings.TrimSpace(expr)
-		if expr == "" || seen[expr] {
+		if expr == "" || seen[expr] || expr == allShardsExpr {
 			return
 		}
 		seen[expr] = true
