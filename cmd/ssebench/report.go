@@ -153,21 +153,9 @@ func runReport(ctx context.Context, e *env, args []string) error {
 		}
 		ths = append(ths, t)
 	}
-
-	// Read and merge.
-	files := make([]*reports.File, 0, len(cfg.files))
-	for _, path := range cfg.files {
-		f, err := reports.ReadFile(path)
-		if err != nil {
-			return usageErr(err) // names the file
-		}
-		files = append(files, f)
-	}
-	f := files[0]
-	if len(files) > 1 {
-		if f, err = (reports.MergeOptions{Force: cfg.force}).Merge(files...); err != nil {
-			return usagef("%s: %w", strings.Join(cfg.files, ", "), err)
-		}
+	files, f, err := reportReadMerge(cfg)
+	if err != nil {
+		return err
 	}
 
 	// Thresholds: given on the command line; else, when rendering, the
@@ -201,7 +189,36 @@ func runReport(ctx context.Context, e *env, args []string) error {
 		cmp.CurrentLabel = strings.Join(cfg.files, " + ")
 	}
 
-	// Render.
+	if err := reportWrite(e, cfg, f, cmp); err != nil {
+		return cannotRun(fmt.Errorf("write the report: %w", err))
+	}
+	return reportGates(cfg, f, failed, cmp)
+}
+
+// reportReadMerge reads the files and, when there are several, merges
+// them: the files as read, and the one File to report on.
+func reportReadMerge(cfg *reportConfig) ([]*reports.File, *reports.File, error) {
+	files := make([]*reports.File, 0, len(cfg.files))
+	for _, path := range cfg.files {
+		f, err := reports.ReadFile(path)
+		if err != nil {
+			return nil, nil, usageErr(err) // names the file
+		}
+		files = append(files, f)
+	}
+	if len(files) == 1 {
+		return files, files[0], nil
+	}
+	f, err := (reports.MergeOptions{Force: cfg.force}).Merge(files...)
+	if err != nil {
+		return nil, nil, usagef("%s: %w", strings.Join(cfg.files, ", "), err)
+	}
+	return files, f, nil
+}
+
+// reportWrite renders f (or the comparison) in --format to --out or
+// stdout, then the extra outputs.
+func reportWrite(e *env, cfg *reportConfig, f *reports.File, cmp *reports.Comparison) error {
 	render := func(w io.Writer) error {
 		if cmp != nil {
 			switch cfg.format {
@@ -228,6 +245,7 @@ func runReport(ctx context.Context, e *env, args []string) error {
 		}
 		return reports.WriteText(w, f)
 	}
+	var err error
 	if cfg.out != "" {
 		err = writeFile(cfg.out, render)
 	} else {
@@ -236,14 +254,15 @@ func runReport(ctx context.Context, e *env, args []string) error {
 			_, err = e.stdout.Write(buf.Bytes())
 		}
 	}
-	if err == nil {
-		err = cfg.extras.write(f, cmp)
-	}
 	if err != nil {
-		return cannotRun(fmt.Errorf("write the report: %w", err))
+		return err
 	}
+	return cfg.extras.write(f, cmp)
+}
 
-	// Gates.
+// reportGates returns the exit-1 error when a gate failed: no stream
+// succeeded (when rendering), a threshold failed, or a regression.
+func reportGates(cfg *reportConfig, f *reports.File, failed []string, cmp *reports.Comparison) error {
 	var gates []string
 	if cmp == nil {
 		if why := reports.Unserved(f); why != "" {
