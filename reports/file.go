@@ -44,6 +44,8 @@ type File struct {
 	Plan        string          `json:"plan,omitempty"`
 	Scenario    json.RawMessage `json:"scenario,omitempty"` // the whole plan as run (every shard's share together), secrets redacted
 	Shard       string          `json:"shard"`              // "1/1", "2/4", or "merged:1/2,2/2"
+	Attempt     *Attempt        `json:"attempt,omitempty"`  // which run and attempt of its shard this is, and its start offset (not in a merged File)
+	Shards      []ShardSummary  `json:"shards,omitempty"`   // merged File: each shard kept, its attempt, start offset and generator health
 	Environment Environment     `json:"environment"`        // where it ran
 
 	Metrics    map[string]*MetricStats `json:"metrics"`            // latency metrics with samples, keyed by scenarios.Metric names

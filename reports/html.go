@@ -102,6 +102,7 @@ type htmlRunView struct {
 	ErrTotal   string
 	Failures   []htmlFailureClass
 	Generator  *htmlGenerator
+	Shards     *htmlShards
 	Counters   []htmlKV
 	Notes      []string
 	Scenario   string
@@ -207,6 +208,7 @@ func newHTMLRunView(f *File) *htmlRunView {
 	v.Errors, v.ErrTotal = htmlErrorRows(f.Counters)
 	v.Failures = htmlFailures(f.Failures)
 	v.Generator = htmlGeneratorOf(f)
+	v.Shards = htmlShardsOf(f)
 	v.Counters = htmlCounterRows(f.Counters, f.Rates)
 	v.Env = htmlEnvRows(f)
 	v.Scenario = htmlPrettyJSON(f.Scenario)

@@ -150,6 +150,7 @@ func runJUnit(f *File) (junitSuites, error) {
 	if g := f.Generator; g != nil && len(g.Reasons) > 0 {
 		run.Properties.List = append(run.Properties.List, junitProperty{"degraded_reasons", strings.Join(g.Reasons, " | ")})
 	}
+	run.Properties.List = append(run.Properties.List, shardProperties(f)...)
 	if why := Unserved(f); why != "" {
 		run.Cases[0].Failure = &junitFailure{Message: why, Type: "no-stream-succeeded", Text: why}
 		run.Failures++

@@ -45,22 +45,28 @@ func Merge(files ...*File) (*File, error) { return MergeOptions{}.Merge(files...
 // measures. Notes: those a File derives from its own data (dropped
 // arrivals, clamped values, the shard hint) are computed again for the
 // merged File; every other note appears once, prefixed with the shards
-// that carry it unless all do. Files of another schema version, with
-// different tick lengths, repeating a shard of a split, or (unless Force)
-// of different plans are an error. The inputs are not modified.
+// that carry it unless all do. A shard given several times by distinct
+// attempts (Attempt.ID: a retried pod) is merged once, from the attempt
+// that started last, with a note naming the attempts left out; Shards
+// lists every shard kept with its attempt, start offset and generator
+// health. Files of another schema version, with different tick lengths,
+// repeating a shard of a split without distinct attempt ids, or (unless
+// Force) of different plans or runs (Attempt.RunID) are an error. The
+// inputs are not modified.
 func (o MergeOptions) Merge(files ...*File) (*File, error) {
-	if len(files) == 0 {
-		return nil, fmt.Errorf("%w: no files", ErrMerge)
-	}
-	for i, f := range files {
-		if f == nil {
-			return nil, fmt.Errorf("%w: file %d is nil", ErrMerge, i+1)
-		}
-		if f.Schema != SchemaVersion {
-			return nil, fmt.Errorf("%w: shard %s has schema version %d, not %d", ErrMerge, f.Shard, f.Schema, SchemaVersion)
-		}
+	if err := checkSchemas(files); err != nil {
+		return nil, err
 	}
 	planNote, err := checkPlans(files, o.Force)
+	if err != nil {
+		return nil, err
+	}
+	runNote, err := checkRuns(files, o.Force)
+	if err != nil {
+		return nil, err
+	}
+	inputs := len(files)
+	files, attemptNotes, superseded, err := latestAttempts(files)
 	if err != nil {
 		return nil, err
 	}
@@ -83,40 +89,61 @@ func (o MergeOptions) Merge(files ...*File) (*File, error) {
 		Scenario:    first.Scenario,
 		Shard:       shards,
 		Environment: first.Environment,
-		Metrics:     map[string]*MetricStats{},
 		Thresholds:  []ThresholdResult{},
-		Notes:       []string{},
 	}
 	if len(files) == 1 {
 		out.Shard = first.Shard
+	}
+	if inputs == 1 {
+		out.Attempt = first.Attempt
+	} else {
+		out.Shards = shardSummaries(files, superseded)
 	}
 
 	// Wall time: the run starts with the earliest shard; its duration is
 	// the union of the shards' [started, started+duration] spans.
 	out.Started, out.DurationS = unionSpan(files)
-
-	// Latency histograms.
 	if out.Metrics, err = mergeMetrics(files); err != nil {
 		return nil, err
 	}
-
-	// Counters, rates, failure reasons.
 	out.Counters = mergeCounters(files)
 	out.Rates = ratesOf(out.Counters, out.DurationS)
 	out.Failures = mergeFailures(files)
 	out.Goodput = mergeGoodput(files, out.DurationS)
-
-	out.Intervals, err = mergeIntervals(files, out.Started, interval)
-	if err != nil {
+	if out.Intervals, err = mergeIntervals(files, out.Started, interval); err != nil {
 		return nil, err
 	}
+	mergeHealth(out, files)
+	own := append([]string{planNote, runNote}, attemptNotes...)
+	if len(files) > 1 {
+		own = append(own, shardNote)
+	}
+	out.Notes = mergeNotes(out, files, append(own, startNotes(out.Shards)...))
+	return out, nil
+}
 
-	// Environment, version, generator health, notes.
-	var hosts, targets, versions []string
+// checkSchemas checks that there are files, none nil, all of this
+// SchemaVersion.
+func checkSchemas(files []*File) error {
+	if len(files) == 0 {
+		return fmt.Errorf("%w: no files", ErrMerge)
+	}
+	for i, f := range files {
+		if f == nil {
+			return fmt.Errorf("%w: file %d is nil", ErrMerge, i+1)
+		}
+		if f.Schema != SchemaVersion {
+			return fmt.Errorf("%w: shard %s has schema version %d, not %d", ErrMerge, f.Shard, f.Schema, SchemaVersion)
+		}
+	}
+	return nil
+}
+
+// mergeHealth sets out's hosts and generator health from the files'.
+func mergeHealth(out *File, files []*File) {
+	var hosts []string
 	for _, f := range files {
 		hosts = appendNew(hosts, f.Environment.Host)
-		targets = appendNew(targets, f.Environment.Target)
-		versions = appendNew(versions, f.Version)
 	}
 	out.Environment.Host = strings.Join(hosts, ",")
 	out.Generator = mergeGenerators(files)
@@ -127,26 +154,35 @@ func (o MergeOptions) Merge(files ...*File) (*File, error) {
 		out.Generator.Degraded = out.Generator.Degraded || slices.ContainsFunc(files, func(f *File) bool { return f.Degraded })
 	}
 	out.Degraded = out.Generator.Degraded
-	if planNote != "" {
-		out.Notes = append(out.Notes, planNote)
+}
+
+// mergeNotes returns the merged File's notes: the merge's own (plan, run,
+// repeated attempts, missing shards, start times: own, "" skipped), the
+// targets and versions, then the derived notes computed again for out and
+// the shards' other notes (see shardNotes), each once.
+func mergeNotes(out *File, files []*File, own []string) []string {
+	var targets, versions []string
+	for _, f := range files {
+		targets = appendNew(targets, f.Environment.Target)
+		versions = appendNew(versions, f.Version)
 	}
-	if shardNote != "" && len(files) > 1 {
-		out.Notes = append(out.Notes, shardNote)
+	notes := []string{}
+	for _, n := range own {
+		notes = appendNew(notes, n)
 	}
 	if len(targets) > 1 {
-		out.Notes = append(out.Notes, "the shards ran against different targets: "+strings.Join(targets, ", "))
+		notes = append(notes, "the shards ran against different targets: "+strings.Join(targets, ", "))
 	}
 	if len(versions) > 1 {
-		out.Notes = append(out.Notes, "the shards ran different ssebench versions: "+strings.Join(versions, ", "))
+		notes = append(notes, "the shards ran different ssebench versions: "+strings.Join(versions, ", "))
 	}
 	if len(files) == 1 {
-		out.Notes = append(out.Notes, first.Notes...)
+		notes = append(notes, files[0].Notes...)
 	} else {
-		out.Notes = append(out.Notes, derivedNotes(out)...)
-		out.Notes = append(out.Notes, shardNotes(files)...)
+		notes = append(notes, derivedNotes(out)...)
+		notes = append(notes, shardNotes(files)...)
 	}
-	out.Notes = dedupe(out.Notes)
-	return out, nil
+	return dedupe(notes)
 }
 
 // mergeMetrics merges every latency histogram of the files exactly and
@@ -194,38 +230,12 @@ func mergeMetrics(files []*File) (map[string]*MetricStats, error) {
 	return out, nil
 }
 
-// mergeCounters adds the files' counters.
+// mergeCounters adds the files' counters (Counters.Add). The maps are
+// never nil, so the merged JSON always has them.
 func mergeCounters(files []*File) Counters {
 	o := Counters{Errors: map[string]int64{}, AttemptErrors: map[string]int64{}, ContentEncoding: map[string]int64{}}
 	for _, f := range files {
-		c := f.Counters
-		o.StreamsStarted += c.StreamsStarted
-		o.StreamsOK += c.StreamsOK
-		o.StreamsFailed += c.StreamsFailed
-		o.Aborted += c.Aborted
-		o.Cancelled += c.Cancelled
-		o.CutAfterEvents += c.CutAfterEvents
-		o.Attempts += c.Attempts
-		o.StreamsReconnected += c.StreamsReconnected
-		o.Events += c.Events
-		o.ContentEvents += c.ContentEvents
-		o.Bytes += c.Bytes
-		o.Tokens += c.Tokens
-		o.Comments += c.Comments
-		o.Reconnects += c.Reconnects
-		o.Redirects += c.Redirects
-		o.IDsLost += c.IDsLost
-		o.IDsDuplicated += c.IDsDuplicated
-		o.ArrivalsDropped += c.ArrivalsDropped
-		for k, n := range c.Errors {
-			o.Errors[k] += n
-		}
-		for k, n := range c.AttemptErrors {
-			o.AttemptErrors[k] += n
-		}
-		for k, n := range c.ContentEncoding {
-			o.ContentEncoding[k] += n
-		}
+		o.Add(f.Counters)
 	}
 	return o
 }
@@ -246,7 +256,7 @@ func checkPlans(files []*File, force bool) (string, error) {
 	byPlan := map[string][]string{}
 	for _, f := range files {
 		if f.Plan == "" {
-			unknown = append(unknown, f.Shard)
+			unknown = appendNew(unknown, f.Shard)
 			continue
 		}
 		if _, ok := byPlan[f.Plan]; !ok {

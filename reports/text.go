@@ -114,6 +114,7 @@ func WriteText(w io.Writer, f *File) error {
 
 	// Generator health and notes.
 	writeGenerator(bw, f)
+	writeShards(bw, f)
 	if len(f.Notes) > 0 {
 		p("\nnotes\n")
 		for _, n := range f.Notes {

@@ -25,7 +25,8 @@ func init() {
 }
 
 const reportUsage = `[--format text|json|html|junit] [--compare BASE.json] [--max-regression 10%] [--min-delta 1ms]
-                       [--threshold EXPR]... [--force] [--step N] [--out FILE] FILE.json...
+                       [--threshold EXPR]... [--force] [--step N] [--out FILE] [--junit FILE] [--json FILE] [--html FILE]
+                       [--require-all-shards] FILE.json...
 
 Renders the JSON result of 'ssebench run --out'. Several files are the shards
 of one run ('ssebench run --shard I/N'): they are merged losslessly first
@@ -33,7 +34,18 @@ of one run ('ssebench run --shard I/N'): they are merged losslessly first
 'ssebench report merge A.json B.json --out all.json' writes the merged result
 (the format defaults to json after "merge"). Files of different plans (the
 "plan" id: a hash of the scenario as run, before --shard split it) are not
-merged (exit 2) unless --force is given, which merges them with a note.
+merged (exit 2) unless --force is given, which merges them with a note; so
+are shards of different runs (run ids: 'ssebench run --run-id'). A shard
+given by several attempts (a retried pod: 'ssebench run --attempt-id') is
+merged once, from the attempt that started last, with a note naming the
+attempts left out. A FILE holding *, ? or [ that is not a file is a pattern
+(quote it: ssebench report '/results/shard-*.json'); matching nothing is an
+error.
+
+--junit, --json and --html write those forms too, besides the --format
+output (the merged result, its JUnit, its HTML in one invocation).
+--require-all-shards adds the verdict "all shards merged": it fails when
+shards of the split are missing (e.g. 2 of 3 merged).
 
 Thresholds: --threshold replaces the file's thresholds. Without it, a single
 file keeps the verdicts it was written with, and merged shards are evaluated
@@ -65,6 +77,7 @@ type reportConfig struct {
 	force      bool
 	step       int // --step N: step N of capacity results
 	files      []string
+	extras     reportExtras
 }
 
 func parseReportFlags(e *env, args []string) (*reportConfig, error) {
@@ -82,8 +95,9 @@ func parseReportFlags(e *env, args []string) (*reportConfig, error) {
 		return nil
 	})
 	fs.StringVar(&c.out, "out", "", "write to `FILE` instead of standard output")
-	fs.BoolVar(&c.force, "force", false, "merge files of different plans anyway (with a note saying so)")
+	fs.BoolVar(&c.force, "force", false, "merge files of different plans or runs anyway (with a note saying so)")
 	fs.IntVar(&c.step, "step", 0, "with capacity results (ssebench capacity --out): render step `N`'s full result instead of the search")
+	c.extras.register(fs)
 	files, err := parseInterleaved(fs, args)
 	if err != nil {
 		return nil, err
@@ -101,6 +115,9 @@ func parseReportFlags(e *env, args []string) (*reportConfig, error) {
 			}
 		}
 	}
+	if c.files, err = expandGlobs(c.files); err != nil {
+		return nil, err
+	}
 	switch c.format {
 	case "text", "json", "html", "junit":
 	default:
@@ -112,10 +129,10 @@ func parseReportFlags(e *env, args []string) (*reportConfig, error) {
 	if c.compare != "" && c.format == "html" {
 		return nil, usagef("--compare writes text, json or junit, not html")
 	}
-	if c.out != "" {
+	for _, o := range append([][2]string{{"--out", c.out}}, c.extras.outputs()...) {
 		for _, in := range append([]string{c.compare}, c.files...) {
-			if in != "" && samePath(in, c.out) {
-				return nil, usagef("--out %s: would overwrite the input %s", c.out, in)
+			if o[1] != "" && in != "" && samePath(in, o[1]) {
+				return nil, usagef("%s %s: would overwrite the input %s", o[0], o[1], in)
 			}
 		}
 	}
@@ -142,28 +159,12 @@ func runReport(ctx context.Context, e *env, args []string) error {
 		}
 		ths = append(ths, t)
 	}
-
-	// Read and merge.
-	files := make([]*reports.File, 0, len(cfg.files))
-	for _, path := range cfg.files {
-		f, err := reports.ReadFile(path)
-		if err != nil {
-			return usageErr(err) // names the file
-		}
-		files = append(files, f)
+	files, f, capF, err := reportReadMerge(cfg)
+	if err != nil {
+		return err
 	}
-	files, capF, err := capacitySteps(files, cfg.files, cfg.step)
-	if err != nil || capF != nil {
-		if err != nil {
-			return err
-		}
+	if capF != nil {
 		return reportCapacity(e, cfg, capF)
-	}
-	f := files[0]
-	if len(files) > 1 {
-		if f, err = (reports.MergeOptions{Force: cfg.force}).Merge(files...); err != nil {
-			return usagef("%s: %w", strings.Join(cfg.files, ", "), err)
-		}
 	}
 
 	// Thresholds: given on the command line; else, when rendering, the
@@ -182,6 +183,7 @@ func runReport(ctx context.Context, e *env, args []string) error {
 		}
 		reports.Evaluate(f, recorded)
 	}
+	cfg.extras.checkShards(f)
 	failed := failedThresholdExprs(f)
 
 	// Compare.
@@ -196,7 +198,40 @@ func runReport(ctx context.Context, e *env, args []string) error {
 		cmp.CurrentLabel = strings.Join(cfg.files, " + ")
 	}
 
-	// Render.
+	if err := reportWrite(e, cfg, f, cmp); err != nil {
+		return cannotRun(fmt.Errorf("write the report: %w", err))
+	}
+	return reportGates(cfg, f, failed, cmp)
+}
+
+// reportReadMerge reads the files and, when there are several, merges
+// them: the files as read, and the one File to report on. Capacity results
+// (ssebench capacity --out) come back as capF, to render as a search,
+// unless --step picked one step's full result from each of them.
+func reportReadMerge(cfg *reportConfig) (files []*reports.File, f, capF *reports.File, err error) {
+	files = make([]*reports.File, 0, len(cfg.files))
+	for _, path := range cfg.files {
+		f, err := reports.ReadFile(path)
+		if err != nil {
+			return nil, nil, nil, usageErr(err) // names the file
+		}
+		files = append(files, f)
+	}
+	if files, capF, err = capacitySteps(files, cfg.files, cfg.step); err != nil || capF != nil {
+		return nil, nil, capF, err
+	}
+	if len(files) == 1 {
+		return files, files[0], nil, nil
+	}
+	if f, err = (reports.MergeOptions{Force: cfg.force}).Merge(files...); err != nil {
+		return nil, nil, nil, usagef("%s: %w", strings.Join(cfg.files, ", "), err)
+	}
+	return files, f, nil, nil
+}
+
+// reportWrite renders f (or the comparison) in --format to --out or
+// stdout, then the extra outputs.
+func reportWrite(e *env, cfg *reportConfig, f *reports.File, cmp *reports.Comparison) error {
 	render := func(w io.Writer) error {
 		if cmp != nil {
 			switch cfg.format {
@@ -223,6 +258,7 @@ func runReport(ctx context.Context, e *env, args []string) error {
 		}
 		return reports.WriteText(w, f)
 	}
+	var err error
 	if cfg.out != "" {
 		err = writeFile(cfg.out, render)
 	} else {
@@ -232,10 +268,14 @@ func runReport(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	if err != nil {
-		return cannotRun(fmt.Errorf("write the report: %w", err))
+		return err
 	}
+	return cfg.extras.write(f, cmp)
+}
 
-	// Gates.
+// reportGates returns the exit-1 error when a gate failed: no stream
+// succeeded (when rendering), a threshold failed, or a regression.
+func reportGates(cfg *reportConfig, f *reports.File, failed []string, cmp *reports.Comparison) error {
 	var gates []string
 	if cmp == nil {
 		if why := reports.Unserved(f); why != "" {
@@ -262,7 +302,7 @@ func recordedThresholds(files []*reports.File) (ths []scenarios.Threshold, bad [
 	seen := map[string]bool{}
 	add := func(expr string) {
 		expr = strings.TrimSpace(expr)
-		if expr == "" || seen[expr] {
+		if expr == "" || seen[expr] || expr == allShardsExpr {
 			return
 		}
 		seen[expr] = true

@@ -104,6 +104,9 @@ func runOne(ctx context.Context, e *env, args []string, wk *procWorker) error {
 		}
 		return cannotRun(err)
 	}
+	if err := cfg.shardRun.waitStart(ctx, quietOr(cfg, e.stderr), sc.ShardString()); err != nil {
+		return err
+	}
 
 	hlog, closeHLog, err := runOpenHLog(cfg)
 	if err != nil {
@@ -140,6 +143,7 @@ func runOne(ctx context.Context, e *env, args []string, wk *procWorker) error {
 	// Results.
 	f := runFinish(agg, runMeta{sc: sc, planJSON: rp.planJSON, planID: rp.planID, health: &measures,
 		embedded: embedded, interrupted: wasInterrupted, took: time.Since(start)})
+	f.Attempt = cfg.shardRun.attempt(start)
 	return runConclude(e, cfg, sc, f, baseline, wasInterrupted, runFlushHLog(hlog, agg))
 }
 
@@ -187,7 +191,7 @@ func runConclude(e *env, cfg *runConfig, sc *scenarios.Scenario, f *reports.File
 	case len(errs) > 0:
 		return cannotRun(errors.Join(errs...))
 	}
-	return runGates(f, pass, cmp, cfg)
+	return cfg.shardRun.deferGate(e.stderr, runGates(f, pass, cmp, cfg))
 }
 
 // runOpenHLog creates the --hlog file (nil writer without --hlog); the
@@ -471,7 +475,7 @@ func writeFile(path string, render func(io.Writer) error) error {
 	if err := render(&buf); err != nil {
 		return err
 	}
-	return os.WriteFile(path, buf.Bytes(), 0o644)
+	return writeAtomic(path, buf.Bytes())
 }
 
 // writerOrNil returns w as an io.Writer, or a nil interface when w is nil

@@ -19,7 +19,8 @@ import (
 const runUsage = `[SCENARIO.yaml] [--target URL] [--events PRESET] [--header 'Name: value']... [--connections N | --rate R/s] [--duration D]
          [--threshold EXPR]... [--baseline FILE --max-regression 10% --min-delta 1ms]
          [--out FILE.json] [--html FILE] [--junit FILE] [--hlog FILE]
-         [--shard I/N] [--procs N|auto] [--source-ips A-B|auto] [--dial-rate R/s --dial-burst N]
+         [--shard I/N | --shard-index I --shard-count N] [--start-at T] [--run-id ID] [--attempt-id ID] [--defer-verdict]
+         [--procs N|auto] [--source-ips A-B|auto] [--dial-rate R/s --dial-burst N]
          [--http2] [--insecure] [--quiet]
 
 Runs a load test and reports latency (ttft, gap, e2e, ...), throughput and
@@ -37,8 +38,9 @@ flag's name in upper case with - as _, e.g.
   SSEBENCH_CONNECTIONS, SSEBENCH_RATE, SSEBENCH_DURATION,
   SSEBENCH_THRESHOLD (several expressions separated by ;), SSEBENCH_BASELINE,
   SSEBENCH_MAX_REGRESSION, SSEBENCH_MIN_DELTA, SSEBENCH_OUT, SSEBENCH_HTML, SSEBENCH_JUNIT,
-  SSEBENCH_HLOG, SSEBENCH_SHARD, SSEBENCH_PROCS, SSEBENCH_SOURCE_IPS,
-  SSEBENCH_DIAL_RATE, SSEBENCH_DIAL_BURST, SSEBENCH_HTTP2,
+  SSEBENCH_HLOG, SSEBENCH_SHARD, SSEBENCH_SHARD_INDEX, SSEBENCH_SHARD_COUNT,
+  SSEBENCH_START_AT, SSEBENCH_RUN_ID, SSEBENCH_ATTEMPT_ID, SSEBENCH_DEFER_VERDICT,
+  SSEBENCH_PROCS, SSEBENCH_SOURCE_IPS, SSEBENCH_DIAL_RATE, SSEBENCH_DIAL_BURST, SSEBENCH_HTTP2,
   SSEBENCH_INSECURE, SSEBENCH_QUIET.
 An SSEBENCH_* variable that no ssebench command reads is an error (exit 2)
 naming the closest known one, unless the scenario reads it ({{env.NAME}}).
@@ -84,6 +86,7 @@ type runConfig struct {
 	out, html, junit, hlog string
 
 	shardIndex, shardCount int // 1/1 when not sharded
+	shardRun               shardRunFlags
 
 	sourceIPs     []netip.Addr
 	sourceIPsAuto bool // --source-ips auto
@@ -170,6 +173,7 @@ func parseRunFlags(e *env, args []string) (*runConfig, error) {
 		c.shardIndex, c.shardCount = i, n
 		return nil
 	})
+	c.shardRun.register(fs)
 	fs.Func("source-ips", "local `addresses` to dial from: a range 127.0.0.2-127.0.0.9, a prefix 127.0.0.0/28, a list a,b,c, or auto: 127.0.0.x addresses for a loopback target, as many as the run's ports need (the default when one address's ports are too few)", func(s string) error {
 		if strings.TrimSpace(s) == "auto" {
 			c.sourceIPs, c.sourceIPsAuto = nil, true
@@ -217,6 +221,9 @@ func parseRunFlags(e *env, args []string) (*runConfig, error) {
 		c.scenario = pos[0]
 	default:
 		return nil, usagef("want at most one scenario file, got %d: %s", len(pos), strings.Join(pos, " "))
+	}
+	if err := c.shardRun.resolve(c, c.shardIndex != 1 || c.shardCount != 1); err != nil {
+		return nil, err
 	}
 	if c.connectionsSet && c.rateSet {
 		return nil, usagef("--connections and --rate exclude each other: --connections sets a closed model, --rate an open one")
