@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/ssebench/ssebench/scenarios"
 	"golang.org/x/net/html"
 )
 
@@ -391,8 +392,8 @@ func TestHTMLDeterministic(t *testing.T) {
 }
 
 var htmlWantRunCharts = []string{
-	"spectrum-ttft", "spectrum-gap", "spectrum-e2e", "spectrum-ttfb", "spectrum-ttfe", "spectrum-connect",
-	"spectrum-itl", "spectrum-tpot", "spectrum-queue",
+	"spectrum-connect", "spectrum-ttfb", "spectrum-ttfe", "spectrum-ttft", "spectrum-gap",
+	"spectrum-itl", "spectrum-tpot", "spectrum-e2e", "spectrum-queue",
 	"ts-active", "ts-events", "ts-errors", "ts-ttft", "ts-lag",
 	"load-latency", "load-throughput",
 }
@@ -784,10 +785,11 @@ func TestHTMLFormatting(t *testing.T) {
 		{humanRate(12.345), "12.3"},
 		{humanRate(12345.6), "12,346"},
 		{humanPercent(0.0123), "1.23%"},
-		{humanPercent(0.00001), "<0.01%"},
+		{humanPercent(0.00001), "0.001%"},
+		{humanPercent(0.0000123), "0.0012%"},
 		{humanPercent(0.5), "50%"},
 		{humanBytes(999), "999 B"},
-		{humanBytes(12_345_678), "12.3 MB"},
+		{humanBytes(12_345_678), "11.8 MiB"},
 		{humanSeconds(10), "10 s"},
 		{humanSeconds(3600), "1h0m0s"},
 		{svgTickLabel(1500), "1500"},
@@ -798,9 +800,10 @@ func TestHTMLFormatting(t *testing.T) {
 		{svgClock(3725, 7200), "1:02:05"},
 		{spectrumLabel(spectrumPercentile(2.5), 2.5), "99.68"},
 		{spectrumLabel(spectrumPercentile(0.5), 0.5), "68.4"},
-		{humanWithUnit(0.0123, "fraction"), "1.23%"},
-		{humanWithUnit(12000, "/s"), "12,000/s"},
-		{humanWithUnit(3, ""), "3"},
+		{fmtObserved(0.0123, scenarios.UnitFraction), "1.23%"},
+		{fmtObserved(12000, scenarios.UnitPerSecond), "12,000/s"},
+		{fmtObserved(212.4, scenarios.UnitMillis), "212.4 ms"},
+		{fmtObserved(3, scenarios.UnitCount), "3"},
 	}
 	for i, tt := range tests {
 		if tt.got != tt.want {

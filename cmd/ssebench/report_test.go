@@ -172,7 +172,7 @@ func TestReportFormats(t *testing.T) {
 		{"passing threshold replaces the file's", []string{"--threshold", "ttft.p99 < 500ms", fixture("base.json")}, 0, []string{
 			"verdict PASS (1 thresholds)"}},
 		{"junit", []string{"--format", "junit", fixture("base.json")}, 1, []string{
-			`<testsuite name="thresholds" tests="2" failures="1"`, `<failure message="observed 1.00%, limit &lt; 1.00%"`}},
+			`<testsuite name="thresholds" tests="2" failures="1"`, `<failure message="observed 1%, limit &lt; 1%"`}},
 		{"html", []string{"--format=html", "--threshold", "errors.rate < 5%", fixture("base.json")}, 0, []string{"<html"}},
 		{"flags after files", []string{fixture("base.json"), "--threshold", "gap.p50 < 1ms"}, 1, []string{"FAIL  gap.p50 < 1ms"}},
 	}
