@@ -96,7 +96,7 @@ func redactJSON(v any) bool {
 // MarshalJSON encodes the scenario, with secrets redacted (see Redacted),
 // in the scenario file format: durations as "10s", rates as "100/s", the
 // event lists resolved from the preset. Since JSON is YAML, the output
-// loads back with Parse (bodies longer than 64 KiB are left out and
+// decodes back with Decode (bodies longer than 64 KiB are left out and
 // replaced by their file name).
 func (s *Scenario) MarshalJSON() ([]byte, error) {
 	r := s.Redacted()

@@ -594,7 +594,10 @@ load:
 duration: 2s
 grace: 10s
 `, srv.URL))
-	decoded, err := scenarios.Load(sc)
+	decoded, err := scenarios.DecodeFile(sc)
+	if err == nil {
+		err = decoded.Validate()
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
