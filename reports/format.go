@@ -58,7 +58,7 @@ func fmtFloat(v float64, prec int) string { return strconv.FormatFloat(v, 'f', p
 // fmtObserved formats a threshold's value (observed, bound, baseline) in
 // its unit: "212.4 ms" (fmtMS: a gate's value keeps its digits), "1.2%",
 // "12,000/s", "3".
-func fmtObserved(v float64, unit string) string {
+func fmtObserved(v float64, unit scenarios.Unit) string {
 	switch unit {
 	case scenarios.UnitMillis:
 		return fmtMS(v) + " ms"

@@ -128,7 +128,7 @@ func (s *Scenario) Validate() error {
 		v.add("abort.fraction", "is 0, so no stream aborts (set e.g. fraction: 10%%)")
 	}
 	for i, t := range s.Thresholds {
-		if t.Metric == "" || t.Op == "" {
+		if t.Metric == "" || t.Op == 0 {
 			if _, err := ParseThreshold(t.Expr); err != nil {
 				v.add(fmt.Sprintf("thresholds[%d]", i), "%v", err)
 			}

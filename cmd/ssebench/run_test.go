@@ -261,7 +261,7 @@ func timingThreshold(expr string) bool {
 	if _, latency := scenarios.ParseMetric(th.Metric); latency {
 		return true
 	}
-	return th.Stat == "rate" && th.Unit == scenarios.UnitPerSecond
+	return th.Stat == scenarios.StatRate && th.Unit == scenarios.UnitPerSecond
 }
 
 // TestRunResume: a stream cut mid-event every 5 events (fault drop-after)
