@@ -83,8 +83,8 @@ type ComparisonRow struct {
 	// Unit is the unit of Base, Current, Low and High: "ms", "fraction"
 	// (errors.rate) or "/s".
 	Unit    scenarios.Unit `json:"unit"`
-	Base    float64 `json:"base"`    // the baseline's value, in Unit
-	Current float64 `json:"current"` // the current run's value, in Unit
+	Base    float64        `json:"base"`    // the baseline's value, in Unit
+	Current float64        `json:"current"` // the current run's value, in Unit
 	// DeltaPct is (Current - Base) / Base in percent; null when Base is 0.
 	DeltaPct *float64 `json:"delta_pct"`
 	// Test names the significance test: "bootstrap" (of the quantile
