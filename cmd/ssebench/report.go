@@ -68,14 +68,7 @@ func parseReportFlags(e *env, args []string) (*reportConfig, error) {
 	fs.StringVar(&c.format, "format", "text", "output `format`: text, json, html or junit")
 	fs.StringVar(&c.compare, "compare", "", "compare with the baseline result `BASE.json`; exit 1 on regression")
 	c.compareFlags.register(fs, "--compare")
-	fs.Func("threshold", "pass/fail gate `EXPR`, e.g. 'ttft.p99 < 500ms' (repeatable; replaces the file's)", func(s string) error {
-		for _, t := range strings.Split(s, ";") {
-			if t = strings.TrimSpace(t); t != "" {
-				c.thresholds = append(c.thresholds, t)
-			}
-		}
-		return nil
-	})
+	fs.Func("threshold", "pass/fail gate `EXPR`, e.g. 'ttft.p99 < 500ms' (repeatable; replaces the file's)", thresholdsFlag(&c.thresholds))
 	fs.StringVar(&c.out, "out", "", "write to `FILE` instead of standard output")
 	fs.BoolVar(&c.force, "force", false, "merge files of different plans anyway (with a note saying so)")
 	files, err := parseInterleaved(fs, args)
@@ -169,7 +162,6 @@ func runReport(ctx context.Context, e *env, args []string) error {
 		}
 		reports.Evaluate(f, recorded)
 	}
-	failed := failedThresholdExprs(f)
 
 	// Compare.
 	var cmp *reports.Comparison
@@ -229,8 +221,8 @@ func runReport(ctx context.Context, e *env, args []string) error {
 			gates = append(gates, why)
 		}
 	}
-	if len(failed) > 0 {
-		gates = append(gates, fmt.Sprintf("%d of %d thresholds failed: %s", len(failed), len(f.Thresholds), strings.Join(failed, "; ")))
+	if msg := thresholdGate(f); msg != "" {
+		gates = append(gates, msg)
 	}
 	if cmp != nil && cmp.Regressed() {
 		gates = append(gates, fmt.Sprintf("regressed against the baseline %s (tolerance %g%%): %s",
@@ -276,15 +268,4 @@ func recordedThresholds(files []*reports.File) (ths []scenarios.Threshold, bad [
 		}
 	}
 	return ths, bad
-}
-
-// failedThresholdExprs lists the failed thresholds with what was observed.
-func failedThresholdExprs(f *reports.File) []string {
-	var out []string
-	for _, t := range f.Thresholds {
-		if !t.Pass {
-			out = append(out, t.Expr+" ("+t.Observation()+")")
-		}
-	}
-	return out
 }
