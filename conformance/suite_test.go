@@ -236,13 +236,32 @@ func expectation(pr profile) func(c *checks.Check, f checks.Finding) {
 		detail := fmt.Sprintf("%s on profile %q: %s", c.ID, pr.name, f.Message)
 		switch {
 		case slices.Contains(pr.expect, c.ID):
-			gomega.Expect(f.Status).To(gomega.Equal(c.Violation()), "negative control: "+detail)
+			gomega.Expect(f.Status).To(gomega.Equal(violation(c)), "negative control: "+detail)
 		case pr.strict:
 			gomega.Expect(f.Status).To(gomega.Equal(checks.Pass), "compliant profile: "+detail)
 		default:
 			gomega.Expect(f.Status).To(gomega.BeElementOf(checks.Pass, checks.Skip), "not this profile's check: "+detail)
 		}
 	}
+}
+
+// violation is the status a violation of c gets: Fail for a MUST, Warn
+// for a SHOULD.
+func violation(c *checks.Check) checks.Status {
+	if c.Level == checks.Must {
+		return checks.Fail
+	}
+	return checks.Warn
+}
+
+// lookup returns the catalogue's check with the given ID, or nil.
+func lookup(id string) *checks.Check {
+	for _, c := range checks.All() {
+		if c.ID == id {
+			return c
+		}
+	}
+	return nil
 }
 
 // TestProfilesCoverEverything: every check has a negative control, every
@@ -253,7 +272,7 @@ func TestProfilesCoverEverything(t *testing.T) {
 	covered := map[string][]string{}
 	for _, pr := range profiles() {
 		for _, id := range pr.expect {
-			if checks.Lookup(id) == nil {
+			if lookup(id) == nil {
 				t.Errorf("profile %s expects unknown check %s", pr.name, id)
 			}
 			controlled[id] = true
@@ -315,7 +334,7 @@ func faultTable() string {
 		}
 		var ids []string
 		for _, id := range pr.expect {
-			ids = append(ids, fmt.Sprintf("`%s` (%s)", id, checks.Lookup(id).Violation()))
+			ids = append(ids, fmt.Sprintf("`%s` (%s)", id, violation(lookup(id))))
 		}
 		got := "none: every check passes"
 		if !pr.strict && len(ids) == 0 {

@@ -180,23 +180,6 @@ type Redirect struct {
 	Method string
 }
 
-// ArrivalOf returns when the byte at offset off of Body arrived (the time
-// of the read that delivered it), and false when no read delivered it.
-func (c *Capture) ArrivalOf(off int64) (time.Duration, bool) {
-	return arrival(c.Reads, off)
-}
-
-func arrival(reads []Read, off int64) (time.Duration, bool) {
-	var end int64
-	for _, r := range reads {
-		end += int64(r.N)
-		if off < end {
-			return r.At, true
-		}
-	}
-	return 0, false
-}
-
 // captures returns every capture of in that a probe made, main first.
 func (in *Input) captures() []*Capture {
 	var out []*Capture

@@ -124,15 +124,6 @@ func (c *Check) Run(in *Input) (f Finding) {
 	return f
 }
 
-// Violation returns the status a violation of c gets: Fail for a MUST,
-// Warn for a SHOULD.
-func (c *Check) Violation() Status {
-	if c.Level == Must {
-		return Fail
-	}
-	return Warn
-}
-
 func anchor(a string) string { return SpecBase + "#" + a }
 
 var catalogue = []*Check{
@@ -280,16 +271,6 @@ var catalogue = []*Check{
 // All returns the catalogue in report order. The checks are shared: do not
 // modify them.
 func All() []*Check { return append([]*Check(nil), catalogue...) }
-
-// Lookup returns the check with the given ID, or nil.
-func Lookup(id string) *Check {
-	for _, c := range catalogue {
-		if c.ID == id {
-			return c
-		}
-	}
-	return nil
-}
 
 // Select returns the checks whose ID matches any of the globs (path.Match
 // syntax, so "framing/*" selects a group; a bare group name selects it

@@ -531,8 +531,14 @@ func TestReconnect(t *testing.T) {
 
 func TestRunTurnsShouldViolationsIntoWarnings(t *testing.T) {
 	for _, c := range All() {
-		if c.Violation() == Warn && c.Level != Should || c.Violation() == Fail && c.Level != Must {
-			t.Errorf("%s: level %s, violation %s", c.ID, c.Level, c.Violation())
+		violated := *c
+		violated.judge = func(*Input) Finding { return Finding{Status: Fail, Message: "violated"} }
+		want := Fail
+		if c.Level == Should {
+			want = Warn
+		}
+		if f := violated.Run(&Input{}); f.Status != want {
+			t.Errorf("%s: level %s, a violation is %s, want %s", c.ID, c.Level, f.Status, want)
 		}
 	}
 }
