@@ -41,10 +41,10 @@ func TestHitCounts(t *testing.T) {
 		{"constant 1 per minute for 1m", Constant{Freq: 1, Per: time.Minute}, time.Minute, 1},
 		{"constant 0.5/s for 10s", Constant{Freq: 0.5, Per: time.Second}, 10 * time.Second, 5},
 		{"constant zero", Constant{Freq: 0, Per: time.Second}, time.Hour, 0},
-		{"ramp 0->100/s over 10s", linear(0, 100, 10 * time.Second), 10 * time.Second, 500},
-		{"ramp 100->0/s over 10s", linear(100, 0, 10 * time.Second), 10 * time.Second, 500},
-		{"ramp 0->100/s over 10s, then hold 5s", linear(0, 100, 10 * time.Second), 15 * time.Second, 1000},
-		{"ramp 10->20/s over 10s", linear(10, 20, 10 * time.Second), 10 * time.Second, 150},
+		{"ramp 0->100/s over 10s", linear(0, 100, 10*time.Second), 10 * time.Second, 500},
+		{"ramp 100->0/s over 10s", linear(100, 0, 10*time.Second), 10 * time.Second, 500},
+		{"ramp 0->100/s over 10s, then hold 5s", linear(0, 100, 10*time.Second), 15 * time.Second, 1000},
+		{"ramp 10->20/s over 10s", linear(10, 20, 10*time.Second), 10 * time.Second, 150},
 		{"stages up, hold, down", Stages{Stages: []Stage{
 			{Duration: 10 * time.Second, Target: 100},
 			{Duration: 10 * time.Second, Target: 100},
@@ -124,8 +124,8 @@ func TestRate(t *testing.T) {
 func TestHitsAtInverse(t *testing.T) {
 	curves := map[string]Curve{
 		"constant": Constant{Freq: 7, Per: time.Second},
-		"up":       linear(0, 50, 3 * time.Second),
-		"down":     linear(50, 5, 3 * time.Second),
+		"up":       linear(0, 50, 3*time.Second),
+		"down":     linear(50, 5, 3*time.Second),
 		"stages":   Stages{Start: 1, Stages: []Stage{{time.Second, 30}, {2 * time.Second, 30}, {time.Second, 2}}},
 	}
 	for name, c := range curves {
@@ -215,7 +215,7 @@ func TestPoissonDeterministic(t *testing.T) {
 
 func TestPoissonOverRamp(t *testing.T) {
 	// Over a ramp 0 -> 100/s over 100 s, the expected count is 5000.
-	p := NewPoisson(linear(0, 100, 100 * time.Second), 1)
+	p := NewPoisson(linear(0, 100, 100*time.Second), 1)
 	n := count(t, p, 100*time.Second)
 	if math.Abs(float64(n)-5000) > 4*math.Sqrt(5000) {
 		t.Errorf("hits over the ramp = %d, want 5000 ± 4σ", n)
@@ -286,7 +286,7 @@ func TestRampNext(t *testing.T) {
 // scheduled times.
 func TestPaceLoopFakeClock(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p := linear(0, 100, 10 * time.Second)
+		p := linear(0, 100, 10*time.Second)
 		const duration = 10 * time.Second
 		start := time.Now()
 		var hits uint64
