@@ -153,7 +153,7 @@ func (c *Capture) Responded() bool { return c != nil && c.Err == nil && c.Status
 func (c *Capture) Stream() *Stream {
 	c.once.Do(func() {
 		if c.stream == nil {
-			c.stream = Parse(c.Visible(), c.LastEventID, c.Reads)
+			c.stream = ParseStream(c.Visible(), c.LastEventID, c.Reads)
 		}
 	})
 	return c.stream

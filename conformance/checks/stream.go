@@ -156,7 +156,7 @@ type Pending struct {
 // the body: the dispatched events, the parser's diagnostics, and what a
 // lint pass over the raw lines saw (line-ending styles, comments). It
 // never copies a line or an event's data out of the body, so its size
-// grows with the number of events, not with the bytes. Build it with Parse,
+// grows with the number of events, not with the bytes. Build it with ParseStream,
 // or incrementally with an Index.
 //
 // The events and diagnostics are those the standard's parser
@@ -195,11 +195,11 @@ type Stream struct {
 	counts map[sse.DiagnosticKind]int
 }
 
-// Parse indexes body (a client's view of a response body) as Index does
+// ParseStream indexes body (a client's view of a response body) as Index does
 // in one go: seeded with lastEventID as a reconnecting browser is, the end
 // of body taken as the end of the stream. reads, when not nil, time the
 // events' arrival.
-func Parse(body []byte, lastEventID string, reads []Read) *Stream {
+func ParseStream(body []byte, lastEventID string, reads []Read) *Stream {
 	x := NewIndex(lastEventID)
 	return x.Finish(body, reads)
 }
