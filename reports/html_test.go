@@ -3,11 +3,9 @@ package reports
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -15,24 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssebench/ssebench/internal/golden"
+
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/ssebench/ssebench/scenarios"
 	"golang.org/x/net/html"
 )
-
-// The -update flag rewrites the golden files. It is registered only if no
-// other test file of the package has registered it, and read by name, so
-// several golden-file tests can share it.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite the golden files under testdata")
-	}
-}
-
-func htmlUpdating() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
 
 // ---- fixtures --------------------------------------------------------------
 
@@ -270,26 +256,7 @@ func renderHTMLConformance(tb testing.TB, r *ConformanceReport) []byte {
 
 func checkHTMLGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", "html", name+".golden.html")
-	if htmlUpdating() {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatalf("update golden: %v", err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden (run with -update to create it): %v", err)
-	}
-	if !bytes.Equal(got, want) {
-		gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-		for i := range min(len(gl), len(wl)) {
-			if gl[i] != wl[i] {
-				t.Fatalf("%s differs from the golden file at line %d (run with -update if intended):\ngot:  %.300s\nwant: %.300s", name, i+1, gl[i], wl[i])
-			}
-		}
-		t.Fatalf("%s differs from the golden file: %d lines, want %d (run with -update if intended)", name, len(gl), len(wl))
-	}
+	golden.Check(t, filepath.Join("testdata", "html", name+".golden.html"), got)
 }
 
 // htmlParsedChart is one parsed <svg data-chart> element.

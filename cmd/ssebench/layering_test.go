@@ -43,6 +43,7 @@ var layers = map[string][]string{
 	"cmd/ssebench":         {"..."},
 	"cmd/sse-bare":         {},
 	"internal/hostile":     {},
+	"internal/golden":      {},
 	"scenarios/kubernetes": {},
 }
 
