@@ -1,6 +1,10 @@
 package scenarios
 
-import "os"
+import (
+	"bytes"
+	"os"
+	"testing"
+)
 
 // parse decodes and validates a scenario held in data, the way the CLI
 // does with no overrides: nil and every problem unless it is valid.
@@ -23,3 +27,14 @@ func load(path string) (*Scenario, error) {
 	}
 	return parse(path, data)
 }
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
