@@ -130,3 +130,15 @@ func TestThresholdTypesString(t *testing.T) {
 		t.Error("the zero Op held, or >= 0 did not hold for 0")
 	}
 }
+
+func TestClosest(t *testing.T) {
+	names := []string{"SSEBENCH_DURATION", "SSEBENCH_OUT", "SSEBENCH_THRESHOLD"}
+	for s, want := range map[string]string{"SSEBENCH_DURATON": "SSEBENCH_DURATION", "SSEBENCH_TRESHOLD": "SSEBENCH_THRESHOLD", "SSEBENCH_OTU": "SSEBENCH_OUT"} {
+		if got := Closest(s, names); got != want {
+			t.Errorf("Closest(%q) = %q, want %q", s, got, want)
+		}
+	}
+	if got := Closest("x", nil); got != "" {
+		t.Errorf("Closest with no names = %q", got)
+	}
+}
