@@ -62,13 +62,19 @@ func WriteHTML(w io.Writer, f *File) error {
 	if f == nil {
 		return errors.New("reports: WriteHTML: nil File")
 	}
-	v := newHTMLRunView(f)
+	return renderHTMLPage(w, htmlRunTemplate, newHTMLRunView(f), "WriteHTML")
+}
+
+// renderHTMLPage renders view with page template t into memory and writes
+// the page to w in one Write, so a template error writes nothing; errors
+// name the caller (who).
+func renderHTMLPage(w io.Writer, t *template.Template, view any, who string) error {
 	var buf bytes.Buffer
-	if err := htmlRunTemplate.Execute(&buf, v); err != nil {
-		return fmt.Errorf("reports: WriteHTML: render: %w", err)
+	if err := t.Execute(&buf, view); err != nil {
+		return fmt.Errorf("reports: %s: render: %w", who, err)
 	}
 	if _, err := w.Write(buf.Bytes()); err != nil {
-		return fmt.Errorf("reports: WriteHTML: %w", err)
+		return fmt.Errorf("reports: %s: %w", who, err)
 	}
 	return nil
 }
