@@ -80,6 +80,21 @@ func TestScenarioSchemaValidatesExamples(t *testing.T) {
 			t.Errorf("%s does not satisfy %s: %v", f, scenarioSchemaPath, err)
 		}
 	}
+	// What a result file records as its scenario (MarshalJSON) is a
+	// scenario file too.
+	for _, f := range files {
+		sc, err := load(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := json.Marshal(sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Validate(yamlDoc(t, b)); err != nil {
+			t.Errorf("%s as recorded in a result file does not satisfy %s: %v\n%s", f, scenarioSchemaPath, err, b)
+		}
+	}
 	for name, src := range map[string]string{
 		"no url":               "load: {connections: 1}\n",
 		"unknown key":          "url: http://127.0.0.1/\nconections: 5\n",
