@@ -44,6 +44,7 @@ var layers = map[string][]string{
 	"cmd/sse-bare":         {},
 	"internal/hostile":     {},
 	"internal/golden":      {},
+	"internal/browsertest": {},
 	"scenarios/kubernetes": {},
 }
 
