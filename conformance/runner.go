@@ -26,21 +26,23 @@ var ErrAlreadyRan = errors.New("conformance: the suite already ran in this proce
 // target gave no HTTP response at all.
 var ErrUnreachable = errors.New("target unreachable")
 
-// UnreachableError reports that the stream request got no response: a
-// dial, DNS, TLS or protocol error. The report is still returned.
-type UnreachableError struct {
+// NoResponseError reports that the stream request got no HTTP response (a
+// dial, DNS, TLS or protocol error); the report is still returned. It is
+// conformance's, distinct from the swarm's UnreachableError (a load run that
+// cannot reach its target at the start).
+type NoResponseError struct {
 	// Err is the transport error of the stream request.
 	Err error
 }
 
 // Error says that the target is unreachable, and why.
-func (e *UnreachableError) Error() string { return fmt.Sprintf("target unreachable: %v", e.Err) }
+func (e *NoResponseError) Error() string { return fmt.Sprintf("target unreachable: %v", e.Err) }
 
 // Unwrap returns the transport error.
-func (e *UnreachableError) Unwrap() error { return e.Err }
+func (e *NoResponseError) Unwrap() error { return e.Err }
 
 // Is makes errors.Is(err, ErrUnreachable) true.
-func (e *UnreachableError) Is(target error) bool { return target == ErrUnreachable }
+func (e *NoResponseError) Is(target error) bool { return target == ErrUnreachable }
 
 // RunOptions say how Run reports, beside the Config of what it checks.
 // The report itself is returned: the caller renders it (reports.Write...),
@@ -102,7 +104,7 @@ func cliAssert(c *checks.Check, f checks.Finding) {
 
 // Run checks cfg.Target with the Ginkgo suite and returns the report, every
 // string of it redacted (see redactor). The error is a validation error
-// (the Config is wrong: nothing ran), an *UnreachableError (the report is
+// (the Config is wrong: nothing ran), a *NoResponseError (the report is
 // returned too), ErrAlreadyRan, or the context's error when the run was
 // interrupted (with the partial report). A failed check is not an error:
 // see the report's Summary.Passed. Run may be called once per process.
@@ -155,7 +157,7 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) (*reports.Conformance
 		return report, fmt.Errorf("conformance: interrupted: %w", err)
 	}
 	if in := sess.snapshot(); in.Main != nil && in.Main.Err != nil && !in.Main.Connected {
-		return report, &UnreachableError{Err: errors.New(redactor(cfg).String(in.Main.Err.Error()))}
+		return report, &NoResponseError{Err: errors.New(redactor(cfg).String(in.Main.Err.Error()))}
 	}
 	return report, nil
 }

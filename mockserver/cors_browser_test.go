@@ -6,12 +6,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ssebench/ssebench/internal/browsertest"
 
 	"github.com/chromedp/chromedp"
 )
@@ -55,33 +55,13 @@ type corsOut struct {
 	} `json:"fetch"`
 }
 
-func findChromium(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("TEST_CHROMIUM"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("TEST_CHROMIUM=%s: %v", p, err)
-		}
-		return p
-	}
-	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("no Chromium found (CI=true): install Debian's chromium package or set TEST_CHROMIUM")
-	}
-	t.Skip("no Chromium found: install chromium or set TEST_CHROMIUM to run the browser test")
-	return ""
-}
-
 // seenRequest is what the mock's origin received.
 type seenRequest struct {
 	method, path, cookie, origin, lastEventID, requestHeaders string
 }
 
 func TestBrowserCORSCredentials(t *testing.T) {
-	exe := findChromium(t)
+	exe := browsertest.FindChromium(t)
 	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.SetCookie(w, &http.Cookie{Name: "ssebench_session", Value: "c-42", Path: "/"})
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -91,30 +71,8 @@ func TestBrowserCORSCredentials(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-	defer func() {
-		if err := chromedp.Cancel(browserCtx); err != nil && ctx.Err() == nil {
-			t.Logf("closing the browser: %v", err)
-		}
-	}()
-	if err := chromedp.Do(browserCtx); err != nil {
-		t.Fatalf("start %s: %v", exe, err)
-	}
+	browserCtx, stop := browsertest.Start(t, ctx, exe)
+	defer stop()
 
 	for _, creds := range []bool{true, false} {
 		t.Run(fmt.Sprintf("cors-credentials=%v", creds), func(t *testing.T) {

@@ -283,7 +283,7 @@ func TestConsume(t *testing.T) {
 // TestConsumeSnapshotsConcurrently reads snapshots while the consumer
 // writes (run with -race).
 func TestConsumeSnapshotsConcurrently(t *testing.T) {
-	a := NewAggregator(AggregatorOptions{Interval: 10 * time.Millisecond})
+	a := NewAggregator(AggregatorOptions{Interval: time.Second}) // ticks cost CPU under -race: few of them, the snapshots come every snapshotEvery anyway
 	ch := make(chan *scenarios.Result, 64)
 	var wg sync.WaitGroup
 	stop := make(chan struct{})

@@ -1,6 +1,8 @@
 package reports
 
 import (
+	"github.com/ssebench/ssebench/scenarios"
+
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -222,7 +224,7 @@ func (c *Capacity) Step(n int) (*CapacityStep, error) {
 
 // FormatObserved formats a statistic in a threshold's unit, as the
 // summary does ("1040 ms", "2.50%", "118.0/s").
-func FormatObserved(v float64, unit string) string { return fmtObserved(v, unit) }
+func FormatObserved(v float64, unit scenarios.Unit) string { return fmtObserved(v, unit) }
 
 // mergeGoodput sums the shards' goodput counts (nil when none has any),
 // with the fraction and the rate over the merged duration.

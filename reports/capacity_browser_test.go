@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/ssebench/ssebench/internal/browsertest"
 )
 
 // TestBrowserCapacityHTML opens the capacity report in headless Chromium,
@@ -18,7 +20,7 @@ import (
 // to look at. The page must show the knee: the passing region and the knee
 // line are drawn in each chart.
 func TestBrowserCapacityHTML(t *testing.T) {
-	exe := findChromium(t)
+	exe := browsertest.FindChromium(t)
 	out := artifactDir(t)
 	var b bytes.Buffer
 	if err := WriteCapacityHTML(&b, capacityFixture()); err != nil {
@@ -30,21 +32,8 @@ func TestBrowserCapacityHTML(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), browserTimeout)
 	defer cancel()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-	defer func() {
-		if err := chromedp.Cancel(browserCtx); err != nil && ctx.Err() == nil {
-			t.Logf("closing the browser: %v", err)
-		}
-	}()
+	browserCtx, stop := browsertest.Start(t, ctx, exe, chromedp.WindowSize(1280, 900))
+	defer stop() // close the browser and wait for its process to exit
 	var bl browserLog
 	if err := chromedp.Listen(browserCtx, bl.listen); err != nil {
 		t.Fatalf("listen: %v", err)

@@ -178,9 +178,9 @@ func capacitySLOChart(c *Capacity, pts []capacityPoint, i int, s CapacitySLO,
 	bound := math.NaN()
 	yunit := ""
 	if err == nil {
-		bound, yunit = th.Value, th.Unit
+		bound, yunit = th.Value, string(th.Unit)
 	}
-	if yunit == scenarios.UnitFraction {
+	if err == nil && th.Unit == scenarios.UnitFraction {
 		yunit = "fraction"
 	}
 	ymax := bound
@@ -201,7 +201,7 @@ func capacitySLOChart(c *Capacity, pts []capacityPoint, i int, s CapacitySLO,
 		y := ys.at(bound)
 		p.move(float64(ch.PL), y)
 		p.line(float64(ch.PR), y)
-		ch.Series = append(ch.Series, svgSeries{Label: "objective " + th.Op + " " + FormatObserved(bound, th.Unit), Class: "s2", D: p.String(), Kind: "dash"})
+		ch.Series = append(ch.Series, svgSeries{Label: "objective " + th.Op.String() + " " + FormatObserved(bound, th.Unit), Class: "s2", D: p.String(), Kind: "dash"})
 	}
 	ch.Dots = capacityDots(pts, xs, ys, obs, s.Judged)
 	ch.Caption = fmt.Sprintf("Values above the chart's top (4× the objective) are drawn at the top; the table below has them all. Objective as written: %s.", s.Expr)

@@ -19,7 +19,7 @@ func WriteCapacityText(w io.Writer, f *File) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "capacity: %s\n", c.Answer)
 	fmt.Fprintf(&b, "  verdict %s; by %s, %s .. %s, resolution %s; %d steps in %s\n",
-		c.Verdict, c.By, c.Min.String(), c.Max.String(), fmtPct(c.Resolution), len(c.Steps),
+		c.Verdict, c.By, c.Min.String(), c.Max.String(), humanPercent(c.Resolution), len(c.Steps),
 		(time.Duration(c.WallS * float64(time.Second))).Round(time.Second))
 	if f.Environment.Target != "" {
 		fmt.Fprintf(&b, "  target %s\n", f.Environment.Target)
@@ -98,5 +98,5 @@ func goodputCell(g Goodput) string {
 	if g.Judged == 0 {
 		return "-"
 	}
-	return fmt.Sprintf("%d/%d %s", g.Good, g.Judged, fmtPct(g.Fraction))
+	return fmt.Sprintf("%d/%d %s", g.Good, g.Judged, humanPercent(g.Fraction))
 }

@@ -82,9 +82,9 @@ type ComparisonRow struct {
 	Name string `json:"name"`
 	// Unit is the unit of Base, Current, Low and High: "ms", "fraction"
 	// (errors.rate) or "/s".
-	Unit    string  `json:"unit"`
-	Base    float64 `json:"base"`    // the baseline's value, in Unit
-	Current float64 `json:"current"` // the current run's value, in Unit
+	Unit    scenarios.Unit `json:"unit"`
+	Base    float64        `json:"base"`    // the baseline's value, in Unit
+	Current float64        `json:"current"` // the current run's value, in Unit
 	// DeltaPct is (Current - Base) / Base in percent; null when Base is 0.
 	DeltaPct *float64 `json:"delta_pct"`
 	// Test names the significance test: "bootstrap" (of the quantile
@@ -525,7 +525,7 @@ func fmtSigned(v float64, prec int) string {
 }
 
 // fmtDiff formats a difference in unit with a sign.
-func fmtDiff(v float64, unit string) string {
+func fmtDiff(v float64, unit scenarios.Unit) string {
 	switch unit {
 	case scenarios.UnitMillis:
 		s := fmtMS(v)

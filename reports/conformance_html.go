@@ -1,7 +1,6 @@
 package reports
 
 import (
-	"bytes"
 	"cmp"
 	"fmt"
 	"html/template"
@@ -71,15 +70,7 @@ type evidenceSegment struct {
 // reference and evidence bytes, events counted from 0 as everywhere else.
 // Only the spec links point outside the page.
 func WriteConformanceHTML(w io.Writer, r *ConformanceReport) error {
-	v := newConfView(r)
-	var buf bytes.Buffer
-	if err := htmlConfTemplate.Execute(&buf, v); err != nil {
-		return fmt.Errorf("reports: WriteConformanceHTML: render: %w", err)
-	}
-	if _, err := w.Write(buf.Bytes()); err != nil {
-		return fmt.Errorf("reports: WriteConformanceHTML: %w", err)
-	}
-	return nil
+	return renderHTMLPage(w, htmlConfTemplate, newConfView(r), "WriteConformanceHTML")
 }
 
 func newConfView(r *ConformanceReport) *confView {

@@ -16,6 +16,8 @@ package reports
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/ssebench/ssebench/scenarios"
 )
 
 // SchemaVersion is the version of the JSON result File this code writes and
@@ -158,9 +160,9 @@ type Interval struct {
 
 // ThresholdResult is the verdict of one threshold expression.
 type ThresholdResult struct {
-	Expr     string  `json:"expr"`            // as written, e.g. "ttft.p99 < 500ms"
-	Observed float64 `json:"observed"`        // the statistic, in Unit (0 when Error is set)
-	Unit     string  `json:"unit,omitempty"`  // "ms", "/s", "fraction" or "" (a count)
-	Pass     bool    `json:"pass"`            // the threshold held
-	Error    string  `json:"error,omitempty"` // why nothing was observed, e.g. "no samples" (then Pass is false)
+	Expr     string         `json:"expr"`            // as written, e.g. "ttft.p99 < 500ms"
+	Observed float64        `json:"observed"`        // the statistic, in Unit (0 when Error is set)
+	Unit     scenarios.Unit `json:"unit,omitempty"`  // "ms", "/s", "fraction" or "" (a count)
+	Pass     bool           `json:"pass"`            // the threshold held
+	Error    string         `json:"error,omitempty"` // why nothing was observed, e.g. "no samples" (then Pass is false)
 }

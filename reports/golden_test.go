@@ -2,30 +2,14 @@ package reports
 
 import (
 	"bytes"
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
+	"github.com/ssebench/ssebench/internal/golden"
 
 	"github.com/ssebench/ssebench/scenarios"
 )
-
-// goldenUpdate reports whether -update was given: rewrite the golden files
-// instead of comparing. The flag is registered once for the package (the
-// HTML tests use the same flag).
-func goldenUpdate() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
-
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite the golden files under testdata")
-	}
-}
 
 // goldenFiles are the deterministic Files the renderers are checked on.
 func goldenFiles(t *testing.T) map[string]*File {
@@ -59,24 +43,7 @@ func mustThresholds(t *testing.T, exprs ...string) []scenarios.Threshold {
 // -update.
 func checkReportGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if goldenUpdate() {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./reports -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test ./reports -update rewrites it):\n%s",
-			name, cmp.Diff(string(want), string(got)))
-	}
+	golden.Check(t, filepath.Join("testdata", "golden", name), got)
 }
 
 func TestGolden(t *testing.T) {

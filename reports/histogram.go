@@ -93,10 +93,6 @@ func (h *Histogram) Count() int64 { return h.h.TotalCount() }
 // were clamped into it.
 func (h *Histogram) OutOfRange() int64 { return h.outOfRange }
 
-// Dropped returns how many values could not be recorded at all (only a
-// total count past math.MaxInt64 does that).
-func (h *Histogram) Dropped() int64 { return h.dropped }
-
 // Quantile returns the value at quantile q (0..1, e.g. 0.99 for p99): the
 // largest value that a fraction 1-q of the recorded values are equal to or
 // larger than, at the histogram's resolution. It returns 0 when h is empty.

@@ -67,8 +67,8 @@ func TestHistogramClampsOutOfRange(t *testing.T) {
 			if d := math.Abs(float64(got - tt.wantValue)); d > float64(tt.wantValue)/1000 {
 				t.Errorf("value = %v, want %v", got, tt.wantValue)
 			}
-			if h.Dropped() != 0 {
-				t.Errorf("Dropped = %d", h.Dropped())
+			if h.dropped != 0 {
+				t.Errorf("dropped = %d", h.dropped)
 			}
 		})
 	}

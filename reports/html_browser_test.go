@@ -4,12 +4,13 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ssebench/ssebench/internal/browsertest"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
@@ -32,26 +33,6 @@ import (
 
 // browserTimeout bounds the whole browser session.
 const browserTimeout = 60 * time.Second
-
-func findChromium(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("TEST_CHROMIUM"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("TEST_CHROMIUM=%s: %v", p, err)
-		}
-		return p
-	}
-	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "/usr/bin/chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("no Chromium found (CI=true): install Debian's chromium package or set TEST_CHROMIUM")
-	}
-	t.Skip("no Chromium found: install chromium or set TEST_CHROMIUM to run the browser test")
-	return ""
-}
 
 func artifactDir(t *testing.T) string {
 	t.Helper()
@@ -154,7 +135,7 @@ func (b *browserLog) listen(ev any) {
 }
 
 func TestBrowserHTMLReports(t *testing.T) {
-	exe := findChromium(t)
+	exe := browsertest.FindChromium(t)
 	out := artifactDir(t)
 	pages := t.TempDir()
 	write := func(name string, b []byte) string {
@@ -170,32 +151,8 @@ func TestBrowserHTMLReports(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), browserTimeout)
 	defer cancel()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-	// Close the browser and wait for its process to exit, whatever happens.
-	defer func() {
-		if err := chromedp.Cancel(browserCtx); err != nil && ctx.Err() == nil {
-			t.Logf("closing the browser: %v", err)
-		}
-	}()
-	if err := chromedp.Do(browserCtx); err != nil {
-		t.Fatalf("start %s: %v", exe, err)
-	}
+	browserCtx, stop := browsertest.Start(t, ctx, exe, chromedp.WindowSize(1280, 900))
+	defer stop() // close the browser and wait for its process to exit, whatever happens
 
 	tests := []struct {
 		name, path, shot string

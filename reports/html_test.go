@@ -3,11 +3,9 @@ package reports
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -15,23 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssebench/ssebench/internal/golden"
+
 	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/ssebench/ssebench/scenarios"
 	"golang.org/x/net/html"
 )
-
-// The -update flag rewrites the golden files. It is registered only if no
-// other test file of the package has registered it, and read by name, so
-// several golden-file tests can share it.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite the golden files under testdata")
-	}
-}
-
-func htmlUpdating() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
 
 // ---- fixtures --------------------------------------------------------------
 
@@ -269,26 +256,7 @@ func renderHTMLConformance(tb testing.TB, r *ConformanceReport) []byte {
 
 func checkHTMLGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", "html", name+".golden.html")
-	if htmlUpdating() {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatalf("update golden: %v", err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden (run with -update to create it): %v", err)
-	}
-	if !bytes.Equal(got, want) {
-		gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-		for i := range min(len(gl), len(wl)) {
-			if gl[i] != wl[i] {
-				t.Fatalf("%s differs from the golden file at line %d (run with -update if intended):\ngot:  %.300s\nwant: %.300s", name, i+1, gl[i], wl[i])
-			}
-		}
-		t.Fatalf("%s differs from the golden file: %d lines, want %d (run with -update if intended)", name, len(gl), len(wl))
-	}
+	golden.Check(t, filepath.Join("testdata", "html", name+".golden.html"), got)
 }
 
 // htmlParsedChart is one parsed <svg data-chart> element.
@@ -391,8 +359,8 @@ func TestHTMLDeterministic(t *testing.T) {
 }
 
 var htmlWantRunCharts = []string{
-	"spectrum-ttft", "spectrum-gap", "spectrum-e2e", "spectrum-ttfb", "spectrum-ttfe", "spectrum-connect",
-	"spectrum-itl", "spectrum-tpot", "spectrum-queue",
+	"spectrum-connect", "spectrum-ttfb", "spectrum-ttfe", "spectrum-ttft", "spectrum-gap",
+	"spectrum-itl", "spectrum-tpot", "spectrum-e2e", "spectrum-queue",
 	"ts-active", "ts-events", "ts-errors", "ts-ttft", "ts-lag",
 	"load-latency", "load-throughput",
 }
@@ -784,10 +752,11 @@ func TestHTMLFormatting(t *testing.T) {
 		{humanRate(12.345), "12.3"},
 		{humanRate(12345.6), "12,346"},
 		{humanPercent(0.0123), "1.23%"},
-		{humanPercent(0.00001), "<0.01%"},
+		{humanPercent(0.00001), "0.001%"},
+		{humanPercent(0.0000123), "0.0012%"},
 		{humanPercent(0.5), "50%"},
 		{humanBytes(999), "999 B"},
-		{humanBytes(12_345_678), "12.3 MB"},
+		{humanBytes(12_345_678), "11.8 MiB"},
 		{humanSeconds(10), "10 s"},
 		{humanSeconds(3600), "1h0m0s"},
 		{svgTickLabel(1500), "1500"},
@@ -798,9 +767,10 @@ func TestHTMLFormatting(t *testing.T) {
 		{svgClock(3725, 7200), "1:02:05"},
 		{spectrumLabel(spectrumPercentile(2.5), 2.5), "99.68"},
 		{spectrumLabel(spectrumPercentile(0.5), 0.5), "68.4"},
-		{humanWithUnit(0.0123, "fraction"), "1.23%"},
-		{humanWithUnit(12000, "/s"), "12,000/s"},
-		{humanWithUnit(3, ""), "3"},
+		{fmtObserved(0.0123, scenarios.UnitFraction), "1.23%"},
+		{fmtObserved(12000, scenarios.UnitPerSecond), "12,000/s"},
+		{fmtObserved(212.4, scenarios.UnitMillis), "212.4 ms"},
+		{fmtObserved(3, scenarios.UnitCount), "3"},
 	}
 	for i, tt := range tests {
 		if tt.got != tt.want {

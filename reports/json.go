@@ -20,19 +20,7 @@ var ErrBadFile = errors.New("not a usable ssebench result")
 // slices and maps are written as [] and {} so consumers need not care.
 func WriteJSON(w io.Writer, f *File) error {
 	g := *f
-	if g.Metrics == nil {
-		g.Metrics = map[string]*MetricStats{}
-	}
 	normalize(&g)
-	if g.Intervals == nil {
-		g.Intervals = []Interval{}
-	}
-	if g.Thresholds == nil {
-		g.Thresholds = []ThresholdResult{}
-	}
-	if g.Notes == nil {
-		g.Notes = []string{}
-	}
 	if g.Schema == 0 {
 		g.Schema = SchemaVersion
 	}
@@ -106,6 +94,18 @@ func checkFinite(f *File) error {
 // normalize gives f's nil maps and slices their empty values, so that
 // they are written as {} and [] and readers need not care.
 func normalize(f *File) {
+	if f.Metrics == nil {
+		f.Metrics = map[string]*MetricStats{}
+	}
+	if f.Intervals == nil {
+		f.Intervals = []Interval{}
+	}
+	if f.Thresholds == nil {
+		f.Thresholds = []ThresholdResult{}
+	}
+	if f.Notes == nil {
+		f.Notes = []string{}
+	}
 	c := &f.Counters
 	if c.Errors == nil {
 		c.Errors = map[string]int64{}
@@ -209,14 +209,5 @@ func decodeFile(b []byte) (*File, error) {
 	// The intervals' histograms are decoded (and checked) only by Merge:
 	// a long run has thousands.
 	normalize(&f)
-	if f.Thresholds == nil {
-		f.Thresholds = []ThresholdResult{}
-	}
-	if f.Notes == nil {
-		f.Notes = []string{}
-	}
-	if f.Intervals == nil {
-		f.Intervals = []Interval{}
-	}
 	return &f, nil
 }

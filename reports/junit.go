@@ -178,7 +178,7 @@ func thresholdFailure(t ThresholdResult) *junitFailure {
 // ("< 500ms" of "ttft.p99 < 500ms"), parsed again for its exact spelling.
 func limitOf(expr string) string {
 	if th, err := scenarios.ParseThreshold(expr); err == nil {
-		return th.Op + " " + fmtObserved(th.Value, th.Unit)
+		return th.Op.String() + " " + fmtObserved(th.Value, th.Unit)
 	}
 	return expr
 }

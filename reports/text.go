@@ -4,11 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"math"
-	"sort"
-	"strconv"
-
-	"github.com/ssebench/ssebench/scenarios"
 )
 
 // WriteText writes the one-screen summary of f: a header (target, duration,
@@ -20,9 +15,39 @@ import (
 // Output is deterministic for a given File.
 func WriteText(w io.Writer, f *File) error {
 	bw := bufio.NewWriter(w)
-	p := func(format string, a ...any) { fmt.Fprintf(bw, format, a...) }
+	writeHeader(bw, f)
+	writeLatencies(bw, f)
+	writeCounters(bw, f)
 
-	// Header.
+	// Errors and why.
+	writeErrors(bw, f)
+	writeFailures(bw, f.Failures)
+
+	// Thresholds.
+	if len(f.Thresholds) > 0 {
+		fmt.Fprintf(bw, "\n")
+		writeThresholds(bw, f.Thresholds)
+	}
+
+	// Generator health, shards and notes.
+	writeGenerator(bw, f)
+	writeShards(bw, f)
+	if len(f.Notes) > 0 {
+		fmt.Fprintf(bw, "\nnotes\n")
+		for _, n := range f.Notes {
+			fmt.Fprintf(bw, "  - %s\n", Escape(n))
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write text summary: %w", err)
+	}
+	return nil
+}
+
+// writeHeader writes the summary's first lines: tool, target, shard, start,
+// duration, stream outcomes and the verdict.
+func writeHeader(bw *bufio.Writer, f *File) {
+	p := func(format string, a ...any) { fmt.Fprintf(bw, format, a...) }
 	target := f.Environment.Target
 	switch {
 	case f.Environment.EmbeddedMock && target != "":
@@ -52,7 +77,11 @@ func WriteText(w io.Writer, f *File) error {
 	}
 	p("\n")
 	p("verdict %s\n", verdict(f))
+}
 
+// writeLatencies writes the table of every latency metric, in ms.
+func writeLatencies(bw *bufio.Writer, f *File) {
+	p := func(format string, a ...any) { fmt.Fprintf(bw, format, a...) }
 	// Latencies.
 	names := metricOrder(f.Metrics)
 	if len(names) > 0 {
@@ -67,7 +96,12 @@ func WriteText(w io.Writer, f *File) error {
 	} else {
 		p("\nno latency samples\n")
 	}
+}
 
+// writeCounters writes the counters with their totals and rates per second.
+func writeCounters(bw *bufio.Writer, f *File) {
+	p := func(format string, a ...any) { fmt.Fprintf(bw, format, a...) }
+	c := f.Counters
 	// Counters and rates.
 	p("\n%-16s %12s %12s\n", "counters", "total", "per second")
 	row := func(name string, n int64, rate float64, extra string) {
@@ -86,7 +120,7 @@ func WriteText(w io.Writer, f *File) error {
 	}
 	row("events", c.Events, f.Rates.EventsPerS, extra)
 	row("tokens", c.Tokens, f.Rates.TokensPerS, "")
-	row("bytes", c.Bytes, perS(c.Bytes), "  ("+fmtBytes(c.Bytes)+")")
+	row("bytes", c.Bytes, perS(c.Bytes), "  ("+humanBytes(c.Bytes)+")")
 	if c.Reconnects > 0 || c.IDsLost > 0 || c.IDsDuplicated > 0 {
 		row("reconnects", c.Reconnects, perS(c.Reconnects), fmt.Sprintf("  (%d streams reconnected)", c.StreamsReconnected))
 		row("ids lost", c.IDsLost, perS(c.IDsLost), "")
@@ -101,30 +135,6 @@ func WriteText(w io.Writer, f *File) error {
 	if enc := encodingSummary(c.ContentEncoding); enc != "" {
 		p("content encoding %s\n", enc)
 	}
-
-	// Errors and why.
-	writeErrors(bw, f)
-	writeFailures(bw, f.Failures)
-
-	// Thresholds.
-	if len(f.Thresholds) > 0 {
-		p("\n")
-		writeThresholds(bw, f.Thresholds)
-	}
-
-	// Generator health and notes.
-	writeGenerator(bw, f)
-	writeShards(bw, f)
-	if len(f.Notes) > 0 {
-		p("\nnotes\n")
-		for _, n := range f.Notes {
-			p("  - %s\n", Escape(n))
-		}
-	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("write text summary: %w", err)
-	}
-	return nil
 }
 
 // WriteThresholds writes the threshold verdicts of f, one line each:
@@ -192,81 +202,4 @@ func verdict(f *File) string {
 		v += ", DEGRADED"
 	}
 	return v
-}
-
-// metricOrder returns the metric names of m in scenarios.Metric order, then
-// any others alphabetically.
-func metricOrder(m map[string]*MetricStats) []string {
-	var names, others []string
-	for i := range scenarios.NumMetrics {
-		if _, ok := m[i.String()]; ok {
-			names = append(names, i.String())
-		}
-	}
-	for n := range m {
-		if _, known := scenarios.ParseMetric(n); !known {
-			others = append(others, n)
-		}
-	}
-	sort.Strings(others)
-	return append(names, others...)
-}
-
-// fmtMS formats milliseconds with about 4 significant digits, never below
-// µs resolution.
-func fmtMS(v float64) string {
-	a := math.Abs(v)
-	switch {
-	case a < 10:
-		return fmtFloat(v, 3)
-	case a < 100:
-		return fmtFloat(v, 2)
-	case a < 10000:
-		return fmtFloat(v, 1)
-	default:
-		return fmtFloat(v, 0)
-	}
-}
-
-// fmtFloat formats v with prec decimals.
-func fmtFloat(v float64, prec int) string { return strconv.FormatFloat(v, 'f', prec, 64) }
-
-// fmtPct formats a fraction as a percentage.
-func fmtPct(frac float64) string {
-	p := frac * 100
-	if p != 0 && math.Abs(p) < 0.01 {
-		return strconv.FormatFloat(p, 'g', 2, 64) + "%"
-	}
-	return fmtFloat(p, 2) + "%"
-}
-
-// fmtObserved formats a threshold's observed value in its unit.
-func fmtObserved(v float64, unit string) string {
-	switch unit {
-	case scenarios.UnitMillis:
-		return fmtMS(v) + " ms"
-	case scenarios.UnitFraction:
-		return fmtPct(v)
-	case scenarios.UnitPerSecond:
-		return fmtFloat(v, 1) + "/s"
-	default:
-		if v == math.Trunc(v) && math.Abs(v) < 1e15 {
-			return strconv.FormatInt(int64(v), 10)
-		}
-		return strconv.FormatFloat(v, 'g', 6, 64)
-	}
-}
-
-// fmtBytes formats a byte count with a binary unit.
-func fmtBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return strconv.FormatInt(n, 10) + " B"
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmtFloat(float64(n)/float64(div), 1) + " " + string("KMGTPE"[exp]) + "iB"
 }

@@ -34,7 +34,7 @@ func writeErrors(w *bufio.Writer, f *File) {
 	})
 	fmt.Fprintf(w, "\nerrors (failed streams: %d", c.StreamsFailed)
 	if c.StreamsStarted > 0 {
-		fmt.Fprintf(w, " = %s of started", fmtPct(float64(c.StreamsFailed)/float64(c.StreamsStarted)))
+		fmt.Fprintf(w, " = %s of started", humanPercent(float64(c.StreamsFailed)/float64(c.StreamsStarted)))
 	}
 	fmt.Fprintf(w, "; failed attempts: %d)\n", attempts)
 	fmt.Fprintf(w, "  %-22s %10s %10s\n", "class", "streams", "attempts")

@@ -33,7 +33,7 @@ func Evaluate(f *File, ths []scenarios.Threshold) (pass bool) {
 		r := ThresholdResult{Expr: t.Expr, Unit: t.Unit}
 		obs, unit, err := observe(f, t)
 		if err == nil && unit != t.Unit {
-			err = fmt.Errorf("%s.%s is in %q, the threshold in %q", t.Metric, t.Stat, unitName(unit), unitName(t.Unit))
+			err = fmt.Errorf("%s.%s is in %q, the threshold in %q", t.Metric, t.StatName(), unitName(unit), unitName(t.Unit))
 		}
 		if err != nil {
 			r.Error = err.Error()
@@ -50,7 +50,7 @@ func Evaluate(f *File, ths []scenarios.Threshold) (pass bool) {
 }
 
 // observe computes the statistic a threshold names, and its unit.
-func observe(f *File, t scenarios.Threshold) (float64, string, error) {
+func observe(f *File, t scenarios.Threshold) (float64, scenarios.Unit, error) {
 	if _, ok := scenarios.ParseMetric(t.Metric); ok {
 		return observeLatency(f, t)
 	}
@@ -82,9 +82,9 @@ func observe(f *File, t scenarios.Threshold) (float64, string, error) {
 		return 0, "", fmt.Errorf("unknown metric %q", t.Metric)
 	}
 	switch t.Stat {
-	case "count":
+	case scenarios.StatCount:
 		return float64(count), scenarios.UnitCount, nil
-	case "rate":
+	case scenarios.StatRate:
 		if fraction {
 			if of == 0 {
 				return 0, "", fmt.Errorf("%w: no streams started", errNoSamples)
@@ -96,13 +96,13 @@ func observe(f *File, t scenarios.Threshold) (float64, string, error) {
 		}
 		return float64(count) / f.DurationS, scenarios.UnitPerSecond, nil
 	}
-	return 0, "", fmt.Errorf("unknown statistic %q of counter %s", t.Stat, t.Metric)
+	return 0, "", fmt.Errorf("unknown statistic %q of counter %s", t.StatName(), t.Metric)
 }
 
 // observeLatency computes a latency statistic from the metric's histogram.
-func observeLatency(f *File, t scenarios.Threshold) (float64, string, error) {
+func observeLatency(f *File, t scenarios.Threshold) (float64, scenarios.Unit, error) {
 	st := f.Metrics[t.Metric]
-	if t.Stat == "count" {
+	if t.Stat == scenarios.StatCount {
 		if st == nil {
 			return 0, scenarios.UnitCount, nil
 		}
@@ -116,27 +116,27 @@ func observeLatency(f *File, t scenarios.Threshold) (float64, string, error) {
 		return 0, "", fmt.Errorf("metric %s: %w", t.Metric, err)
 	}
 	var d time.Duration
-	switch {
-	case t.Stat == "min":
+	switch t.Stat {
+	case scenarios.StatMin:
 		d = h.Min()
-	case t.Stat == "max":
+	case scenarios.StatMax:
 		d = h.Max()
-	case t.Stat == "mean":
+	case scenarios.StatMean:
 		d = h.Mean()
-	case t.Stat == "stddev":
+	case scenarios.StatStddev:
 		d = h.StdDev()
-	case len(t.Stat) > 1 && t.Stat[0] == 'p':
+	case scenarios.StatPercentile:
 		d = h.Quantile(t.Quantile / 100)
 	default:
-		return 0, "", fmt.Errorf("unknown statistic %q of latency %s", t.Stat, t.Metric)
+		return 0, "", fmt.Errorf("unknown statistic %q of latency %s", t.StatName(), t.Metric)
 	}
 	return ms(d), scenarios.UnitMillis, nil
 }
 
 // unitName spells a threshold unit for messages.
-func unitName(u string) string {
+func unitName(u scenarios.Unit) string {
 	if u == scenarios.UnitCount {
 		return "count"
 	}
-	return u
+	return string(u)
 }

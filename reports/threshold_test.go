@@ -104,7 +104,7 @@ func TestEvaluateNoStreams(t *testing.T) {
 func TestEvaluateUnitMismatch(t *testing.T) {
 	f := buildSynth(synth{streams: 5, every: time.Millisecond, events: 2}, fixedStart, time.Second, nil, "")
 	// Built by hand, not by ParseThreshold: a latency compared to a fraction.
-	th := scenarios.Threshold{Expr: "ttft.p99 < 1%", Metric: "ttft", Stat: "p99", Quantile: 99, Op: "<", Value: 0.01, Unit: scenarios.UnitFraction}
+	th := scenarios.Threshold{Expr: "ttft.p99 < 1%", Metric: "ttft", Stat: scenarios.StatPercentile, Quantile: 99, Op: scenarios.OpLess, Value: 0.01, Unit: scenarios.UnitFraction}
 	if Evaluate(f, []scenarios.Threshold{th}) || f.Thresholds[0].Error == "" {
 		t.Errorf("unit mismatch passed: %+v", f.Thresholds[0])
 	}

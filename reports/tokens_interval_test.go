@@ -64,12 +64,15 @@ func TestTokensPerInterval(t *testing.T) {
 		go srv.Serve(pn)
 		defer func() { ms.Close(); pn.Close(); srv.Close() }()
 
-		sc, err := scenarios.Parse("tokens.yaml", []byte(`
+		sc, err := scenarios.Decode("tokens.yaml", []byte(`
 url: http://127.0.0.1/v1/stream?ttft=50ms&itl=50ms&tokens=100
 events: eventsource
 load: {rate: 1/m}
 duration: 6s
 `))
+		if err == nil {
+			err = sc.Validate()
+		}
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,7 +6,7 @@ import (
 )
 
 func TestDialRateDecodeValidateShard(t *testing.T) {
-	s, err := Parse("d.yaml", []byte("url: http://h/\nload:\n  connections: 10\n  dial_rate: 300/s\n  dial_burst: 7\n"))
+	s, err := parse("d.yaml", []byte("url: http://h/\nload:\n  connections: 10\n  dial_rate: 300/s\n  dial_burst: 7\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +26,7 @@ func TestDialRateDecodeValidateShard(t *testing.T) {
 	if rate != 300 || burst != 7 {
 		t.Errorf("shards' dial rates sum to %v/s, bursts to %d; want 300/s and 7", rate, burst)
 	}
-	d, _ := Parse("d.yaml", []byte("url: http://h/\nload: {connections: 10}\n"))
+	d, _ := parse("d.yaml", []byte("url: http://h/\nload: {connections: 10}\n"))
 	if r, b := d.Load.EffectiveDial(); r != DefaultDialRate || b != DefaultDialBurst {
 		t.Errorf("defaults %v/s %d", r, b)
 	}
@@ -40,7 +40,7 @@ func TestDialRateDecodeValidateShard(t *testing.T) {
 		"url: http://h/\nload:\n  rate: 10/s\n  dial_rate: 10/s\n":                 "apply to the closed model",
 		"url: http://h/\nload:\n  connections: 10\n  dial_rate: 10/s\n  dial: 1\n": "dial",
 	} {
-		_, err := Parse("d.yaml", []byte(body))
+		_, err := parse("d.yaml", []byte(body))
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v, want an error with %q", body, err, want)
 		}

@@ -21,7 +21,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("url: http://h/{{x}}\nsetup: {url: 'http://h/', extract: {x: a.0}}\n"))
 	f.Add([]byte("a: &a [*a]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		s, err := Parse("fuzz.yaml", data)
+		s, err := parse("fuzz.yaml", data)
 		if err != nil {
 			ve, ok := err.(*ValidationError)
 			if !ok || len(ve.Problems) == 0 {
@@ -50,7 +50,7 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			t.Fatalf("MarshalJSON: %v", err)
 		}
-		if _, err := Parse("fuzz.yaml", b); err != nil {
+		if _, err := parse("fuzz.yaml", b); err != nil {
 			t.Fatalf("JSON %s does not parse back: %v", b, err)
 		}
 	})

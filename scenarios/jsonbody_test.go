@@ -39,7 +39,7 @@ body: '{"content": "ask: {{env.JB_Q}}"}'
 `, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := Parse("b.yaml", []byte("url: http://127.0.0.1:8080/v1/chat/completions\n"+tt.yaml+`
+			s, err := parse("b.yaml", []byte("url: http://127.0.0.1:8080/v1/chat/completions\n"+tt.yaml+`
 setup:
   url: http://127.0.0.1:8080/v1/sessions
   extract: {session: id}

@@ -18,7 +18,7 @@ func TestExamples(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			s, err := Load(f)
+			s, err := load(f)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -55,7 +55,7 @@ func TestDefault(t *testing.T) {
 }
 
 func TestDefaults(t *testing.T) {
-	s, err := Parse("d.yaml", []byte("url: http://h/x\n"))
+	s, err := parse("d.yaml", []byte("url: http://h/x\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,14 +112,14 @@ source_ips: [127.0.0.1-4, "10.0.0.1"]
 max_line: 64KiB
 max_event: 2MiB
 `
-	s, err := Parse("scenarios.yaml", []byte(src))
+	s, err := parse("scenarios.yaml", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s.Load.Model != Open || s.Load.Rate != 100 || s.Load.Arrival != Poisson || s.Load.Seed != 9 || s.Load.MaxConnections != 50 {
 		t.Errorf("load = %+v", s.Load)
 	}
-	if want := []Stage{{10 * time.Second, 200}, {5 * time.Second, 0}}; !reflect.DeepEqual(s.Load.Stages, want) {
+	if want := []Stage{{Duration: 10 * time.Second, Target: 200}, {Duration: 5 * time.Second, Target: 0}}; !reflect.DeepEqual(s.Load.Stages, want) {
 		t.Errorf("stages = %+v", s.Load.Stages)
 	}
 	if want := []Header{{"Authorization", "Bearer abc"}, {"X-Multi", "a"}, {"X-Multi", "b"}}; !reflect.DeepEqual(s.Headers, want) {
@@ -152,7 +152,7 @@ max_event: 2MiB
 }
 
 func TestBodyMappingIsJSON(t *testing.T) {
-	s, err := Parse("b.yaml", []byte("url: http://h/\nbody:\n  stream: true\n  n: 3\n  msg: \"hi {{stream}}\"\n"))
+	s, err := parse("b.yaml", []byte("url: http://h/\nbody:\n  stream: true\n  n: 3\n  msg: \"hi {{stream}}\"\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func TestBodyMappingIsJSON(t *testing.T) {
 }
 
 func TestHeadersList(t *testing.T) {
-	s, err := Parse("h.yaml", []byte("url: http://h/\nheaders:\n  - 'X-A: 1'\n  - 'X-A: 2'\n"))
+	s, err := parse("h.yaml", []byte("url: http://h/\nheaders:\n  - 'X-A: 1'\n  - 'X-A: 2'\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +176,7 @@ func TestHeadersList(t *testing.T) {
 }
 
 func TestExtensionKeysAndAnchors(t *testing.T) {
-	s, err := Parse("x.yaml", []byte("x-common: &d {first_byte: 1s, idle: 2s}\nurl: http://h/\ndeadlines: *d\n"))
+	s, err := parse("x.yaml", []byte("x-common: &d {first_byte: 1s, idle: 2s}\nurl: http://h/\ndeadlines: *d\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +186,7 @@ func TestExtensionKeysAndAnchors(t *testing.T) {
 }
 
 func TestStagesDefaultDuration(t *testing.T) {
-	s, err := Parse("r.yaml", []byte("url: http://h/\nload:\n  stages:\n    - {duration: 10s, target: 100}\n    - {duration: 20s, target: 0}\n"))
+	s, err := parse("r.yaml", []byte("url: http://h/\nload:\n  stages:\n    - {duration: 10s, target: 100}\n    - {duration: 20s, target: 0}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +245,7 @@ func TestProblems(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse("p.yaml", []byte(tt.src))
+			_, err := parse("p.yaml", []byte(tt.src))
 			var ve *ValidationError
 			if !errors.As(err, &ve) {
 				t.Fatalf("err = %v, want a *ValidationError", err)
@@ -326,7 +326,7 @@ func TestSetTarget(t *testing.T) {
 func TestMarshalJSONRoundTrip(t *testing.T) {
 	files, _ := filepath.Glob("examples/*.yaml")
 	for _, f := range files {
-		s, err := Load(f)
+		s, err := load(f)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -334,7 +334,7 @@ func TestMarshalJSONRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		back, err := Parse(s.File, b)
+		back, err := parse(s.File, b)
 		if err != nil {
 			t.Fatalf("%s: JSON does not load back: %v\n%s", f, err, b)
 		}
@@ -348,7 +348,7 @@ func TestMarshalJSONRoundTrip(t *testing.T) {
 }
 
 func TestRedaction(t *testing.T) {
-	s, err := Parse("r.yaml", []byte(`url: http://user:pw@h/x?api_key=SECRET1&tokens=64&access_token=SECRET2
+	s, err := parse("r.yaml", []byte(`url: http://user:pw@h/x?api_key=SECRET1&tokens=64&access_token=SECRET2
 headers:
   Authorization: Bearer SECRET3
   X-Api-Key: SECRET4
@@ -521,7 +521,7 @@ func TestForTarget(t *testing.T) {
 	}
 	// A scenario file without events reads them generically too: the
 	// finish convention is the embedded default's only.
-	s, err := Parse("g.yaml", []byte("url: http://h/x\n"))
+	s, err := parse("g.yaml", []byte("url: http://h/x\n"))
 	if err != nil || s.Events.Preset != PresetGeneric {
 		t.Errorf("a file without events: preset %q (%v), want generic", s.Events.Preset, err)
 	}

@@ -96,7 +96,7 @@ func redactJSON(v any) bool {
 // MarshalJSON encodes the scenario, with secrets redacted (see Redacted),
 // in the scenario file format: durations as "10s", rates as "100/s", the
 // event lists resolved from the preset. Since JSON is YAML, the output
-// loads back with Parse (bodies longer than 64 KiB are left out and
+// decodes back with Decode (bodies longer than 64 KiB are left out and
 // replaced by their file name).
 func (s *Scenario) MarshalJSON() ([]byte, error) {
 	r := s.Redacted()
@@ -106,58 +106,10 @@ func (s *Scenario) MarshalJSON() ([]byte, error) {
 	m.add("url", r.URL)
 	addRequestJSON(&m, &r.Request)
 	if r.Setup != nil {
-		st := jsonObject{}
-		st.add("method", r.Setup.Method)
-		st.add("url", r.Setup.URL)
-		addRequestJSON(&st, &r.Setup.Request)
-		ex := jsonObject{}
-		for k, v := range r.Setup.Extract {
-			ex.add(k, v)
-		}
-		st.add("extract", ex)
-		m.add("setup", st)
+		m.add("setup", setupJSON(r.Setup))
 	}
-	ev := r.Events.Resolved()
-	evs := jsonObject{}
-	evs.add("preset", string(ev.Preset))
-	for _, l := range []struct {
-		k string
-		v []string
-	}{{"content", ev.Content}, {"terminal", ev.Terminal}, {"error", ev.Error}, {"meta", ev.Meta}, {"terminal_data", ev.TerminalData}} {
-		if l.v == nil {
-			l.v = []string{}
-		}
-		evs.add(l.k, l.v)
-	}
-	m.add("events", evs)
-	l := r.Load
-	load := jsonObject{}
-	load.add("model", string(l.Model))
-	if l.Model == Open {
-		load.add("rate", rateString(l.Rate))
-		load.add("arrival", string(l.Arrival))
-		if l.MaxConnections > 0 {
-			load.add("max_connections", l.MaxConnections)
-		}
-	} else {
-		load.add("connections", l.Connections)
-	}
-	load.add("seed", l.Seed)
-	if len(l.Stages) > 0 {
-		var stages []jsonObject
-		for _, st := range l.Stages {
-			o := jsonObject{}
-			o.add("duration", durString(st.Duration))
-			if l.Model == Open {
-				o.add("target", rateString(st.Target))
-			} else {
-				o.add("target", st.Target)
-			}
-			stages = append(stages, o)
-		}
-		load.add("stages", stages)
-	}
-	m.add("load", load)
+	m.add("events", eventsJSON(r.Events.Resolved()))
+	m.add("load", loadJSON(r.Load))
 	m.add("duration", durString(r.Duration))
 	m.add("grace", durString(r.Grace))
 	dl := jsonObject{}
@@ -205,6 +157,68 @@ func (s *Scenario) MarshalJSON() ([]byte, error) {
 		m.add("max_event", r.MaxEvent)
 	}
 	return m.MarshalJSON()
+}
+
+// setupJSON is the setup: mapping of MarshalJSON.
+func setupJSON(s *Setup) jsonObject {
+	st := jsonObject{}
+	st.add("method", s.Method)
+	st.add("url", s.URL)
+	addRequestJSON(&st, &s.Request)
+	ex := jsonObject{}
+	for k, v := range s.Extract {
+		ex.add(k, v)
+	}
+	st.add("extract", ex)
+	return st
+}
+
+// eventsJSON is the events: mapping of MarshalJSON, the lists resolved
+// from the preset.
+func eventsJSON(ev Events) jsonObject {
+	evs := jsonObject{}
+	evs.add("preset", string(ev.Preset))
+	for _, l := range []struct {
+		k string
+		v []string
+	}{{"content", ev.Content}, {"terminal", ev.Terminal}, {"error", ev.Error}, {"meta", ev.Meta}, {"terminal_data", ev.TerminalData}} {
+		if l.v == nil {
+			l.v = []string{}
+		}
+		evs.add(l.k, l.v)
+	}
+	return evs
+}
+
+// loadJSON is the load: mapping of MarshalJSON.
+func loadJSON(l Workload) jsonObject {
+	load := jsonObject{}
+	load.add("model", string(l.Model))
+	if l.Model == Open {
+		load.add("rate", rateString(l.Rate))
+		load.add("arrival", string(l.Arrival))
+		if l.MaxConnections > 0 {
+			load.add("max_connections", l.MaxConnections)
+		}
+	} else {
+		load.add("connections", l.Connections)
+	}
+	load.add("seed", l.Seed)
+	if len(l.Stages) > 0 {
+		var stages []jsonObject
+		for _, st := range l.Stages {
+			o := jsonObject{}
+			o.add("duration", durString(st.Duration))
+			if l.Model == Open {
+				o.add("target", rateString(st.Target))
+			} else {
+				o.add("target", st.Target)
+			}
+			stages = append(stages, o)
+		}
+		load.add("stages", stages)
+	}
+	return load
 }
 
 const maxBodyInJSON = 64 << 10

@@ -8,7 +8,7 @@ import (
 )
 
 func TestPrepareRequest(t *testing.T) {
-	_, err := Parse("r.yaml", []byte(`url: http://127.0.0.1:8080/v1/sessions/{{session}}/stream?n={{stream}}
+	_, err := parse("r.yaml", []byte(`url: http://127.0.0.1:8080/v1/sessions/{{session}}/stream?n={{stream}}
 headers:
   X-Stream: "{{stream}}"
   Authorization: Bearer {{env.SSEBENCH_TEST_KEY}}
@@ -24,7 +24,7 @@ setup:
 		t.Fatal("unset env accepted")
 	}
 	t.Setenv("SSEBENCH_TEST_KEY", "k")
-	s, err := Parse("r.yaml", []byte(`url: http://127.0.0.1:8080/v1/sessions/{{session}}/stream?n={{stream}}
+	s, err := parse("r.yaml", []byte(`url: http://127.0.0.1:8080/v1/sessions/{{session}}/stream?n={{stream}}
 headers:
   X-Stream: "{{stream}}"
   Authorization: Bearer {{env.SSEBENCH_TEST_KEY}}

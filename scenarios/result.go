@@ -1,7 +1,6 @@
 package scenarios
 
 import (
-	"strings"
 	"sync"
 	"time"
 )
@@ -137,17 +136,6 @@ func (c ErrorClass) String() string {
 		return errorClassNames[c]
 	}
 	return "error?"
-}
-
-// ParseErrorClass returns the class named s (the part before any ":").
-func ParseErrorClass(s string) (ErrorClass, bool) {
-	s, _, _ = strings.Cut(s, ":")
-	for c, n := range errorClassNames {
-		if n == s && c != int(ErrNone) {
-			return ErrorClass(c), true
-		}
-	}
-	return 0, false
 }
 
 // Kind says what happened to a stream attempt when a Result was sent.

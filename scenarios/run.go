@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,11 +29,7 @@ func (s *Scenario) Pacer() (pacer.Scheduler, error) {
 	if len(l.Stages) == 0 {
 		curve = pacer.Constant{Freq: l.Rate, Per: time.Second, Offset: l.Offset}
 	} else {
-		st := pacer.Stages{Start: l.Rate, Offset: l.Offset, Stages: make([]pacer.Stage, len(l.Stages))}
-		for i, x := range l.Stages {
-			st.Stages[i] = pacer.Stage{Duration: x.Duration, Target: x.Target}
-		}
-		curve = st
+		curve = pacer.Stages{Start: l.Rate, Offset: l.Offset, Stages: slices.Clone(l.Stages)}
 	}
 	if l.Arrival == Poisson {
 		seed := l.Seed
@@ -47,11 +44,7 @@ func (s *Scenario) Pacer() (pacer.Scheduler, error) {
 // Ramp returns the closed model's schedule of concurrent streams (a
 // constant Load.Connections when there are no Stages).
 func (s *Scenario) Ramp() pacer.Ramp {
-	r := pacer.Ramp{Start: s.Load.Connections, Stages: make([]pacer.Stage, len(s.Load.Stages))}
-	for i, x := range s.Load.Stages {
-		r.Stages[i] = pacer.Stage{Duration: x.Duration, Target: x.Target}
-	}
-	return r
+	return pacer.Ramp{Start: s.Load.Connections, Stages: slices.Clone(s.Load.Stages)}
 }
 
 // Vars returns the template values of the stream numbered stream (see

@@ -4,20 +4,22 @@
 // expressions, sharding, and the Result record that flows from the swarm to
 // the reports.
 //
-// A Scenario is plain data. Load or Parse a file, or start from Default;
-// change exported fields (CLI flags override the file) and call Validate
-// again before running it.
+// A Scenario is plain data. Decode a file (DecodeFile, Decode) or start
+// from Default; change exported fields (CLI flags override the file) and
+// call Validate before running it.
 package scenarios
 
 import (
 	"net/netip"
 	"time"
+
+	"github.com/ssebench/ssebench/scenarios/pacer"
 )
 
 // Scenario is one load test: what to request, how to read the stream, how
 // much load to offer and for how long, and which gates decide pass or fail.
-// The zero value is not useful: use Load, Parse or Default, which merge the
-// defaults. A Scenario is not safe for concurrent mutation; treat it as
+// The zero value is not useful: use DecodeFile, Decode or Default, which
+// merge the defaults. A Scenario is not safe for concurrent mutation; treat it as
 // read-only once a run has started.
 type Scenario struct {
 	// Name is a label for reports. Defaults to the file name without its
@@ -298,14 +300,11 @@ type Workload struct {
 	Offset float64
 }
 
-// Stage is one segment of a ramp.
-type Stage struct {
-	// Duration is the stage's length.
-	Duration time.Duration
-	// Target is the level reached at the end of the stage: connections
-	// (closed model, an integer) or arrivals per second (open model).
-	Target float64
-}
+// Stage is one segment of a ramp: its Duration, and the Target level
+// reached at its end, connections (closed model, an integer) or arrivals
+// per second (open model). It is the pacer's type, so the schedules take
+// the scenario's stages as they are.
+type Stage = pacer.Stage
 
 // Deadlines bound each stream attempt; 0 disables a deadline.
 type Deadlines struct {

@@ -7,7 +7,7 @@ import (
 )
 
 func TestShardClosed(t *testing.T) {
-	s, err := Parse("c.yaml", []byte(`url: http://h/
+	s, err := parse("c.yaml", []byte(`url: http://h/
 load:
   connections: 10
   stages:
@@ -76,7 +76,7 @@ func TestShardSplitInt(t *testing.T) {
 // TestShardOpenInterleaves checks that the shards' arrival schedules
 // together are exactly the unsharded schedule.
 func TestShardOpenInterleaves(t *testing.T) {
-	s, err := Parse("o.yaml", []byte(`url: http://h/
+	s, err := parse("o.yaml", []byte(`url: http://h/
 load:
   rate: 10/s
   max_connections: 10
@@ -109,7 +109,7 @@ load:
 }
 
 func TestShardPoissonSeeds(t *testing.T) {
-	s, err := Parse("p.yaml", []byte("url: http://h/\nload:\n  rate: 100/s\n  arrival: poisson\n"))
+	s, err := parse("p.yaml", []byte("url: http://h/\nload:\n  rate: 100/s\n  arrival: poisson\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func TestShardPoissonSeeds(t *testing.T) {
 }
 
 func TestShardErrors(t *testing.T) {
-	s, _ := Parse("c.yaml", []byte("url: http://h/\nload:\n  connections: 2\n"))
+	s, _ := parse("c.yaml", []byte("url: http://h/\nload:\n  connections: 2\n"))
 	if _, err := s.Shard(3, 3); err == nil || !strings.Contains(err.Error(), "no connections") {
 		t.Errorf("shard 3/3 of 2 connections: %v", err)
 	}
@@ -173,7 +173,7 @@ func TestAbortsFraction(t *testing.T) {
 }
 
 func TestSourceIP(t *testing.T) {
-	s, err := Parse("s.yaml", []byte("url: http://h/\nsource_ips: 127.0.0.1-127.0.0.3\n"))
+	s, err := parse("s.yaml", []byte("url: http://h/\nsource_ips: 127.0.0.1-127.0.0.3\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

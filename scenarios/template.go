@@ -102,7 +102,7 @@ func templatePart(name string) (tpart, error) {
 		return tpart{kind: tUUID}, nil
 	}
 	if env, ok := strings.CutPrefix(name, "env."); ok {
-		if !isEnvName(env) {
+		if !isIdent(env) {
 			return tpart{}, fmt.Errorf("%q is not an environment variable name", env)
 		}
 		return tpart{kind: tEnv, s: env}, nil
@@ -113,22 +113,10 @@ func templatePart(name string) (tpart, error) {
 	return tpart{kind: tVar, s: name}, nil
 }
 
+// isIdent reports whether s is an identifier: a letter or '_', then
+// letters, digits or '_'. Setup extract names and environment variable
+// names (env.NAME) follow this one rule.
 func isIdent(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, c := range s {
-		switch {
-		case c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z':
-		case i > 0 && '0' <= c && c <= '9':
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-func isEnvName(s string) bool {
 	if s == "" {
 		return false
 	}

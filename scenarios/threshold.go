@@ -3,9 +3,7 @@ package scenarios
 import (
 	"errors"
 	"fmt"
-	"math"
 	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -47,32 +45,39 @@ type Threshold struct {
 	// Metric is a latency metric name (see Metric) or a counter name (see
 	// CounterNames).
 	Metric string
-	// Stat is the statistic: min, max, mean, stddev, pNN or pNN.N, count or
-	// rate.
-	Stat string
+	// Stat is the statistic: min, max, mean, stddev, a percentile (pNN or
+	// pNN.N, its value in Quantile), count or rate.
+	Stat Stat
 	// Quantile is the percentile of a pNN stat, in [0, 100] (99.9 for
 	// "p99.9"); 0 for the other stats.
 	Quantile float64
 	// Op is the comparison the observed value must satisfy: <, <=, > or >=.
-	Op string
+	Op Op
 	// Value is the bound, in Unit.
 	Value float64
 	// Unit is the unit of Value: UnitMillis, UnitPerSecond, UnitFraction or
 	// UnitCount.
-	Unit string
+	Unit Unit
 }
+
+// Unit is the unit of a threshold's value, and of what it is compared
+// with; it is spelled the same in the result file ("unit").
+type Unit string
+
+// String returns the unit as written in the result file ("" for a count).
+func (u Unit) String() string { return string(u) }
 
 // Threshold units.
 const (
 	// UnitMillis: milliseconds (latency statistics).
-	UnitMillis = "ms"
+	UnitMillis Unit = "ms"
 	// UnitPerSecond: events per second (rate of a throughput counter).
-	UnitPerSecond = "/s"
+	UnitPerSecond Unit = "/s"
 	// UnitFraction: a fraction in [0, 1] (rate of errors, aborted,
 	// arrivals_dropped).
-	UnitFraction = "fraction"
+	UnitFraction Unit = "fraction"
 	// UnitCount: a plain number (count).
-	UnitCount = ""
+	UnitCount Unit = ""
 )
 
 // ErrThreshold is wrapped by every error ParseThreshold returns.
@@ -92,8 +97,6 @@ func CounterNames() []string {
 // IsFractionCounter reports whether counter's rate is a fraction (errors,
 // aborted, arrivals_dropped) rather than a per-second rate.
 func IsFractionCounter(counter string) bool { return slices.Contains(fractionCounters, counter) }
-
-var thresholdOps = []string{"<=", ">=", "<", ">"}
 
 func metricNamesList() []string {
 	names := make([]string, NumMetrics)
@@ -121,135 +124,9 @@ func ParseThreshold(expr string) (Threshold, error) {
 	return t, nil
 }
 
-func parseThreshold(expr string) (Threshold, error) {
-	t := Threshold{Expr: expr}
-	opAt, op := -1, ""
-	for i := 0; i < len(expr); i++ {
-		if c := expr[i]; c == '<' || c == '>' || c == '=' || c == '!' {
-			opAt = i
-			op = string(c)
-			if i+1 < len(expr) && expr[i+1] == '=' {
-				op += "="
-			}
-			break
-		}
-	}
-	if opAt < 0 {
-		return t, errors.New("no comparison (want e.g. ttft.p99 < 500ms)")
-	}
-	if !slices.Contains(thresholdOps, op) {
-		return t, fmt.Errorf("%q is not a comparison (want <, <=, > or >=)", op)
-	}
-	t.Op = op
-	lhs, rhs := strings.TrimSpace(expr[:opAt]), strings.TrimSpace(expr[opAt+len(op):])
-	metric, stat, ok := strings.Cut(lhs, ".")
-	if !ok || metric == "" || stat == "" {
-		return t, fmt.Errorf("%q is not METRIC.STAT (want e.g. ttft.p99 or errors.rate)", lhs)
-	}
-	t.Metric, t.Stat = metric, stat
-	if rhs == "" {
-		return t, errors.New("no value after the comparison")
-	}
-
-	_, latency := ParseMetric(metric)
-	counter := slices.Contains(fractionCounters, metric) || slices.Contains(throughputCounters, metric)
-	if !latency && !counter {
-		known := append(metricNamesList(), CounterNames()...)
-		msg := fmt.Sprintf("%q is not a metric", metric)
-		if s := suggest(metric, known); s != "" {
-			return t, fmt.Errorf("%s (did you mean %q?)", msg, s)
-		}
-		return t, fmt.Errorf("%s (want one of %s)", msg, strings.Join(known, ", "))
-	}
-
-	if stat == "count" {
-		v, err := strconv.ParseFloat(rhs, 64)
-		if err != nil || v < 0 || math.IsInf(v, 0) || math.IsNaN(v) {
-			return t, fmt.Errorf("%q is not a count (want a plain number such as 100)", rhs)
-		}
-		t.Value, t.Unit = v, UnitCount
-		return t, nil
-	}
-
-	if counter {
-		if stat != "rate" {
-			msg := fmt.Sprintf("%q is not a statistic of counter %s (want count or rate)", stat, metric)
-			if s := suggest(stat, []string{"count", "rate"}); s != "" {
-				msg = fmt.Sprintf("%q is not a statistic of counter %s (did you mean %q?)", stat, metric, s)
-			}
-			return t, errors.New(msg)
-		}
-		if IsFractionCounter(metric) {
-			if strings.Contains(rhs, "/") {
-				return t, fmt.Errorf("%s.rate is a fraction of streams, not a rate per time (want e.g. 1%% or 0.01)", metric)
-			}
-			f, err := ParseFraction(rhs)
-			if err != nil {
-				return t, err
-			}
-			t.Value, t.Unit = f, UnitFraction
-			return t, nil
-		}
-		if strings.HasSuffix(rhs, "%") {
-			return t, fmt.Errorf("%s.rate is per second, not a fraction (want e.g. 100/s)", metric)
-		}
-		r, err := ParseRate(rhs)
-		if err != nil {
-			return t, err
-		}
-		t.Value, t.Unit = r, UnitPerSecond
-		return t, nil
-	}
-
-	// Latency metric.
-	switch {
-	case stat == "min" || stat == "max" || stat == "mean" || stat == "stddev":
-	case stat == "rate":
-		return t, fmt.Errorf("%s is a latency: rate applies to counters (want min, max, mean, stddev, pNN or count)", metric)
-	case strings.HasPrefix(stat, "p"):
-		q, err := strconv.ParseFloat(stat[1:], 64)
-		if err != nil || strings.ContainsAny(stat[1:], "eE+-_") || q < 0 || q > 100 || math.IsNaN(q) {
-			msg := fmt.Sprintf("%q is not a percentile (want p0..p100, e.g. p50, p99, p99.9)", stat)
-			if err == nil && q > 100 && strings.HasPrefix(stat, "p99") && !strings.Contains(stat, ".") {
-				msg += fmt.Sprintf(" (did you mean p%s.%s?)", stat[1:3], stat[3:])
-			}
-			return t, errors.New(msg)
-		}
-		t.Quantile = q
-	default:
-		msg := fmt.Sprintf("%q is not a statistic", stat)
-		if s, ok := statAliases[stat]; ok {
-			msg += fmt.Sprintf(" (did you mean %q?)", s)
-		} else if s := suggest(stat, []string{"min", "max", "mean", "stddev", "count"}); s != "" {
-			msg += fmt.Sprintf(" (did you mean %q?)", s)
-		} else {
-			msg += " (want min, max, mean, stddev, pNN or count)"
-		}
-		return t, errors.New(msg)
-	}
-	d, err := ParseDuration(rhs)
-	if err != nil {
-		return t, err
-	}
-	t.Value, t.Unit = float64(d)/1e6, UnitMillis
-	return t, nil
-}
-
 // Check reports whether an observed value, in the threshold's Unit, passes.
 // NaN (nothing observed) never passes.
-func (t Threshold) Check(observed float64) bool {
-	switch t.Op {
-	case "<":
-		return observed < t.Value
-	case "<=":
-		return observed <= t.Value
-	case ">":
-		return observed > t.Value
-	case ">=":
-		return observed >= t.Value
-	}
-	return false
-}
+func (t Threshold) Check(observed float64) bool { return t.Op.Holds(observed, t.Value) }
 
 // String returns the expression as written.
 func (t Threshold) String() string { return t.Expr }

@@ -128,7 +128,7 @@ func (s *Scenario) Validate() error {
 		v.add("abort.fraction", "is 0, so no stream aborts (set e.g. fraction: 10%%)")
 	}
 	for i, t := range s.Thresholds {
-		if t.Metric == "" || t.Op == "" {
+		if t.Metric == "" || t.Op == 0 {
 			if _, err := ParseThreshold(t.Expr); err != nil {
 				v.add(fmt.Sprintf("thresholds[%d]", i), "%v", err)
 			}
@@ -404,50 +404,4 @@ func (v *validator) load(l *Workload) {
 			v.add("load.rate", "no load: set rate (e.g. 100/s), or stages with a target above 0")
 		}
 	}
-}
-
-// suggest returns the candidate closest to s when it is close enough to
-// be a likely typo, else "".
-func suggest(s string, candidates []string) string {
-	best, bestD := "", 1<<30
-	for _, c := range candidates {
-		d := editDistance(strings.ToLower(s), c)
-		if d < bestD {
-			best, bestD = c, d
-		}
-	}
-	limit := max(1, min(len(s), len(best))/3)
-	if bestD <= limit || (len(s) >= 3 && strings.HasPrefix(best, strings.ToLower(s))) {
-		return best
-	}
-	return ""
-}
-
-// editDistance is the Damerau-Levenshtein (optimal string alignment)
-// distance between a and b.
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 1 << 20
-	}
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(b)]
 }

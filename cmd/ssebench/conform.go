@@ -260,7 +260,7 @@ func runConform(ctx context.Context, e *env, args []string) error {
 		}
 	}
 
-	var unreachable *conformance.UnreachableError
+	var unreachable *conformance.NoResponseError
 	switch {
 	case runErr != nil && ctx.Err() != nil:
 		return interrupted(runErr)

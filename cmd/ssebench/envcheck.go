@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/ssebench/ssebench/mockserver/fleet"
+	"github.com/ssebench/ssebench/scenarios"
 )
 
 // envPrefix starts every environment variable ssebench reads for a flag.
@@ -72,41 +73,8 @@ func checkEnv(e *env, also ...string) error {
 	slices.Sort(unknown)
 	var msgs []string
 	for _, n := range unknown {
-		msgs = append(msgs, fmt.Sprintf("unknown environment variable %s (did you mean %s?)", n, closest(n, known)))
+		msgs = append(msgs, fmt.Sprintf("unknown environment variable %s (did you mean %s?)", n, scenarios.Closest(n, known)))
 	}
 	return usagef("%s; ssebench reads SSEBENCH_<FLAG> for the flags of its commands (see COMMAND --help): unset it or fix its name",
 		strings.Join(msgs, "; "))
-}
-
-// closest returns the name of names nearest to s by edit distance (the
-// first of equals, names being sorted).
-func closest(s string, names []string) string {
-	best, bestD := "", -1
-	for _, n := range names {
-		if d := editDistance(s, n); bestD < 0 || d < bestD {
-			best, bestD = n, d
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -43,6 +43,8 @@ var layers = map[string][]string{
 	"cmd/ssebench":         {"..."},
 	"cmd/sse-bare":         {},
 	"internal/hostile":     {},
+	"internal/golden":      {},
+	"internal/browsertest": {},
 	"scenarios/kubernetes": {},
 }
 

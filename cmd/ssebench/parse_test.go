@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -13,20 +12,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ssebench/ssebench/internal/golden"
+
 	"github.com/ssebench/ssebench/conformance/sse"
 )
-
-// -update rewrites the golden files under testdata/. Another test file of
-// this package may define the same flag; it is then shared.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files")
-	}
-}
-
-func updateGolden() bool {
-	return flag.Lookup("update").Value.(flag.Getter).Get().(bool)
-}
 
 // parseTestEnv returns an env reading stdin and capturing stdout and
 // stderr, with the given environment variables.
@@ -87,19 +76,7 @@ func TestParseGolden(t *testing.T) {
 
 func checkGolden(t *testing.T, path, got string) {
 	t.Helper()
-	if updateGolden() {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run the test with -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs:\n got %q\nwant %q", path, got, want)
-	}
+	golden.Check(t, path, []byte(got))
 }
 
 // The command line: FILE or stdin, flags anywhere, usage errors, exit codes.

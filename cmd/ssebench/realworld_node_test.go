@@ -102,7 +102,7 @@ func TestNodeHTTPNoFlushHeaders(t *testing.T) {
 // the whole stream.
 func heldRun(t *testing.T, p *proc, base, path, id string, release func(first <-chan time.Time) time.Time) (firstContent, released time.Time, end scenarios.Result, content int64) {
 	t.Helper()
-	sc, err := scenarios.Parse("held.yaml", []byte(fmt.Sprintf(`
+	sc, err := scenarios.Decode("held.yaml", []byte(fmt.Sprintf(`
 url: %s%s?id=%s
 events: eventsource
 load: {connections: 1}
@@ -110,6 +110,9 @@ duration: 50ms
 grace: 30s
 deadlines: {first_byte: 30s, idle: 30s}
 `, base, path, id)))
+	if err == nil {
+		err = sc.Validate()
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -86,14 +86,7 @@ func parseReportFlags(e *env, args []string) (*reportConfig, error) {
 	fs.StringVar(&c.format, "format", "text", "output `format`: text, json, html or junit")
 	fs.StringVar(&c.compare, "compare", "", "compare with the baseline result `BASE.json`; exit 1 on regression")
 	c.compareFlags.register(fs, "--compare")
-	fs.Func("threshold", "pass/fail gate `EXPR`, e.g. 'ttft.p99 < 500ms' (repeatable; replaces the file's)", func(s string) error {
-		for _, t := range strings.Split(s, ";") {
-			if t = strings.TrimSpace(t); t != "" {
-				c.thresholds = append(c.thresholds, t)
-			}
-		}
-		return nil
-	})
+	fs.Func("threshold", "pass/fail gate `EXPR`, e.g. 'ttft.p99 < 500ms' (repeatable; replaces the file's)", thresholdsFlag(&c.thresholds))
 	fs.StringVar(&c.out, "out", "", "write to `FILE` instead of standard output")
 	fs.BoolVar(&c.force, "force", false, "merge files of different plans or runs anyway (with a note saying so)")
 	fs.IntVar(&c.step, "step", 0, "with capacity results (ssebench capacity --out): render step `N`'s full result instead of the search")
@@ -184,7 +177,6 @@ func runReport(ctx context.Context, e *env, args []string) error {
 		reports.Evaluate(f, recorded)
 	}
 	cfg.extras.checkShards(f)
-	failed := failedThresholdExprs(f)
 
 	// Compare.
 	var cmp *reports.Comparison
@@ -201,7 +193,7 @@ func runReport(ctx context.Context, e *env, args []string) error {
 	if err := reportWrite(e, cfg, f, cmp); err != nil {
 		return cannotRun(fmt.Errorf("write the report: %w", err))
 	}
-	return reportGates(cfg, f, failed, cmp)
+	return reportGates(cfg, f, cmp)
 }
 
 // reportReadMerge reads the files and, when there are several, merges
@@ -275,15 +267,15 @@ func reportWrite(e *env, cfg *reportConfig, f *reports.File, cmp *reports.Compar
 
 // reportGates returns the exit-1 error when a gate failed: no stream
 // succeeded (when rendering), a threshold failed, or a regression.
-func reportGates(cfg *reportConfig, f *reports.File, failed []string, cmp *reports.Comparison) error {
+func reportGates(cfg *reportConfig, f *reports.File, cmp *reports.Comparison) error {
 	var gates []string
 	if cmp == nil {
 		if why := reports.Unserved(f); why != "" {
 			gates = append(gates, why)
 		}
 	}
-	if len(failed) > 0 {
-		gates = append(gates, fmt.Sprintf("%d of %d thresholds failed: %s", len(failed), len(f.Thresholds), strings.Join(failed, "; ")))
+	if msg := thresholdGate(f); msg != "" {
+		gates = append(gates, msg)
 	}
 	if cmp != nil && cmp.Regressed() {
 		gates = append(gates, fmt.Sprintf("regressed against the baseline %s (tolerance %g%%): %s",
@@ -329,15 +321,4 @@ func recordedThresholds(files []*reports.File) (ths []scenarios.Threshold, bad [
 		}
 	}
 	return ths, bad
-}
-
-// failedThresholdExprs lists the failed thresholds with what was observed.
-func failedThresholdExprs(f *reports.File) []string {
-	var out []string
-	for _, t := range f.Thresholds {
-		if !t.Pass {
-			out = append(out, t.Expr+" ("+t.Observation()+")")
-		}
-	}
-	return out
 }

@@ -215,7 +215,7 @@ func runGates(f *reports.File, pass bool, cmp *reports.Comparison, cfg *runConfi
 		gates = append(gates, why)
 	}
 	if !pass {
-		gates = append(gates, runFailedThresholds(f))
+		gates = append(gates, thresholdGate(f))
 	}
 	if cmp != nil && cmp.Regressed() {
 		gates = append(gates, fmt.Sprintf("regressed against the baseline %s (tolerance %g%%): %s",
@@ -406,17 +406,6 @@ func runFinish(agg *reports.Aggregator, m runMeta) *reports.File {
 		Environment: envr,
 		Notes:       notes,
 	})
-}
-
-// runFailedThresholds lists the failed thresholds for the exit message.
-func runFailedThresholds(f *reports.File) string {
-	var failed []string
-	for _, t := range f.Thresholds {
-		if !t.Pass {
-			failed = append(failed, t.Expr)
-		}
-	}
-	return fmt.Sprintf("%d of %d thresholds failed: %s", len(failed), len(f.Thresholds), strings.Join(failed, ", "))
 }
 
 // runCheckOutputs checks before the run that every output file can be

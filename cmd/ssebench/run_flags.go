@@ -151,14 +151,7 @@ func parseRunFlags(e *env, args []string) (*runConfig, error) {
 		c.duration, c.durationSet = d, true
 		return nil
 	})
-	fs.Func("threshold", "pass/fail gate `EXPR`, e.g. 'ttft.p99 < 500ms' (repeatable; added to the scenario's)", func(s string) error {
-		for _, t := range strings.Split(s, ";") {
-			if t = strings.TrimSpace(t); t != "" {
-				c.thresholds = append(c.thresholds, t)
-			}
-		}
-		return nil
-	})
+	fs.Func("threshold", "pass/fail gate `EXPR`, e.g. 'ttft.p99 < 500ms' (repeatable; added to the scenario's)", thresholdsFlag(&c.thresholds))
 	fs.StringVar(&c.baseline, "baseline", "", "compare with the JSON result `FILE` of an earlier run; exit 1 on regression")
 	c.compareFlags.register(fs, "--baseline")
 	fs.StringVar(&c.out, "out", "", "write the JSON result to `FILE` (mergeable, re-renderable with 'ssebench report')")

@@ -261,7 +261,7 @@ func timingThreshold(expr string) bool {
 	if _, latency := scenarios.ParseMetric(th.Metric); latency {
 		return true
 	}
-	return th.Stat == "rate" && th.Unit == scenarios.UnitPerSecond
+	return th.Stat == scenarios.StatRate && th.Unit == scenarios.UnitPerSecond
 }
 
 // TestRunResume: a stream cut mid-event every 5 events (fault drop-after)
@@ -594,7 +594,10 @@ load:
 duration: 2s
 grace: 10s
 `, srv.URL))
-	decoded, err := scenarios.Load(sc)
+	decoded, err := scenarios.DecodeFile(sc)
+	if err == nil {
+		err = decoded.Validate()
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -153,7 +153,7 @@ func (c *Capture) Responded() bool { return c != nil && c.Err == nil && c.Status
 func (c *Capture) Stream() *Stream {
 	c.once.Do(func() {
 		if c.stream == nil {
-			c.stream = Parse(c.Visible(), c.LastEventID, c.Reads)
+			c.stream = ParseStream(c.Visible(), c.LastEventID, c.Reads)
 		}
 	})
 	return c.stream
@@ -178,23 +178,6 @@ type Redirect struct {
 	// Method is the method of the request to To (a 303, or a 301 or 302
 	// after a POST, turn it into GET).
 	Method string
-}
-
-// ArrivalOf returns when the byte at offset off of Body arrived (the time
-// of the read that delivered it), and false when no read delivered it.
-func (c *Capture) ArrivalOf(off int64) (time.Duration, bool) {
-	return arrival(c.Reads, off)
-}
-
-func arrival(reads []Read, off int64) (time.Duration, bool) {
-	var end int64
-	for _, r := range reads {
-		end += int64(r.N)
-		if off < end {
-			return r.At, true
-		}
-	}
-	return 0, false
 }
 
 // captures returns every capture of in that a probe made, main first.

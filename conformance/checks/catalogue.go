@@ -1,28 +1,3 @@
-// Package checks is ssebench's conformance check catalogue: every check as
-// plain Go, with a stable ID, a level, the section of the standard it rests
-// on, the probes it needs, and a function from captured HTTP exchanges to a
-// finding.
-//
-// The checks never do I/O. The prober in package conformance records
-// Captures at the socket level (status, raw headers, redirects, every body
-// read with its monotonic time, how the body ended) and the checks judge
-// them; tests build Captures from byte strings. A capture's body is seen
-// through a Stream: an index of offsets into it (Index), built as the bytes
-// arrive, that gives the events, diagnostics and line endings the
-// standard's parser
-// (https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation)
-// gives, without copying a line or an event's data: its size grows with the
-// number of events, not with the bytes. The tests hold it to the reference
-// parser, sse.Reader, on every input (TestIndexMatchesReader, FuzzIndex).
-//
-// Every check that compares events across connections uses one notion of
-// "the same event" (see identity in identity.go), so the resume checks
-// agree with each other.
-//
-// Levels: a violated MUST gives status "fail", a violated SHOULD "warn"; a
-// check that does not apply gives "skip" with the reason.
-//
-// The package uses the standard library and conformance/sse only.
 package checks
 
 import (
@@ -122,15 +97,6 @@ func (c *Check) Run(in *Input) (f Finding) {
 		f.Status = Warn
 	}
 	return f
-}
-
-// Violation returns the status a violation of c gets: Fail for a MUST,
-// Warn for a SHOULD.
-func (c *Check) Violation() Status {
-	if c.Level == Must {
-		return Fail
-	}
-	return Warn
 }
 
 func anchor(a string) string { return SpecBase + "#" + a }
@@ -280,16 +246,6 @@ var catalogue = []*Check{
 // All returns the catalogue in report order. The checks are shared: do not
 // modify them.
 func All() []*Check { return append([]*Check(nil), catalogue...) }
-
-// Lookup returns the check with the given ID, or nil.
-func Lookup(id string) *Check {
-	for _, c := range catalogue {
-		if c.ID == id {
-			return c
-		}
-	}
-	return nil
-}
 
 // Select returns the checks whose ID matches any of the globs (path.Match
 // syntax, so "framing/*" selects a group; a bare group name selects it

@@ -119,7 +119,7 @@ func checkBodyFraming(in *Input) Finding {
 		}
 		cs := c.Stream()
 		if c != in.Main {
-			cs = Parse(c.Body, c.LastEventID, nil)
+			cs = ParseStream(c.Body, c.LastEventID, nil)
 		}
 		off := int64(len(c.Body))
 		ev := at(c, cs, max(0, off-MaxEvidenceBytes), MaxEvidenceBytes)

@@ -97,10 +97,6 @@ func (x *Index) Pos() int64 { return x.pos }
 // own: do not modify it.
 func (x *Index) Events() []Event { return x.s.Events }
 
-// LastEventID returns what a browser would send as Last-Event-ID if the
-// stream broke at Pos.
-func (x *Index) LastEventID() string { return x.lastID }
-
 // Cost returns the memory the Index holds, in bytes, beyond the body.
 func (x *Index) Cost() int64 { return x.cost }
 

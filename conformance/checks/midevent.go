@@ -116,7 +116,7 @@ func clientCut(in *Input, s *Stream, id identity) Finding {
 		return *f
 	}
 	// The whole of the cut event, as the first connection delivered it.
-	whole := Parse(p.First.Body, p.First.LastEventID, nil)
+	whole := ParseStream(p.First.Body, p.First.LastEventID, nil)
 	if len(whole.Events) <= k {
 		return skipf("the cut event never completed on the first connection")
 	}

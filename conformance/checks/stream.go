@@ -70,11 +70,6 @@ type Digest struct {
 // seed is the hash seed of every Digest of this process.
 var seed = maphash.MakeSeed()
 
-// DigestOf returns the digest of data, as an event carrying it would have.
-func DigestOf(data string) Digest {
-	return Digest{Len: int64(len(data)), Sum: maphash.String(seed, data)}
-}
-
 // Event is one dispatched event: the fields a browser's MessageEvent
 // carries (its data as a digest, so that no event is copied out of the
 // body), where its block sits in the raw bytes, and when its dispatching
@@ -161,7 +156,7 @@ type Pending struct {
 // the body: the dispatched events, the parser's diagnostics, and what a
 // lint pass over the raw lines saw (line-ending styles, comments). It
 // never copies a line or an event's data out of the body, so its size
-// grows with the number of events, not with the bytes. Build it with Parse,
+// grows with the number of events, not with the bytes. Build it with ParseStream,
 // or incrementally with an Index.
 //
 // The events and diagnostics are those the standard's parser
@@ -200,11 +195,11 @@ type Stream struct {
 	counts map[sse.DiagnosticKind]int
 }
 
-// Parse indexes body (a client's view of a response body) as Index does
+// ParseStream indexes body (a client's view of a response body) as Index does
 // in one go: seeded with lastEventID as a reconnecting browser is, the end
 // of body taken as the end of the stream. reads, when not nil, time the
 // events' arrival.
-func Parse(body []byte, lastEventID string, reads []Read) *Stream {
+func ParseStream(body []byte, lastEventID string, reads []Read) *Stream {
 	x := NewIndex(lastEventID)
 	return x.Finish(body, reads)
 }
@@ -226,16 +221,6 @@ func (s *Stream) EventAt(off int64) int {
 		return -1
 	}
 	return i
-}
-
-// LineAt returns the raw line that holds offset off (clipped to the body).
-func (s *Stream) LineAt(off int64) Line {
-	off = max(0, min(off, int64(len(s.Body))))
-	start := int64(bytes.LastIndexAny(s.Body[:off], "\r\n") + 1)
-	if start == 0 && s.LeadingBOM && off >= 3 {
-		start = 3
-	}
-	return lineFrom(s.Body, start)
 }
 
 // lineFrom returns the raw line of body that starts at off.

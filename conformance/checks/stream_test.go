@@ -8,7 +8,7 @@ import (
 
 func TestParseLocatesEvents(t *testing.T) {
 	body := "\xEF\xBB\xBF: hello\r\n\r\nretry: 10\r\nid: 7\r\nevent: a\r\ndata: x\r\n\r\ndata:y\rdata\r\r: c\nevent: noop\n\ndata: z\n"
-	s := Parse([]byte(body), "seed", []Read{{At: ms(1), N: 30}, {At: ms(2), N: len(body) - 30}})
+	s := ParseStream([]byte(body), "seed", []Read{{At: ms(1), N: 30}, {At: ms(2), N: len(body) - 30}})
 	if !s.LeadingBOM || s.Comments != 2 || s.ValidRetries != 1 || s.Pending == nil || s.LastEventID != "7" {
 		t.Fatalf("stream %+v", s)
 	}
@@ -38,7 +38,7 @@ func TestParseLocatesEvents(t *testing.T) {
 }
 
 func TestParseSeedsLastEventID(t *testing.T) {
-	s := Parse([]byte("data: a\n\nid\ndata: b\n\n"), "41", nil)
+	s := ParseStream([]byte("data: a\n\nid\ndata: b\n\n"), "41", nil)
 	if s.Events[0].ID != "41" || s.Events[1].ID != "" || s.LastEventID != "" {
 		t.Errorf("events %+v last %q", s.Events, s.LastEventID)
 	}
@@ -74,7 +74,7 @@ func FuzzParse(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		s := Parse(body, "", []Read{{N: len(body)}})
+		s := ParseStream(body, "", []Read{{N: len(body)}})
 		prev := int64(0)
 		for i, e := range s.Events {
 			if e.Index != i || e.Start < prev || e.Dispatch < e.Start || e.End <= e.Dispatch || e.End > int64(len(body)) {

@@ -36,7 +36,7 @@ func NewFilter(warmEnd time.Time, slos []scenarios.Threshold) *Filter {
 	f := &Filter{warmEnd: warmEnd, open: map[uint64]*streamState{}}
 	for _, t := range slos {
 		m, latency := scenarios.ParseMetric(t.Metric)
-		if !latency || t.Stat == "count" || !perStream(m) {
+		if !latency || t.Stat == scenarios.StatCount || !perStream(m) {
 			continue
 		}
 		f.bounds = append(f.bounds, streamBound{m: m, t: t})

@@ -25,11 +25,11 @@ const DegradedRetries = 2
 func MinSamples(t scenarios.Threshold) int64 {
 	if _, latency := scenarios.ParseMetric(t.Metric); latency {
 		switch {
-		case t.Stat == "count":
+		case t.Stat == scenarios.StatCount:
 			return 0
-		case t.Stat == "max":
+		case t.Stat == scenarios.StatMax:
 			return 1000
-		case t.Stat[0] == 'p':
+		case t.Stat == scenarios.StatPercentile:
 			if t.Quantile >= 100 {
 				return 1000
 			}
@@ -37,7 +37,7 @@ func MinSamples(t scenarios.Threshold) int64 {
 		}
 		return 100
 	}
-	if t.Stat == "rate" && scenarios.IsFractionCounter(t.Metric) {
+	if t.Stat == scenarios.StatRate && scenarios.IsFractionCounter(t.Metric) {
 		return 100
 	}
 	return 0
@@ -130,7 +130,7 @@ func (s *searcher) short(f *reports.File) (need, have int64) {
 func above(f *reports.File, t scenarios.Threshold) int64 {
 	_, latency := scenarios.ParseMetric(t.Metric)
 	m := f.Metrics[t.Metric]
-	if !latency || (t.Op != "<" && t.Op != "<=") || m == nil || m.Count == 0 {
+	if !latency || (t.Op != scenarios.OpLess && t.Op != scenarios.OpLessEqual) || m == nil || m.Count == 0 {
 		return 0
 	}
 	h, err := reports.DecodeHistogram(m.HDR)
@@ -357,9 +357,9 @@ func (s *searcher) judge(st *reports.CapacityStep, f *reports.File) {
 		st.Samples = append(st.Samples, samplesOf(f, t))
 		if r := f.Thresholds[i]; !r.Pass {
 			if r.Error != "" {
-				why = append(why, fmt.Sprintf("%s.%s: %s", t.Metric, t.Stat, r.Error))
+				why = append(why, fmt.Sprintf("%s.%s: %s", t.Metric, t.StatName(), r.Error))
 			} else {
-				why = append(why, fmt.Sprintf("%s.%s %s", t.Metric, t.Stat, reports.FormatObserved(r.Observed, r.Unit)))
+				why = append(why, fmt.Sprintf("%s.%s %s", t.Metric, t.StatName(), reports.FormatObserved(r.Observed, r.Unit)))
 			}
 		}
 	}

@@ -1,5 +1,5 @@
 // Package pacer computes arrival schedules for load tests: when the n-th
-// stream of an open-model run is due (Constant, Linear, Stages, Poisson), and
+// stream of an open-model run is due (Constant, Stages, Poisson), and
 // how many streams a closed-model run keeps open at a given moment (Ramp).
 //
 // Every schedule is a pure function of elapsed time (and, for Poisson, of
@@ -20,8 +20,7 @@
 //		if !ok || sched >= duration {
 //			break
 //		}
-//		wait, _ := p.Pace(time.Since(start), k) // or sleep until start+sched
-//		time.Sleep(wait)
+//		time.Sleep(sched - time.Since(start)) // at once when behind
 //		// start arrival k, stamped with sched; if no worker is free, drop
 //		// it and count it rather than delay the schedule
 //	}
@@ -34,28 +33,20 @@ import (
 	"time"
 )
 
-// Pacer is an open-model arrival schedule.
-type Pacer interface {
-	// Pace returns how long to wait, from elapsed, until the next hit is
-	// due, given that hits hits have been made so far: 0 when it is due
-	// already (the caller is behind). stop is true when no further hit
-	// will ever be due.
-	Pace(elapsed time.Duration, hits uint64) (wait time.Duration, stop bool)
+// Scheduler is an open-model arrival schedule that says exactly when each
+// hit is due. All the schedules of this package implement it; the caller
+// waits until When(hits) on its own clock, and starts the hit then (at once
+// when it is behind).
+type Scheduler interface {
+	// When returns the time, from the start, at which hit number hits (from
+	// 0) is due; ok is false when that hit is never due.
+	When(hits uint64) (at time.Duration, ok bool)
 	// Rate returns the arrival rate at elapsed, in hits per second.
 	Rate(elapsed time.Duration) float64
 }
 
-// Scheduler is a Pacer that can say exactly when each hit is due. All the
-// pacers of this package implement it.
-type Scheduler interface {
-	Pacer
-	// When returns the time, from the start, at which hit number hits (from
-	// 0) is due; ok is false when that hit is never due.
-	When(hits uint64) (at time.Duration, ok bool)
-}
-
 // Curve is a deterministic rate function together with its integral and
-// the integral's inverse. Constant, Linear and Stages are Curves; Poisson
+// the integral's inverse. Constant and Stages are Curves; Poisson
 // draws arrivals over any Curve.
 type Curve interface {
 	// Rate returns the rate at elapsed in hits per second.
@@ -66,18 +57,6 @@ type Curve interface {
 	// At returns the earliest elapsed time at which Hits reaches h; ok is
 	// false when it never does.
 	At(h float64) (at time.Duration, ok bool)
-}
-
-// pace is the shared Pace of every Scheduler.
-func pace(s Scheduler, elapsed time.Duration, hits uint64) (time.Duration, bool) {
-	at, ok := s.When(hits)
-	if !ok {
-		return 0, true
-	}
-	if at <= elapsed {
-		return 0, false
-	}
-	return at - elapsed, false
 }
 
 // seconds converts float seconds to a Duration, rounding up to the next
@@ -146,43 +125,6 @@ func (c Constant) When(hits uint64) (time.Duration, bool) {
 	}
 	// Exact rational arithmetic when it fits: (hits+Offset)·Per/Freq.
 	return seconds((float64(hits) + c.Offset) * c.Per.Seconds() / c.Freq), true
-}
-
-// Pace implements Pacer.
-func (c Constant) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool) {
-	return pace(c, elapsed, hits)
-}
-
-// Linear ramps the rate linearly from Start to End hits per second over
-// Over, then holds End. Linear is a value type, safe for concurrent use.
-type Linear struct {
-	// Start and End are rates in hits per second (>= 0).
-	Start, End float64
-	// Over is the length of the ramp.
-	Over time.Duration
-	// Offset is as for Constant, in hits.
-	Offset float64
-}
-
-func (l Linear) stages() Stages {
-	return Stages{Start: l.Start, Stages: []Stage{{Duration: l.Over, Target: l.End}}, Offset: l.Offset}
-}
-
-// Rate returns the rate at elapsed in hits per second.
-func (l Linear) Rate(elapsed time.Duration) float64 { return l.stages().Rate(elapsed) }
-
-// Hits returns the expected number of arrivals in [0, elapsed).
-func (l Linear) Hits(elapsed time.Duration) float64 { return l.stages().Hits(elapsed) }
-
-// At returns the time at which Hits reaches h.
-func (l Linear) At(h float64) (time.Duration, bool) { return l.stages().At(h) }
-
-// When returns the time hit number hits is due.
-func (l Linear) When(hits uint64) (time.Duration, bool) { return l.stages().When(hits) }
-
-// Pace implements Pacer.
-func (l Linear) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool) {
-	return pace(l, elapsed, hits)
 }
 
 // Stage is one linear segment of a Stages schedule or a Ramp.
@@ -312,9 +254,4 @@ func (s Stages) At(h float64) (time.Duration, bool) {
 // When returns the time hit number hits is due.
 func (s Stages) When(hits uint64) (time.Duration, bool) {
 	return s.At(float64(hits) + s.Offset)
-}
-
-// Pace implements Pacer.
-func (s Stages) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool) {
-	return pace(s, elapsed, hits)
 }

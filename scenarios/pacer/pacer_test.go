@@ -41,10 +41,10 @@ func TestHitCounts(t *testing.T) {
 		{"constant 1 per minute for 1m", Constant{Freq: 1, Per: time.Minute}, time.Minute, 1},
 		{"constant 0.5/s for 10s", Constant{Freq: 0.5, Per: time.Second}, 10 * time.Second, 5},
 		{"constant zero", Constant{Freq: 0, Per: time.Second}, time.Hour, 0},
-		{"ramp 0->100/s over 10s", Linear{Start: 0, End: 100, Over: 10 * time.Second}, 10 * time.Second, 500},
-		{"ramp 100->0/s over 10s", Linear{Start: 100, End: 0, Over: 10 * time.Second}, 10 * time.Second, 500},
-		{"ramp 0->100/s over 10s, then hold 5s", Linear{Start: 0, End: 100, Over: 10 * time.Second}, 15 * time.Second, 1000},
-		{"ramp 10->20/s over 10s", Linear{Start: 10, End: 20, Over: 10 * time.Second}, 10 * time.Second, 150},
+		{"ramp 0->100/s over 10s", linear(0, 100, 10*time.Second), 10 * time.Second, 500},
+		{"ramp 100->0/s over 10s", linear(100, 0, 10*time.Second), 10 * time.Second, 500},
+		{"ramp 0->100/s over 10s, then hold 5s", linear(0, 100, 10*time.Second), 15 * time.Second, 1000},
+		{"ramp 10->20/s over 10s", linear(10, 20, 10*time.Second), 10 * time.Second, 150},
 		{"stages up, hold, down", Stages{Stages: []Stage{
 			{Duration: 10 * time.Second, Target: 100},
 			{Duration: 10 * time.Second, Target: 100},
@@ -92,15 +92,15 @@ func TestPace(t *testing.T) {
 		{time.Second, 5, 0},
 	}
 	for _, tt := range tests {
-		wait, stop := c.Pace(tt.elapsed, tt.hits)
-		if wait != tt.wantWait || stop {
-			t.Errorf("Pace(%v, %d) = %v, %v; want %v, false", tt.elapsed, tt.hits, wait, stop, tt.wantWait)
+		at, ok := c.When(tt.hits)
+		if wait := max(0, at-tt.elapsed); wait != tt.wantWait || !ok {
+			t.Errorf("wait for hit %d at %v = %v, %v; want %v, true", tt.hits, tt.elapsed, wait, ok, tt.wantWait)
 		}
 	}
-	if _, stop := (Constant{}).Pace(0, 0); !stop {
+	if _, ok := (Constant{}).When(0); ok {
 		t.Error("a zero Constant must stop")
 	}
-	if _, stop := (Stages{Start: 10, Stages: []Stage{{Duration: time.Second, Target: 0}}}).Pace(0, 5); !stop {
+	if _, ok := (Stages{Start: 10, Stages: []Stage{{Duration: time.Second, Target: 0}}}).When(5); ok {
 		t.Error("Stages ending at 0 must stop after its last hit")
 	}
 }
@@ -124,8 +124,8 @@ func TestRate(t *testing.T) {
 func TestHitsAtInverse(t *testing.T) {
 	curves := map[string]Curve{
 		"constant": Constant{Freq: 7, Per: time.Second},
-		"up":       Linear{Start: 0, End: 50, Over: 3 * time.Second},
-		"down":     Linear{Start: 50, End: 5, Over: 3 * time.Second},
+		"up":       linear(0, 50, 3*time.Second),
+		"down":     linear(50, 5, 3*time.Second),
 		"stages":   Stages{Start: 1, Stages: []Stage{{time.Second, 30}, {2 * time.Second, 30}, {time.Second, 2}}},
 	}
 	for name, c := range curves {
@@ -215,7 +215,7 @@ func TestPoissonDeterministic(t *testing.T) {
 
 func TestPoissonOverRamp(t *testing.T) {
 	// Over a ramp 0 -> 100/s over 100 s, the expected count is 5000.
-	p := NewPoisson(Linear{Start: 0, End: 100, Over: 100 * time.Second}, 1)
+	p := NewPoisson(linear(0, 100, 100*time.Second), 1)
 	n := count(t, p, 100*time.Second)
 	if math.Abs(float64(n)-5000) > 4*math.Sqrt(5000) {
 		t.Errorf("hits over the ramp = %d, want 5000 ± 4σ", n)
@@ -286,7 +286,7 @@ func TestRampNext(t *testing.T) {
 // scheduled times.
 func TestPaceLoopFakeClock(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p := Linear{Start: 0, End: 100, Over: 10 * time.Second}
+		p := linear(0, 100, 10*time.Second)
 		const duration = 10 * time.Second
 		start := time.Now()
 		var hits uint64
@@ -295,11 +295,7 @@ func TestPaceLoopFakeClock(t *testing.T) {
 			if !ok || sched >= duration {
 				break
 			}
-			wait, stop := p.Pace(time.Since(start), hits)
-			if stop {
-				t.Fatal("Pace stopped while When had a hit")
-			}
-			time.Sleep(wait)
+			time.Sleep(sched - time.Since(start))
 			if late := time.Since(start) - sched; late != 0 {
 				t.Fatalf("hit %d started %v after its schedule", hits, late)
 			}
@@ -353,4 +349,10 @@ func BenchmarkPoissonWhen(b *testing.B) {
 		p.When(k)
 		k++
 	}
+}
+
+// linear is a one-stage Stages: from start to end hits per second over
+// over, then holding end.
+func linear(start, end float64, over time.Duration) Stages {
+	return Stages{Start: start, Stages: []Stage{{Duration: over, Target: end}}}
 }

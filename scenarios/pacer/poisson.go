@@ -68,8 +68,3 @@ func (p *Poisson) Rate(elapsed time.Duration) float64 { return p.curve.Rate(elap
 func (p *Poisson) When(hits uint64) (time.Duration, bool) {
 	return p.curve.At(p.unit(hits))
 }
-
-// Pace implements Pacer.
-func (p *Poisson) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool) {
-	return pace(p, elapsed, hits)
-}

@@ -178,28 +178,6 @@ func URL(raw string) string {
 	return base + "?" + strings.Join(parts, "&") + frag
 }
 
-// Header returns value, or Redacted when the header name is secret.
-func Header(name, value string) string {
-	if IsCredentialHeader(name) {
-		return Redacted
-	}
-	return value
-}
-
-// Headers returns a copy of h with the values of secret headers replaced
-// by Redacted.
-func Headers(h http.Header) http.Header {
-	c := make(http.Header, len(h))
-	for k, vs := range h {
-		if IsCredentialHeader(k) {
-			c[k] = []string{Redacted}
-			continue
-		}
-		c[k] = append([]string(nil), vs...)
-	}
-	return c
-}
-
 // IsCredentialHeader reports whether a request header carries credentials:
 // Authorization, Proxy-Authorization, Cookie, or a name IsName flags
 // (X-Api-Key, X-AuthToken, ...).
@@ -332,10 +310,6 @@ func (r *Redactor) String(s string) string {
 	}
 	return s
 }
-
-// Text returns s with every URL in it redacted (see URL); a Redactor does
-// that and also removes the values it knows.
-func Text(s string) string { return urlsIn(s) }
 
 // urlsIn redacts every http:// or https:// URL in s; a URL runs to the
 // next space, quote, angle bracket or control character.

@@ -95,7 +95,4 @@ func TestSameOriginAndDrop(t *testing.T) {
 	if strings.Join(d, ",") != "Authorization,Cookie,X-Api-Key" || len(h) != 2 {
 		t.Errorf("dropped %v, left %v", d, h)
 	}
-	if Headers(http.Header{"Authorization": {"x"}})["Authorization"][0] != Redacted {
-		t.Error("Headers did not redact")
-	}
 }

@@ -92,7 +92,10 @@ func scenario(t testing.TB, yaml string) *scenarios.Scenario {
 	if !strings.Contains(yaml, "\nevents:") && !strings.HasPrefix(yaml, "events:") {
 		yaml += "\nevents: eventsource\n"
 	}
-	sc, err := scenarios.Parse("test.yaml", []byte(yaml))
+	sc, err := scenarios.Decode("test.yaml", []byte(yaml))
+	if err == nil {
+		err = sc.Validate()
+	}
 	if err != nil {
 		t.Fatalf("scenario: %v\n%s", err, yaml)
 	}

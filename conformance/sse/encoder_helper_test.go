@@ -19,7 +19,9 @@ var ErrInvalidField = errors.New("sse: invalid field value")
 // each event, so that any conforming client reads back exactly what was
 // encoded (the round trip is fuzz-tested against Reader).
 // https://html.spec.whatwg.org/multipage/server-sent-events.html#parsing-an-event-stream
-// It is not safe for concurrent use.
+// It is not safe for concurrent use. It lives in a test file: nothing in
+// the binaries writes events through it (the mock server has its own
+// writer), the tests use it to produce reference streams for the Reader.
 type Encoder struct {
 	w      io.Writer
 	buf    bytes.Buffer

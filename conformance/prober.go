@@ -355,7 +355,7 @@ func cutAt(c *checks.Capture, idx *checks.Index, plan readPlan) {
 	e := idx.Events()[plan.maxEvents]
 	cut := e.FieldStart + (e.Dispatch-e.FieldStart)/2
 	c.Cut = max(min(cut, e.Dispatch), e.FieldStart+1)
-	c.SetStream(checks.Parse(c.Body[:c.Cut], c.LastEventID, c.Reads))
+	c.SetStream(checks.ParseStream(c.Body[:c.Cut], c.LastEventID, c.Reads))
 }
 
 // requestError is the error of a request that got no response, without
