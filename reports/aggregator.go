@@ -41,6 +41,11 @@ type AggregatorOptions struct {
 	// tick's Interval as soon as the tick closes. It must return quickly
 	// and must not retain the Interval's histograms' encodings beyond use.
 	OnTick func(Interval)
+	// OnDelta, when not nil, is called by the consumer goroutine at every
+	// publish (at least 4 times a second) and once more with Done when
+	// Consume returns, with what was recorded since the previous call (see
+	// Delta). The callee owns the Delta. It must return quickly.
+	OnDelta func(*Delta)
 }
 
 // Snapshot is the aggregator's live state, for the progress view. Values
@@ -184,7 +189,8 @@ type Aggregator struct {
 	hlogHdr bool
 	encErr  error
 
-	snap atomic.Pointer[Snapshot]
+	snap  atomic.Pointer[Snapshot]
+	delta *deltaState // nil unless OnDelta is set
 }
 
 // NewAggregator returns an Aggregator ready to Consume.
@@ -206,6 +212,9 @@ func NewAggregator(opts AggregatorOptions) *Aggregator {
 	for m := range scenarios.NumMetrics {
 		a.cum[m] = NewHistogram()
 		a.tick[m] = NewHistogram()
+	}
+	if opts.OnDelta != nil {
+		a.delta = &deltaState{emit: opts.OnDelta}
 	}
 	a.snap.Store(&Snapshot{})
 	return a
@@ -252,6 +261,9 @@ func (a *Aggregator) untilNext(elapsed, step time.Duration) time.Duration {
 
 // add records one Result. It does not release it.
 func (a *Aggregator) add(r *scenarios.Result) {
+	if a.delta != nil {
+		a.delta.add(r)
+	}
 	for has := uint16(r.Has); has != 0; has &= has - 1 {
 		m := bits.TrailingZeros16(has)
 		if m >= int(scenarios.NumMetrics) {
@@ -472,6 +484,9 @@ func (a *Aggregator) publish(elapsed time.Duration, done bool) {
 		s.EventsPerS = float64(a.lastTick.events) / a.lastLen.Seconds()
 	}
 	a.snap.Store(s)
+	if a.delta != nil {
+		a.cutDelta(elapsed, done)
+	}
 }
 
 // Snapshot returns the most recently published live state. Safe for
