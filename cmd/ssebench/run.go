@@ -96,7 +96,12 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	// aggregator's snapshots 4 times a second (never per event); the health
 	// monitor measures the generator itself meanwhile.
 	start := time.Now()
-	agg := reports.NewAggregator(reports.AggregatorOptions{Start: start, HLog: writerOrNil(hlog)})
+	metrics, err := startRunMetricsSingle(cfg, e, rp.planID, sc, start) // --metrics-addr: run_metrics.go
+	if err != nil {
+		return err
+	}
+	defer metrics.close(e)
+	agg := reports.NewAggregator(reports.AggregatorOptions{Start: start, HLog: writerOrNil(hlog), OnDelta: metrics.onDelta()})
 	mon := health.Start()
 	results := sw.Run(ctx)
 	consumed := make(chan struct{})
@@ -145,6 +150,7 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	if err := agg.Err(); err != nil {
 		errs = append(errs, fmt.Errorf("--hlog: %w", err))
 	}
+	metrics.finish(ctx, e)
 
 	switch {
 	case wasInterrupted:

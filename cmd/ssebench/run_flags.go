@@ -20,6 +20,7 @@ const runUsage = `[SCENARIO.yaml] [--target URL] [--events PRESET] [--header 'Na
          [--threshold EXPR]... [--baseline FILE --max-regression 10% --min-delta 1ms]
          [--out FILE.json] [--html FILE] [--junit FILE] [--hlog FILE]
          [--shard I/N] [--source-ips A-B] [--http2] [--insecure] [--quiet]
+         [--metrics-addr HOST:PORT [--metrics-linger D]]
 
 Runs a load test and reports latency (ttft, gap, e2e, ...), throughput and
 errors. With no SCENARIO and no --target it starts the mock server in process
@@ -37,7 +38,7 @@ flag's name in upper case with - as _, e.g.
   SSEBENCH_THRESHOLD (several expressions separated by ;), SSEBENCH_BASELINE,
   SSEBENCH_MAX_REGRESSION, SSEBENCH_MIN_DELTA, SSEBENCH_OUT, SSEBENCH_HTML, SSEBENCH_JUNIT,
   SSEBENCH_HLOG, SSEBENCH_SHARD, SSEBENCH_SOURCE_IPS, SSEBENCH_HTTP2,
-  SSEBENCH_INSECURE, SSEBENCH_QUIET.
+  SSEBENCH_INSECURE, SSEBENCH_QUIET, SSEBENCH_METRICS_ADDR, SSEBENCH_METRICS_LINGER.
 An SSEBENCH_* variable that no ssebench command reads is an error (exit 2)
 naming the closest known one, unless the scenario reads it ({{env.NAME}}).
 
@@ -49,6 +50,8 @@ when the name is secret (Authorization, Cookie, *-Token, *-Key, ...).
 
 Progress goes to stderr: bars on a terminal, a plain line every 5s
 otherwise, nothing with --quiet. The summary goes to stdout.
+--metrics-addr serves the live state as Prometheus metrics (ssebench_*,
+native and classic histograms) and the Grafana dashboard built on them.
 
 Exit codes: 0 every gate passed; 1 a threshold failed, the run regressed
 against --baseline, or no stream succeeded (every stream failed, none
@@ -89,6 +92,8 @@ type runConfig struct {
 	insecure    bool
 	insecureSet bool
 	quiet       bool
+
+	metricsFlags // --metrics-addr, --metrics-linger: run_metrics.go
 }
 
 // parseRunFlags parses `ssebench run`'s arguments and SSEBENCH_*
@@ -179,6 +184,7 @@ func parseRunFlags(e *env, args []string) (*runConfig, error) {
 		return err
 	})
 	fs.BoolVar(&c.quiet, "quiet", false, "no live progress on stderr (the summary still goes to stdout)")
+	c.metricsFlags.register(fs)
 
 	if err := applyEnv(fs, e.getenv); err != nil {
 		return nil, err
