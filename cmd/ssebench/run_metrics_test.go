@@ -1,0 +1,483 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/ssebench/ssebench/reports/live"
+)
+
+// asyncRun is an in-process `ssebench ...` running in the background.
+type asyncRun struct {
+	stdout, stderr *runSyncBuffer
+	done           chan int // the exit code
+}
+
+// startCLI starts `ssebench ARGS...` in process, as runCLI does, without
+// waiting for it. The test waits for it at cleanup in any case.
+func startCLI(t *testing.T, ctx context.Context, vars map[string]string, args ...string) *asyncRun {
+	t.Helper()
+	a := &asyncRun{stdout: &runSyncBuffer{}, stderr: &runSyncBuffer{}, done: make(chan int, 1)}
+	e := &env{
+		stdin: strings.NewReader(""), stdout: a.stdout, stderr: a.stderr,
+		getenv: func(k string) string { return vars[k] },
+		environ: func() []string {
+			var kv []string
+			for k, v := range vars {
+				kv = append(kv, k+"="+v)
+			}
+			return kv
+		},
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		a.done <- run(ctx, e, args)
+	}()
+	t.Cleanup(func() { cancel(); <-finished })
+	return a
+}
+
+// wait returns the exit code, failing the test after limit.
+func (a *asyncRun) wait(t *testing.T, limit time.Duration) int {
+	t.Helper()
+	select {
+	case code := <-a.done:
+		return code
+	case <-time.After(limit):
+		t.Fatalf("the run did not end within %s\nstderr:\n%s", limit, a.stderr.String())
+		return -1
+	}
+}
+
+var metricsLine = regexp.MustCompile(`metrics: (http://\S+/metrics)`)
+
+// metricsURL waits (at most limit) for the run's "metrics: URL" line.
+func (a *asyncRun) metricsURL(t *testing.T, limit time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if m := metricsLine.FindStringSubmatch(a.stderr.String()); m != nil {
+			return m[1]
+		}
+		select {
+		case code := <-a.done:
+			a.done <- code
+			t.Fatalf("the run ended (exit %d) without serving metrics\nstderr:\n%s", code, a.stderr.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	t.Fatalf("no metrics line within %s\nstderr:\n%s", limit, a.stderr.String())
+	return ""
+}
+
+// scrape fetches the text exposition.
+func scrape(u string) (string, error) {
+	c := &http.Client{Timeout: 30 * time.Second}
+	resp, err := c.Get(u)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET %s: %s", u, resp.Status)
+	}
+	return string(b), nil
+}
+
+// sampleValue parses an exposition and returns the value of the series
+// name{labels} (a histogram family: its count), and whether it is there.
+func sampleValue(t *testing.T, text, name string, labels map[string]string) (float64, bool) {
+	t.Helper()
+	p := expfmt.NewTextParser(model.LegacyValidation)
+	fams, err := p.TextToMetricFamilies(strings.NewReader(text))
+	if err != nil {
+		t.Fatalf("the exposition does not parse: %v", err)
+	}
+	mf := fams[name]
+	if mf == nil {
+		return 0, false
+	}
+next:
+	for _, m := range mf.GetMetric() {
+		for _, lp := range m.GetLabel() {
+			if want, ok := labels[lp.GetName()]; ok && want != lp.GetValue() {
+				continue next
+			}
+		}
+		switch {
+		case m.Counter != nil:
+			return m.GetCounter().GetValue(), true
+		case m.Gauge != nil:
+			return m.GetGauge().GetValue(), true
+		case m.Histogram != nil:
+			return float64(m.GetHistogram().GetSampleCount()), true
+		}
+	}
+	return 0, false
+}
+
+// TestRunMetricsScrape: SSEBENCH_METRICS_ADDR serves the run's live
+// metrics while it runs; scrapes during the run arm the wait for a final
+// scrape, and that final scrape shows ssebench_run_done 1 and exactly the
+// counts and histogram counts of the JSON result. promtool finds nothing
+// to lint; the target's credentials and secret query never appear.
+func TestRunMetricsScrape(t *testing.T) {
+	t.Parallel()
+	m := runStartMock(t, nil)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "r.json")
+	target := m.URL + "/v1/stream?ttft=20ms&itl=10ms&tokens=20&api_key=k3yk3y"
+	a := startCLI(t, t.Context(), map[string]string{"SSEBENCH_METRICS_ADDR": "127.0.0.1:0"},
+		"run", "--connections", "10", "--duration", "3s", "--events", "eventsource", "--target", target,
+		"--header", "Authorization: Bearer s3cr3tpw",
+		"--metrics-linger", "2m", "--out", out)
+	u := a.metricsURL(t, time.Minute)
+
+	// Scrape until the run ends: the scrape that begins after the run has
+	// finished its outputs is the final one, which lets it exit.
+	var final string
+	scrapes := 0
+	code := -1
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline) && code < 0; scrapes++ {
+		text, err := scrape(u)
+		if err == nil {
+			for _, bad := range []string{"s3cr3tpw", "Bearer", "k3yk3y", "api_key", "/v1/stream"} {
+				if strings.Contains(text, bad) {
+					t.Fatalf("the exposition holds %q", bad)
+				}
+			}
+			if done, _ := sampleValue(t, text, "ssebench_run_done", nil); done == 1 {
+				final = text
+			}
+		}
+		wait := 100 * time.Millisecond
+		if err != nil { // the server closes when the run ends, else a failure
+			wait = 30 * time.Second
+		}
+		select {
+		case code = <-a.done:
+			continue
+		case <-time.After(wait):
+		}
+		if err != nil {
+			t.Fatalf("scrape %d: %v\nstderr:\n%s", scrapes+1, err, a.stderr.String())
+		}
+	}
+	if code != exitOK {
+		t.Fatalf("exit %d after %d scrapes\nstderr:\n%s", code, scrapes, a.stderr.String())
+	}
+	if final == "" {
+		t.Fatalf("none of %d scrapes saw ssebench_run_done 1", scrapes)
+	}
+	if !strings.Contains(a.stderr.String(), "metrics: waiting up to 2m0s for a scrape of the final values") {
+		t.Errorf("the run did not say it waited for the final scrape:\n%s", a.stderr.String())
+	}
+
+	f := runReadResult(t, out)
+	shard := map[string]string{"shard": "1/1"}
+	for name, want := range map[string]int64{
+		"ssebench_streams_started_total": f.Counters.StreamsStarted,
+		"ssebench_streams_ok_total":      f.Counters.StreamsOK,
+		"ssebench_events_total":          f.Counters.Events,
+		"ssebench_tokens_total":          f.Counters.Tokens,
+		"ssebench_received_bytes_total":  f.Counters.Bytes,
+		"ssebench_attempts_total":        f.Counters.Attempts,
+		"ssebench_ttft_seconds":          f.Metrics["ttft"].Count,
+		"ssebench_gap_seconds":           f.Metrics["gap"].Count,
+		"ssebench_itl_seconds":           f.Metrics["itl"].Count,
+		"ssebench_e2e_seconds":           f.Metrics["e2e"].Count,
+	} {
+		got, ok := sampleValue(t, final, name, shard)
+		if !ok || got != float64(want) || want == 0 {
+			t.Errorf("final %s = %v (present %v), the JSON result says %d", name, got, ok, want)
+		}
+	}
+	if v, _ := sampleValue(t, final, "ssebench_run_info", map[string]string{"plan": f.Plan, "target": m.URL}); v != 1 {
+		t.Errorf("ssebench_run_info{plan=%q,target=%q} missing:\n%s", f.Plan, m.URL, grepLines(final, "run_info"))
+	}
+	if tool, err := exec.LookPath("promtool"); err == nil {
+		cmd := exec.Command(tool, "check", "metrics")
+		cmd.Stdin = strings.NewReader(final)
+		if b, err := cmd.CombinedOutput(); err != nil || len(bytes.TrimSpace(b)) > 0 {
+			t.Errorf("promtool check metrics on the final scrape: %v\n%s", err, b)
+		}
+	} else if os.Getenv("CI") == "true" {
+		t.Error("promtool is not installed (.ci/run installs the prometheus package)")
+	}
+}
+
+func grepLines(text, s string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, s) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// TestRunMetricsDashboardServed: the server hands out the dashboard, and a
+// run that nobody scraped does not wait at its end.
+func TestRunMetricsDashboardServed(t *testing.T) {
+	t.Parallel()
+	m := runStartMock(t, nil)
+	a := startCLI(t, t.Context(), nil, "run", "--connections", "2", "--duration", "1s", "--events", "eventsource",
+		"--target", m.URL+"/v1/stream?ttft=10ms&itl=5ms&tokens=5", "--metrics-addr", "127.0.0.1:0")
+	u := a.metricsURL(t, time.Minute)
+	resp, err := http.Get(strings.TrimSuffix(u, live.MetricsPath) + live.DashboardPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !bytes.Equal(b, live.Dashboard()) {
+		t.Errorf("GET %s: %s, %d bytes, want the dashboard", live.DashboardPath, resp.Status, len(b))
+	}
+	if code := a.wait(t, 2*time.Minute); code != exitOK {
+		t.Fatalf("exit %d\n%s", code, a.stderr.String())
+	}
+	if strings.Contains(a.stderr.String(), "waiting up to") {
+		t.Errorf("a run whose metrics nobody scraped waited for a final scrape:\n%s", a.stderr.String())
+	}
+}
+
+// TestRunMetricsBadAddr: a malformed address is a usage error naming the
+// flag; a port in use is "could not run", before any load.
+func TestRunMetricsBadAddr(t *testing.T) {
+	t.Parallel()
+	for _, bad := range []string{"9464", "127.0.0.1:99999", "http://127.0.0.1:9464"} {
+		r := runCLI(t, t.Context(), nil, "run", "--metrics-addr", bad, "--duration", "1s")
+		r.wantCode(t, exitUsage)
+		if !strings.Contains(r.stderr, "metrics-addr") {
+			t.Errorf("--metrics-addr %s: the error does not name the flag:\n%s", bad, r.stderr)
+		}
+	}
+	r := runCLI(t, t.Context(), map[string]string{"SSEBENCH_METRICS_LINGER": "-1s"}, "run", "--duration", "1s")
+	r.wantCode(t, exitUsage)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	m := runStartMock(t, nil)
+	r = runCLI(t, t.Context(), nil, "run", "--metrics-addr", ln.Addr().String(), "--duration", "1s",
+		"--events", "eventsource", "--target", m.URL+"/v1/stream")
+	r.wantCode(t, exitCannotRun)
+	if !strings.Contains(r.stderr, "--metrics-addr") || strings.Contains(r.stdout, "verdict") {
+		t.Errorf("a port in use: want the error before any run\nstdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	}
+}
+
+// promQuery runs an instant query against Prometheus' HTTP API.
+func promQuery(base, q string) (model.Vector, error) {
+	c := &http.Client{Timeout: 30 * time.Second}
+	resp, err := c.Get(base + "/api/v1/query?query=" + url.QueryEscape(q))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Status string `json:"status"`
+		Error  string `json:"error"`
+		Data   struct {
+			ResultType string          `json:"resultType"`
+			Result     json.RawMessage `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(&body); err != nil {
+		return nil, fmt.Errorf("query %q: %w", q, err)
+	}
+	if body.Status != "success" {
+		return nil, fmt.Errorf("query %q: %s", q, body.Error)
+	}
+	if body.Data.ResultType != "vector" {
+		return nil, fmt.Errorf("query %q: a %s, want a vector", q, body.Data.ResultType)
+	}
+	var v model.Vector
+	if err := json.Unmarshal(body.Data.Result, &v); err != nil {
+		return nil, fmt.Errorf("query %q: %w", q, err)
+	}
+	return v, nil
+}
+
+// startPrometheus starts Debian's prometheus on a loopback port, scraping
+// target every second (native histograms on), with its data in a
+// temporary directory; it is stopped by PID at cleanup. It returns the
+// base URL of its HTTP API once it is ready.
+func startPrometheus(t *testing.T, target string) string {
+	t.Helper()
+	bin, err := exec.LookPath("prometheus")
+	need(t, err, "apt-get install prometheus")
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: ssebench
+    static_configs:
+      - targets: [%q]
+`, target)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	web := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	logf, err := os.Create(filepath.Join(dir, "prometheus.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, "data"),
+		"--web.listen-address="+web, "--enable-feature=native-histograms", "--log.level=warn")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		logf.Close()
+		if t.Failed() {
+			b, _ := os.ReadFile(logf.Name())
+			t.Logf("prometheus log (tail):\n%s", b[max(0, len(b)-4000):])
+		}
+	})
+	base := "http://" + web
+	c := &http.Client{Timeout: 5 * time.Second}
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if promHasTarget(c, base, target) {
+			return base
+		}
+	}
+	t.Fatalf("prometheus at %s did not become ready with the target %s", base, target)
+	return ""
+}
+
+// promHasTarget reports whether Prometheus is up and has target among its
+// active targets (its service discovery hands static targets to the
+// scrape loops a few seconds after start; only then do scrapes begin).
+func promHasTarget(c *http.Client, base, target string) bool {
+	resp, err := c.Get(base + "/api/v1/targets?state=active")
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Data struct {
+			ActiveTargets []struct {
+				ScrapeURL string `json:"scrapeUrl"`
+			} `json:"activeTargets"`
+		} `json:"data"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&body) != nil {
+		return false
+	}
+	for _, tg := range body.Data.ActiveTargets {
+		if strings.Contains(tg.ScrapeURL, "//"+target+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// TestRunMetricsPrometheus: a real Prometheus scrapes --metrics-addr
+// during a run against the mock, and a query over its HTTP API returns
+// the run's stream count; the native ttft histogram's quantile lies within
+// the run's ttft range; every query of the dashboard evaluates.
+func TestRunMetricsPrometheus(t *testing.T) {
+	t.Parallel()
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	prom := startPrometheus(t, addr)
+	m := runStartMock(t, nil)
+	out := filepath.Join(t.TempDir(), "r.json")
+	a := startCLI(t, t.Context(), nil, "run", "--connections", "10", "--duration", "5s", "--events", "eventsource",
+		"--target", m.URL+"/v1/stream?ttft=20ms&itl=10ms&tokens=30", "--metrics-addr", addr, "--metrics-linger", "2m",
+		"--out", out, "--quiet")
+	if code := a.wait(t, 3*time.Minute); code != exitOK {
+		t.Fatalf("exit %d\n%s", code, a.stderr.String())
+	}
+	if !strings.Contains(a.stderr.String(), "metrics: waiting up to") {
+		t.Fatalf("Prometheus did not scrape during the 5 s run (so the run did not wait for its final scrape):\n%s", a.stderr.String())
+	}
+	f := runReadResult(t, out)
+
+	// The run returned after Prometheus' scrape of the final values: the
+	// samples are in its head block at once, but poll briefly anyway.
+	var got model.Vector
+	var err error
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		got, err = promQuery(prom, `ssebench_streams_started_total{job="ssebench"}`)
+		if err == nil && len(got) == 1 && int64(got[0].Value) == f.Counters.StreamsStarted {
+			break
+		}
+	}
+	if err != nil || len(got) != 1 || int64(got[0].Value) != f.Counters.StreamsStarted || f.Counters.StreamsStarted == 0 {
+		t.Fatalf("Prometheus has ssebench_streams_started_total %v (%v), the run started %d streams", got, err, f.Counters.StreamsStarted)
+	}
+	if v, err := promQuery(prom, `ssebench_run_done`); err != nil || len(v) != 1 || v[0].Value != 1 {
+		t.Errorf("ssebench_run_done in Prometheus: %v (%v), want 1", v, err)
+	}
+	q, err := promQuery(prom, `histogram_quantile(0.5, ssebench_ttft_seconds)`)
+	ttft := f.Metrics["ttft"]
+	if err != nil || len(q) != 1 || float64(q[0].Value)*1000 < ttft.Min*0.97 || float64(q[0].Value)*1000 > ttft.Max*1.03 {
+		t.Errorf("ttft p50 from the native histogram: %v (%v), the run's ttft is %g .. %g ms", q, err, ttft.Min, ttft.Max)
+	}
+	for where, expr := range dashboardQueries(t) {
+		v, err := promQuery(prom, expr)
+		if err != nil {
+			t.Errorf("dashboard %s: %v", where, err)
+		} else if strings.HasPrefix(where, "Time to first token") && len(v) != 1 {
+			t.Errorf("dashboard %s: %v, want one quantile (%s)", where, v, expr)
+		}
+	}
+}
+
+// dashboardQueries returns the dashboard's PromQL with Grafana's variables
+// replaced for a direct query (all shards, a 1-minute rate window).
+func dashboardQueries(t *testing.T) map[string]string {
+	t.Helper()
+	var d struct {
+		Panels []struct {
+			Title   string `json:"title"`
+			Targets []struct {
+				RefID string `json:"refId"`
+				Expr  string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(live.Dashboard(), &d); err != nil {
+		t.Fatal(err)
+	}
+	r := strings.NewReplacer("$__rate_interval", "1m", "$shard", ".*")
+	out := map[string]string{}
+	for _, p := range d.Panels {
+		for _, tg := range p.Targets {
+			out[p.Title+"/"+tg.RefID] = r.Replace(tg.Expr)
+		}
+	}
+	if len(out) < 10 {
+		t.Fatalf("only %d dashboard queries", len(out))
+	}
+	return out
+}
