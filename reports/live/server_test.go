@@ -1,0 +1,130 @@
+package live
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/ssebench/ssebench/reports"
+)
+
+func get(t *testing.T, u string, header ...string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest("GET", u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(b)
+}
+
+// TestServer: /metrics in the text format and, when asked, the protobuf
+// one; the dashboard; scrapes are counted, and the first one begun after
+// Finish ends AwaitFinalScrape's wait.
+func TestServer(t *testing.T) {
+	l := shardState("1/1", 1)
+	s, err := Listen("127.0.0.1:0", NewCollector(testInfo, func() []reports.LiveView { return []reports.LiveView{l.View()} }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if !strings.HasPrefix(s.URL(), "http://127.0.0.1:") || !strings.HasSuffix(s.URL(), MetricsPath) {
+		t.Fatalf("URL %q", s.URL())
+	}
+	resp, body := get(t, s.URL())
+	if resp.StatusCode != 200 || !strings.Contains(body, `ssebench_streams_started_total{shard="1/1"} 7`) {
+		t.Fatalf("GET /metrics: %s\n%s", resp.Status, body)
+	}
+	resp, _ = get(t, s.URL(), "Accept", "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited")
+	if ct := resp.Header.Get("Content-Type"); !strings.Contains(ct, "protobuf") {
+		t.Errorf("a protobuf scrape got %q", ct)
+	}
+	resp, body = get(t, "http://"+s.Addr().String()+DashboardPath)
+	if resp.StatusCode != 200 || body != string(Dashboard()) {
+		t.Errorf("GET %s: %s", DashboardPath, resp.Status)
+	}
+	if resp, _ = get(t, "http://"+s.Addr().String()+"/other"); resp.StatusCode != 404 {
+		t.Errorf("GET /other: %s", resp.Status)
+	}
+	if n := s.Scrapes(); n != 2 {
+		t.Errorf("%d scrapes counted, want 2 (the dashboard is not a scrape)", n)
+	}
+
+	ctx := context.Background()
+	if s.AwaitFinalScrape(ctx, true, time.Hour) {
+		t.Error("AwaitFinalScrape before Finish reported a final scrape")
+	}
+	s.Finish()
+	go func() {
+		if resp, err := http.Get(s.URL()); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	if !s.AwaitFinalScrape(ctx, true, time.Hour) {
+		t.Error("the scrape after Finish did not end the wait")
+	}
+	s.Finish() // again: no effect
+	if !s.AwaitFinalScrape(ctx, false, 0) {
+		t.Error("a second AwaitFinalScrape does not see the final scrape")
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+}
+
+func TestListenError(t *testing.T) {
+	s, err := Listen("127.0.0.1:0", NewCollector(testInfo, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	_, err = Listen(s.Addr().String(), NewCollector(testInfo, nil))
+	if err == nil || !strings.Contains(err.Error(), s.Addr().String()) {
+		t.Errorf("a second Listen on %s: %v, want an error naming the address", s.Addr(), err)
+	}
+}
+
+// TestAwaitFinal: the wait ends at the final scrape, after linger, or
+// when the context ends; without an earlier scrape it does not wait.
+func TestAwaitFinal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		final := make(chan struct{})
+		start := time.Now()
+		if awaitFinal(ctx, final, false, time.Hour) || time.Since(start) != 0 {
+			t.Error("waited although nothing scraped before")
+		}
+		if awaitFinal(ctx, final, true, 0) || time.Since(start) != 0 {
+			t.Error("waited with linger 0")
+		}
+		if awaitFinal(ctx, final, true, 20*time.Second) || time.Since(start) != 20*time.Second {
+			t.Errorf("gave up after %s, want the linger, 20s", time.Since(start))
+		}
+		c, cancel := context.WithCancel(ctx)
+		time.AfterFunc(3*time.Second, cancel)
+		start = time.Now()
+		if awaitFinal(c, final, true, time.Minute) || time.Since(start) != 3*time.Second {
+			t.Errorf("the cancelled wait took %s, want 3s", time.Since(start))
+		}
+		time.AfterFunc(5*time.Second, func() { close(final) })
+		start = time.Now()
+		if !awaitFinal(ctx, final, true, time.Minute) || time.Since(start) != 5*time.Second {
+			t.Errorf("the final scrape ended the wait after %s, want 5s", time.Since(start))
+		}
+	})
+}
