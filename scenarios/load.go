@@ -540,7 +540,7 @@ func (d *decoder) events(e *Events, n *yaml.Node, path string) {
 }
 
 func (d *decoder) load(l *Workload, n *yaml.Node, path string) {
-	keys := []string{"model", "connections", "rate", "arrival", "seed", "stages", "max_connections"}
+	keys := []string{"model", "connections", "rate", "arrival", "seed", "stages", "max_connections", "dial_rate", "dial_burst"}
 	d.fields(n, path, keys, func(key string, v *yaml.Node, p string) {
 		switch key {
 		case "model":
@@ -555,6 +555,10 @@ func (d *decoder) load(l *Workload, n *yaml.Node, path string) {
 			l.Seed = d.uint(v, p)
 		case "max_connections":
 			l.MaxConnections = d.int(v, p)
+		case "dial_rate":
+			l.DialRate = d.rate(v, p)
+		case "dial_burst":
+			l.DialBurst = d.int(v, p)
 		case "stages":
 			if v.Kind != yaml.SequenceNode {
 				d.problem(v.Line, p, "stages must be a list of {duration, target}")

@@ -179,7 +179,7 @@ func ForTarget(target string) (*Scenario, error) {
 // connections (the CLI's --connections), dropping stages and open-model
 // settings.
 func (s *Scenario) UseConnections(n int) {
-	s.Load = Workload{Model: Closed, Connections: n, Seed: s.Load.Seed}
+	s.Load = Workload{Model: Closed, Connections: n, Seed: s.Load.Seed, DialRate: s.Load.DialRate, DialBurst: s.Load.DialBurst}
 }
 
 // UseRate switches to the open model at rate arrivals per second (the

@@ -281,6 +281,13 @@ type Workload struct {
 	// the swarm's own limit (file descriptors).
 	MaxConnections int
 
+	// DialRate bounds how fast the closed model opens new connections,
+	// per second, over the whole run (Shard divides it among the shards);
+	// DialBurst connections may open at once before the rate applies.
+	// 0 means DefaultDialRate and DefaultDialBurst.
+	DialRate  float64
+	DialBurst int
+
 	// Offset, in [0, 1), delays this shard's open-model arrivals by that
 	// fraction of its own inter-arrival interval, so that the shards of a
 	// constant or staged schedule interleave into exactly the unsharded

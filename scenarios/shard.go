@@ -42,6 +42,9 @@ func (s *Scenario) Shard(i, n int) (*Scenario, error) {
 	switch l.Model {
 	case Closed:
 		l.Connections = splitInt(l.Connections, i, n)
+		l.DialRate, l.DialBurst = l.EffectiveDial()
+		l.DialRate /= float64(n)
+		l.DialBurst = max(splitInt(l.DialBurst, i, n), 1)
 		for k := range l.Stages {
 			l.Stages[k].Target = float64(splitInt(int(l.Stages[k].Target), i, n))
 		}

@@ -341,6 +341,12 @@ func (v *validator) load(l *Workload) {
 		if l.Connections < 0 {
 			v.add("load.connections", "must not be negative")
 		}
+		if !(l.DialRate >= 0) || math.IsInf(l.DialRate, 0) {
+			v.add("load.dial_rate", "must be a non-negative rate (e.g. 1000/s; 0: the default %g/s)", DefaultDialRate)
+		}
+		if l.DialBurst < 0 {
+			v.add("load.dial_burst", "must not be negative (0: the default %d)", DefaultDialBurst)
+		}
 		if l.Connections > 10_000_000 {
 			v.add("load.connections", "%d is more than one process can hold; shard the run (--shard I/N)", l.Connections)
 		}
@@ -358,6 +364,9 @@ func (v *validator) load(l *Workload) {
 		}
 		if l.MaxConnections < 0 {
 			v.add("load.max_connections", "must not be negative (0: the swarm's own limit)")
+		}
+		if l.DialRate != 0 || l.DialBurst != 0 {
+			v.add("load.dial_rate", "dial_rate and dial_burst apply to the closed model; the open model's arrival rate already paces its dials")
 		}
 		if !(l.Offset >= 0 && l.Offset < 1) {
 			v.add("load", "offset %v is not in [0, 1)", l.Offset)

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/ssebench/ssebench/mockserver/fleet"
 )
 
 // envPrefix starts every environment variable ssebench reads for a flag.
@@ -18,7 +20,10 @@ const envPrefix = "SSEBENCH_"
 // parses its arguments, so this learns exactly the variables of every flag
 // of every command, with no list to keep in step. Computed once.
 var knownEnv = sync.OnceValue(func() []string {
-	seen := map[string]bool{}
+	// The variables a supervisor sets for its worker processes (mock
+	// --procs, run --procs) are read only when set, so --help does not
+	// reveal them: name them.
+	seen := map[string]bool{fleet.WorkerEnv: true, runWorkerEnv: true}
 	dry := &env{
 		stdin:  strings.NewReader(""),
 		stdout: io.Discard,

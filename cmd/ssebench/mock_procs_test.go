@@ -21,11 +21,11 @@ import (
 	"github.com/ssebench/ssebench/mockserver/fleet"
 )
 
-// TestMain lets this test binary serve as a `mock --procs` worker: the
-// supervisor re-executes the running program (here, the test binary)
-// with "mock" and its flags.
+// TestMain lets this test binary serve as a `mock --procs` or `run
+// --procs` worker: the supervisor re-executes the running program (here,
+// the test binary) with "mock" or "run" and its flags.
 func TestMain(m *testing.M) {
-	if _, ok := fleet.Worker(os.Getenv); ok {
+	if _, ok := fleet.Worker(os.Getenv); ok || os.Getenv(runWorkerEnv) != "" {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		code := run(ctx, &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}, os.Args[1:])
 		stop()

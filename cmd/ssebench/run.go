@@ -38,10 +38,24 @@ func init() {
 // JUnit. Ctrl-C (ctx) stops the swarm, and the partial results are still
 // evaluated and written before it returns interrupted (exit 130).
 func runRun(ctx context.Context, e *env, args []string) error {
+	wk, err := runWorkerFromEnv(e) // a worker of run --procs, or nil
+	if err != nil {
+		return err
+	}
+	if wk != nil {
+		return wk.run(func() error { return runOne(ctx, e, args, wk) })
+	}
+	return runOne(ctx, e, args, nil)
+}
+
+// runOne is one process's run: wk is nil, or this process is a worker of
+// run --procs (see run_procs.go) and wk its side of the pipe.
+func runOne(ctx context.Context, e *env, args []string, wk *procWorker) error {
 	cfg, err := parseRunFlags(e, args)
 	if err != nil {
 		return err
 	}
+	wk.apply(cfg)
 	sc, err := loadRunScenario(cfg, e)
 	if err != nil {
 		return err
@@ -58,6 +72,14 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	if err := runCheckOutputs(cfg); err != nil {
 		return err
 	}
+	if wk == nil && cfg.procs.set {
+		return runProcs(ctx, e, cfg, sc, baseline)
+	}
+	if note, err := applySourceIPs(cfg, sc, 1); err != nil {
+		return err
+	} else if note != "" && !cfg.quiet {
+		fmt.Fprintf(e.stderr, "ssebench run: %s\n", note)
+	}
 
 	rp, err := runPrepare(cfg, sc)
 	if err != nil {
@@ -65,16 +87,17 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	}
 	defer rp.stop()
 	sc, embedded := rp.sc, rp.embedded
+	wk.share(sc)
 
-	opts := swarm.Options{}
+	opts := swarm.Options{Whole: wk.whole()}
 	if embedded {
-		// The mock's server sockets live in this process too.
-		opts.FDReserve = swarm.FDReserve + peakConnections(sc)
+		opts.FilesPerConn = 2 // the mock's server sockets live in this process too
 	}
 	sw, err := swarm.New(sc, opts)
 	if err != nil {
 		return cannotRun(err) // *swarm.ResourceError says how to shard
 	}
+	wk.watch(sw)
 	if err := sw.Probe(ctx); err != nil {
 		if ctx.Err() != nil {
 			return interrupted(errors.New("interrupted before the run started"))
@@ -96,12 +119,12 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	// aggregator's snapshots 4 times a second (never per event); the health
 	// monitor measures the generator itself meanwhile.
 	start := time.Now()
-	metrics, err := startRunMetricsSingle(cfg, e, rp.planID, sc, start) // --metrics-addr: run_metrics.go
+	metrics, onDelta, err := startRunMetricsSingle(cfg, e, rp.planID, sc, start, wk.onDelta()) // --metrics-addr: run_metrics.go
 	if err != nil {
 		return err
 	}
-	defer metrics.close(e)
-	agg := reports.NewAggregator(reports.AggregatorOptions{Start: start, HLog: writerOrNil(hlog), OnDelta: metrics.onDelta()})
+	defer metrics.finish(ctx, e) // after runConclude's outputs
+	agg := reports.NewAggregator(reports.AggregatorOptions{Start: start, HLog: writerOrNil(hlog), OnDelta: onDelta})
 	mon := health.Start()
 	results := sw.Run(ctx)
 	consumed := make(chan struct{})
@@ -126,12 +149,28 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	// Results.
 	f := runFinish(agg, runMeta{sc: sc, planJSON: rp.planJSON, planID: rp.planID, health: &measures,
 		embedded: embedded, interrupted: wasInterrupted, took: time.Since(start)})
+	var errs []error
+	if hlog != nil {
+		if err := hlog.Flush(); err != nil {
+			errs = append(errs, fmt.Errorf("--hlog: %w", err))
+		}
+	}
+	if err := agg.Err(); err != nil {
+		errs = append(errs, fmt.Errorf("--hlog: %w", err))
+	}
+	return runConclude(e, cfg, sc, f, baseline, wasInterrupted, errs)
+}
+
+// runConclude ends a run with its File (one process's, or the merge of
+// --procs workers'): thresholds, the baseline comparison, the summary on
+// stdout, the output files, and the exit code. errs are earlier problems
+// writing outputs.
+func runConclude(e *env, cfg *runConfig, sc *scenarios.Scenario, f *reports.File, baseline *reports.File, wasInterrupted bool, errs []error) error {
 	pass := reports.Evaluate(f, sc.Thresholds)
 	var cmp *reports.Comparison
 	if baseline != nil {
 		cmp = reports.Compare(baseline, f, cfg.compareFlags.options())
 	}
-	var errs []error
 	if err := reports.WriteText(e.stdout, f); err != nil {
 		errs = append(errs, fmt.Errorf("write the summary: %w", err))
 	}
@@ -142,16 +181,6 @@ func runRun(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	errs = append(errs, runWriteOutputs(cfg, f, cmp)...)
-	if hlog != nil {
-		if err := hlog.Flush(); err != nil {
-			errs = append(errs, fmt.Errorf("--hlog: %w", err))
-		}
-	}
-	if err := agg.Err(); err != nil {
-		errs = append(errs, fmt.Errorf("--hlog: %w", err))
-	}
-	metrics.finish(ctx, e)
-
 	switch {
 	case wasInterrupted:
 		msg := "interrupted: partial results written"
@@ -252,6 +281,7 @@ func applyOverrides(sc *scenarios.Scenario, cfg *runConfig) error {
 	if cfg.durationSet {
 		sc.Duration = cfg.duration
 	}
+	applyDialOverrides(sc, cfg)
 	for _, expr := range cfg.thresholds {
 		t, err := scenarios.ParseThreshold(expr)
 		if err != nil {
@@ -269,38 +299,6 @@ func applyOverrides(sc *scenarios.Scenario, cfg *runConfig) error {
 		sc.Insecure = cfg.insecure
 	}
 	return nil
-}
-
-// embeddedFits checks that the client's and the embedded mock's sockets
-// (two per stream) fit in this process's open-file limit, and says what to
-// do when they do not. (After sharding, the swarm checks its own share.)
-func embeddedFits(sc *scenarios.Scenario) error {
-	limit := fdHardLimit()
-	peak := uint64(peakConnections(sc))
-	if limit == 0 || limit > 1<<40 || peak == 0 {
-		return nil
-	}
-	need := 2*peak + uint64(swarm.FDReserve)
-	if need <= limit {
-		return nil
-	}
-	shards := (2*peak + limit - uint64(swarm.FDReserve) - 1) / (limit - uint64(swarm.FDReserve))
-	return fmt.Errorf("%d streams against the embedded mock need %d open files (client and server sockets in one process) but the limit is %d: "+
-		"start the mock apart (ssebench mock --addr 127.0.0.1:8080) and pass --target http://127.0.0.1:8080/v1/stream --events eventsource, "+
-		"or run %d shards (ssebench run --shard 1/%d, and so on up to --shard %d/%d)", peak, need, limit, shards, shards, shards, shards)
-}
-
-// peakConnections is the most streams the plan holds open at once (0 when
-// unbounded: an open model without max_connections).
-func peakConnections(sc *scenarios.Scenario) int {
-	if sc.Load.Model == scenarios.Open {
-		return sc.Load.MaxConnections
-	}
-	p := sc.Load.Connections
-	for _, st := range sc.Load.Stages {
-		p = max(p, int(st.Target+0.5))
-	}
-	return p
 }
 
 // progressMode picks the live view: none with --quiet, bars on a

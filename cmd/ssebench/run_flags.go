@@ -19,8 +19,8 @@ import (
 const runUsage = `[SCENARIO.yaml] [--target URL] [--events PRESET] [--header 'Name: value']... [--connections N | --rate R/s] [--duration D]
          [--threshold EXPR]... [--baseline FILE --max-regression 10% --min-delta 1ms]
          [--out FILE.json] [--html FILE] [--junit FILE] [--hlog FILE]
-         [--shard I/N] [--source-ips A-B] [--http2] [--insecure] [--quiet]
-         [--metrics-addr HOST:PORT [--metrics-linger D]]
+         [--shard I/N] [--procs N|auto] [--source-ips A-B|auto] [--dial-rate R/s --dial-burst N]
+         [--http2] [--insecure] [--quiet] [--metrics-addr HOST:PORT [--metrics-linger D]]
 
 Runs a load test and reports latency (ttft, gap, e2e, ...), throughput and
 errors. With no SCENARIO and no --target it starts the mock server in process
@@ -37,7 +37,8 @@ flag's name in upper case with - as _, e.g.
   SSEBENCH_CONNECTIONS, SSEBENCH_RATE, SSEBENCH_DURATION,
   SSEBENCH_THRESHOLD (several expressions separated by ;), SSEBENCH_BASELINE,
   SSEBENCH_MAX_REGRESSION, SSEBENCH_MIN_DELTA, SSEBENCH_OUT, SSEBENCH_HTML, SSEBENCH_JUNIT,
-  SSEBENCH_HLOG, SSEBENCH_SHARD, SSEBENCH_SOURCE_IPS, SSEBENCH_HTTP2,
+  SSEBENCH_HLOG, SSEBENCH_SHARD, SSEBENCH_PROCS, SSEBENCH_SOURCE_IPS,
+  SSEBENCH_DIAL_RATE, SSEBENCH_DIAL_BURST, SSEBENCH_HTTP2,
   SSEBENCH_INSECURE, SSEBENCH_QUIET, SSEBENCH_METRICS_ADDR, SSEBENCH_METRICS_LINGER.
 An SSEBENCH_* variable that no ssebench command reads is an error (exit 2)
 naming the closest known one, unless the scenario reads it ({{env.NAME}}).
@@ -86,12 +87,20 @@ type runConfig struct {
 
 	shardIndex, shardCount int // 1/1 when not sharded
 
-	sourceIPs   []netip.Addr
-	http2       bool
-	http2Set    bool
-	insecure    bool
-	insecureSet bool
-	quiet       bool
+	sourceIPs     []netip.Addr
+	sourceIPsAuto bool // --source-ips auto
+	http2         bool
+	http2Set      bool
+	insecure      bool
+	insecureSet   bool
+	quiet         bool
+
+	dialRate  float64 // --dial-rate; 0: the scenario's
+	dialBurst int     // --dial-burst; 0: the scenario's
+
+	procs    procsFlag // --procs: unset, N or auto (run_procs.go)
+	procsDir string    // --procs-dir: keep the workers' JSON results there
+	args     []string  // the command line after "run", for --procs workers
 
 	metricsFlags // --metrics-addr, --metrics-linger: run_metrics.go
 }
@@ -101,7 +110,7 @@ type runConfig struct {
 // order; "--" ends the flags. Problems are usage errors (exit 2) naming the
 // flag or the variable.
 func parseRunFlags(e *env, args []string) (*runConfig, error) {
-	c := &runConfig{shardIndex: 1, shardCount: 1}
+	c := &runConfig{shardIndex: 1, shardCount: 1, args: args}
 	fs := newFlagSet("run", runUsage)
 	fs.StringVar(&c.target, "target", "", "target `URL`: replaces the scenario URL's scheme and host; with a path, the whole URL (path and query)")
 	fs.Func("events", "event rules `PRESET`: generic, eventsource (the mock's info, add..., finish), openai or custom; replaces the scenario's events", func(s string) error {
@@ -165,7 +174,12 @@ func parseRunFlags(e *env, args []string) (*runConfig, error) {
 		c.shardIndex, c.shardCount = i, n
 		return nil
 	})
-	fs.Func("source-ips", "local `addresses` to dial from: a range 127.0.0.2-127.0.0.9, a prefix 127.0.0.0/28 or a list a,b,c", func(s string) error {
+	fs.Func("source-ips", "local `addresses` to dial from: a range 127.0.0.2-127.0.0.9, a prefix 127.0.0.0/28, a list a,b,c, or auto: 127.0.0.x addresses for a loopback target, as many as the run's ports need (the default when one address's ports are too few)", func(s string) error {
+		if strings.TrimSpace(s) == "auto" {
+			c.sourceIPs, c.sourceIPsAuto = nil, true
+			return nil
+		}
+		c.sourceIPsAuto = false
 		ips, err := parseSourceIPs(s)
 		if err != nil {
 			return err
@@ -184,6 +198,8 @@ func parseRunFlags(e *env, args []string) (*runConfig, error) {
 		return err
 	})
 	fs.BoolVar(&c.quiet, "quiet", false, "no live progress on stderr (the summary still goes to stdout)")
+	registerProcsFlags(fs, c)
+	registerDialFlags(fs, c)
 	c.metricsFlags.register(fs)
 
 	if err := applyEnv(fs, e.getenv); err != nil {

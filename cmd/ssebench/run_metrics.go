@@ -109,15 +109,45 @@ func tcpIP(a net.Addr) (net.IP, bool) {
 }
 
 // startRunMetricsSingle is startRunMetrics for a run in this process: one
-// shard, a LiveState that the aggregator feeds through onDelta.
-func startRunMetricsSingle(cfg *runConfig, e *env, planID string, sc *scenarios.Scenario, start time.Time) (*runMetrics, error) {
+// shard, a LiveState that the aggregator feeds. It returns the
+// aggregator's OnDelta: the LiveState's Apply, or nil without
+// --metrics-addr. A worker of run --procs (workerDelta, its pipe to the
+// parent, not nil) serves nothing: its parent serves the whole run's
+// metrics, and the worker's OnDelta is workerDelta.
+func startRunMetricsSingle(cfg *runConfig, e *env, planID string, sc *scenarios.Scenario, start time.Time,
+	workerDelta func(*reports.Delta)) (*runMetrics, func(*reports.Delta), error) {
+	if workerDelta != nil {
+		return nil, workerDelta, nil
+	}
 	state := reports.NewLiveState(sc.ShardString())
 	info := live.Info{Plan: planID, Target: sc.URL, Version: version(), Started: start}
 	m, err := startRunMetrics(cfg, e, info, func() []reports.LiveView { return []reports.LiveView{state.View()} })
-	if m != nil {
-		m.state = state
+	if m == nil || err != nil {
+		return nil, nil, err
 	}
-	return m, err
+	m.state = state
+	return m, m.onDelta(), nil
+}
+
+// startRunMetricsProcs is startRunMetrics for the parent of run --procs:
+// one view per worker, from the LiveStates its Deltas feed. Call it once
+// the fleet has started (its children no longer change).
+func startRunMetricsProcs(cfg *runConfig, e *env, sc *scenarios.Scenario, f *procFleet, embedded bool, start time.Time) (*runMetrics, error) {
+	info := live.Info{Target: sc.URL, Version: version(), Started: start}
+	if embedded {
+		info.Target = "" // each worker runs its own mock: "unknown"
+	}
+	if planJSON, err := scenarioJSON(sc); err == nil {
+		info.Plan = reports.PlanID(planJSON)
+	}
+	children := append([]*procChild(nil), f.children...)
+	return startRunMetrics(cfg, e, info, func() []reports.LiveView {
+		views := make([]reports.LiveView, len(children))
+		for i, c := range children {
+			views[i] = c.live.View()
+		}
+		return views
+	})
 }
 
 // onDelta is the aggregator's OnDelta for a single run (nil when there is

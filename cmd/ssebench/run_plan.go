@@ -38,9 +38,6 @@ func runPrepare(cfg *runConfig, plan *scenarios.Scenario) (*runPrepared, error) 
 	if !rp.embedded {
 		return rp, nil
 	}
-	if err := embeddedFits(rp.sc); err != nil {
-		return nil, cannotRun(err)
-	}
 	mock, err := mockserver.Start(mockserver.DefaultConfig(), "127.0.0.1:0")
 	if err != nil {
 		return nil, cannotRun(fmt.Errorf("start the embedded mock server: %w", err))

@@ -42,23 +42,6 @@ type datasourceRef struct {
 	UID  string `json:"uid"`
 }
 
-// DashboardExprs returns every PromQL expression of the dashboard, by
-// "panel title/refId" (the Prometheus test evaluates them all).
-func dashboardExprs(t *testing.T) map[string]string {
-	t.Helper()
-	var d dashboardJSON
-	if err := json.Unmarshal(Dashboard(), &d); err != nil {
-		t.Fatalf("the dashboard is not JSON: %v", err)
-	}
-	out := map[string]string{}
-	for _, p := range d.Panels {
-		for _, tg := range p.Targets {
-			out[p.Title+"/"+tg.RefID] = tg.Expr
-		}
-	}
-	return out
-}
-
 // promqlNoise are the parts of an expression that are not metric names:
 // strings, label matchers, range and subquery windows.
 var promqlNoise = regexp.MustCompile(`"(?:[^"\\]|\\.)*"|\{[^}]*\}|\[[^\]]*\]`)

@@ -2,9 +2,14 @@ package swarm
 
 import (
 	"fmt"
+	"math"
+	"net/netip"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/ssebench/ssebench/scenarios"
 )
 
 // ResourceError says that this process cannot hold the connections the
@@ -28,26 +33,67 @@ type ResourceError struct {
 }
 
 func (e *ResourceError) Error() string {
-	shards := fmt.Sprintf("run it as %d shards", e.Shards)
-	if e.Resource == "ports" {
-		// Ports are shared by every process of a host: shards help only
-		// from different hosts (or source addresses).
-		shards += " on different hosts"
-	}
-	shards += fmt.Sprintf(": ssebench run --shard 1/%d ..., --shard %d/%d ...", e.Shards, e.Shards, e.Shards)
 	var msg string
 	switch e.Resource {
 	case "ports":
-		msg = fmt.Sprintf("plan needs %s connections but the source addresses have %s ephemeral ports towards one target: %s %s",
-			thousands(e.Need), thousands(e.Have), e.Hint, shards)
+		// Ports are shared by every process of a host: more processes do
+		// not help, more source addresses (or hosts) do.
+		msg = fmt.Sprintf("plan needs %s connections but the source addresses have %s ephemeral ports towards one target: %s run it as %d shards on different hosts: ssebench run --shard 1/%d ..., --shard %d/%d ...",
+			thousands(e.Need), thousands(e.Have), e.Hint, e.Shards, e.Shards, e.Shards, e.Shards)
 	default:
-		msg = fmt.Sprintf("plan needs %s connections but this process may open %s files: %s",
-			thousands(e.Need), thousands(e.Have), shards)
+		msg = fmt.Sprintf("plan needs %s connections but this process may open %s files: run it as %d shards: ssebench run --procs %d (or --procs auto) on one host, or ssebench run --shard 1/%d ..., --shard %d/%d ... over hosts",
+			thousands(e.Need), thousands(e.Have), e.Shards, e.Shards, e.Shards, e.Shards, e.Shards)
 		if e.Hint != "" {
 			msg += "; " + e.Hint
 		}
 	}
 	return msg
+}
+
+// Whole describes the whole run a Swarm's scenario is a share of (a
+// --shard, a worker of run --procs), so that the resource checks judge
+// the whole run and their advice names the process count for all of it.
+type Whole struct {
+	// Peak is the whole run's peak streams, every shard and worker
+	// together. 0: this scenario's peak times its shard count.
+	Peak int
+	// Sources is the number of distinct source addresses the whole run
+	// dials from. 0: this scenario's (at least one).
+	Sources int
+}
+
+// Peak returns the most streams sc holds open at once: the closed
+// model's highest level (connections, or a stage target rounded up), the
+// open model's max_connections (0: unbounded). It is the one measure of a
+// plan's size for the open-file and port checks.
+func Peak(sc *scenarios.Scenario) int {
+	if sc.Load.Model == scenarios.Open {
+		return sc.Load.MaxConnections
+	}
+	need := sc.Load.Connections
+	for _, st := range sc.Load.Stages {
+		need = max(need, int(math.Ceil(st.Target)))
+	}
+	return need
+}
+
+// LoopbackTarget reports whether sc's target host is a loopback address
+// (or localhost): then every shard of the run runs on this host, and the
+// ephemeral ports are judged for the whole run.
+func LoopbackTarget(sc *scenarios.Scenario) (netip.Addr, bool) {
+	u, err := url.Parse(sc.URL)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	h := u.Hostname()
+	if h == "localhost" {
+		return netip.MustParseAddr("127.0.0.1"), true
+	}
+	a, err := netip.ParseAddr(h)
+	if err != nil || !a.IsLoopback() {
+		return netip.Addr{}, false
+	}
+	return a.Unmap(), true
 }
 
 // FDReserve is the default number of file descriptors kept for things
@@ -59,7 +105,9 @@ const FDReserve = 64
 // costing perConn descriptors (2 when the server runs in this process). It
 // raises the soft limit to the hard limit first. It returns the number of
 // connections that fit (-1: no limit).
-func fdPlan(need, perConn, reserve int) (usable int, err error) {
+//
+// whole is the whole run's need (every shard and worker), for the advice.
+func fdPlan(need, whole, perConn, reserve int) (usable int, err error) {
 	limit, err := raiseNoFile()
 	if err != nil {
 		return 0, fmt.Errorf("swarm: reading the open-file limit: %w", err)
@@ -72,7 +120,7 @@ func fdPlan(need, perConn, reserve int) (usable int, err error) {
 	if need > usable {
 		e := &ResourceError{
 			Resource: "files", Need: need, Have: limit - reserve,
-			Shards: ceilDiv(need, usable),
+			Shards: ceilDiv(max(need, whole), usable),
 			Hint:   "or raise the hard limit (ulimit -Hn, LimitNOFILE=)",
 		}
 		if perConn > 1 {
@@ -83,8 +131,12 @@ func fdPlan(need, perConn, reserve int) (usable int, err error) {
 	return usable, nil
 }
 
-// ephemeralPorts returns the size of the local port range used for
-// outgoing connections, or -1 if unknown.
+// EphemeralPorts returns the size of the local port range used for
+// outgoing connections (each source address has that many towards one
+// target), or -1 if unknown.
+func EphemeralPorts() int { return ephemeralPorts() }
+
+// ephemeralPorts is EphemeralPorts.
 func ephemeralPorts() int {
 	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
 	if err != nil {
@@ -116,7 +168,7 @@ func portPlan(need, sources int) error {
 	}
 	return &ResourceError{
 		Resource: "ports", Need: need, Have: have, Shards: ceilDiv(need, have),
-		Hint: fmt.Sprintf("add source addresses (source_ips: 127.0.0.1-127.0.0.%d for a loopback target) or", ceilDiv(need, ports)),
+		Hint: fmt.Sprintf("add source addresses (--source-ips auto picks 127.0.0.x addresses for a loopback target; or source_ips: 127.0.0.1-127.0.0.%d) or", ceilDiv(need, ports)),
 	}
 }
 

@@ -108,6 +108,11 @@ func (s *Swarm) slotLoop(ctx context.Context, i int, sl *slot, wg *sync.WaitGrou
 			if backoff > 0 && !sleep(ctx, backoff) {
 				break
 			}
+			// A stream that will dial (no kept connection) waits for the
+			// dial pacer: a large plan opens at a bounded rate.
+			if idle.c == nil && !s.dialPace.wait(ctx) {
+				break
+			}
 			if !s.wanted(i) {
 				break
 			}

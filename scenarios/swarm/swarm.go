@@ -111,7 +111,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"math"
 	"net"
 	"net/http"
 	"net/netip"
@@ -163,6 +162,11 @@ type Options struct {
 	// yardstick for the direct path. It costs two more goroutines and
 	// about 15 KiB more memory per open stream.
 	SharedTransport bool
+
+	// Whole describes the whole run this scenario is a share of, for the
+	// resource checks (see Whole). The zero value derives it from the
+	// scenario's shard count.
+	Whole Whole
 }
 
 // Status is a snapshot of a running Swarm.
@@ -214,6 +218,7 @@ type Swarm struct {
 	bufSize  int
 	maxConns int // closed: peak connections; open: in-flight cap
 	maxLag   time.Duration
+	dialPace *dialPacer    // closed model over the direct path; nil: no pacing
 	duration time.Duration // 0: until the context is cancelled
 	ramp     pacer.Ramp
 	arrivals pacer.Scheduler
@@ -272,19 +277,14 @@ func New(sc *scenarios.Scenario, opts Options) (*Swarm, error) {
 	if reserve <= 0 {
 		reserve = FDReserve
 	}
-	var need int
+	need := Peak(sc)
 	switch sc.Load.Model {
 	case scenarios.Open:
 		if s.arrivals, err = sc.Pacer(); err != nil {
 			return nil, fmt.Errorf("swarm: %w", err)
 		}
-		need = sc.Load.MaxConnections
 	default:
 		s.ramp = sc.Ramp()
-		need = sc.Load.Connections
-		for _, st := range sc.Load.Stages {
-			need = max(need, int(math.Ceil(st.Target)))
-		}
 	}
 	if opts.Dial == nil {
 		if need, err = s.checkResources(need, reserve); err != nil {
@@ -306,13 +306,19 @@ func New(sc *scenarios.Scenario, opts Options) (*Swarm, error) {
 		}
 	}
 	s.direct = !sc.HTTP2 && !opts.SharedTransport
+	if s.direct && sc.Load.Model != scenarios.Open {
+		s.dialPace = newDialPacer(sc.Load.EffectiveDial())
+	}
 	s.tlsConf = newTLSConfigs(&opts, sc.Insecure)
 	return s, nil
 }
 
 // checkResources checks that peak streams fit in the open-file limit and
 // in the ephemeral ports of the source addresses; peak 0 (an open model
-// without max_connections) is given the most that fits instead.
+// without max_connections) is given the most that fits instead. The
+// ports are judged for the whole run when the target is on loopback
+// (every shard then runs on this host), and the advice names the number
+// of processes for the whole run (Options.Whole).
 func (s *Swarm) checkResources(peak, reserve int) (int, error) {
 	sc := s.sc
 	files := func(streams int) int { // connections: one per stream, or shared over HTTP/2
@@ -321,14 +327,25 @@ func (s *Swarm) checkResources(peak, reserve int) (int, error) {
 		}
 		return streams
 	}
-	usable, err := fdPlan(files(peak), s.opts.FilesPerConn, reserve)
+	whole := s.opts.Whole
+	if whole.Peak <= 0 {
+		whole.Peak = peak * max(sc.ShardCount, 1)
+	}
+	sources := max(len(sc.SourceIPs), 1)
+	if whole.Sources <= 0 {
+		whole.Sources = sources
+	}
+	usable, err := fdPlan(files(peak), files(whole.Peak), s.opts.FilesPerConn, reserve)
 	if err != nil {
 		return 0, err
 	}
-	sources := max(len(sc.SourceIPs), 1)
 	if peak > 0 {
 		if !sc.HTTP2 {
-			if err := portPlan(peak, sources); err != nil {
+			need, have := peak, sources
+			if _, loop := LoopbackTarget(sc); loop {
+				need, have = max(peak, whole.Peak), max(sources, whole.Sources)
+			}
+			if err := portPlan(need, have); err != nil {
 				return 0, err
 			}
 		}
@@ -344,6 +361,33 @@ func (s *Swarm) checkResources(peak, reserve int) (int, error) {
 		limit = min(limit, p*sources)
 	}
 	return limit, nil
+}
+
+// CheckWhole judges the whole run before its processes start (run
+// --procs): procs processes on this host share plan (the whole plan, not
+// split), each holding its share of the peak with filesPerConn files per
+// connection, dialling from sources distinct addresses in all. It returns
+// the *ResourceError a worker would meet, with advice for the whole run.
+func CheckWhole(plan *scenarios.Scenario, procs, filesPerConn, sources int) error {
+	peak := Peak(plan)
+	if peak <= 0 {
+		return nil
+	}
+	procs = max(procs, 1)
+	share := ceilDiv(peak, procs)
+	files := func(n int) int {
+		if plan.HTTP2 {
+			return ceilDiv(n, h2StreamsPerConn)
+		}
+		return n
+	}
+	if _, err := fdPlan(files(share), files(peak), filesPerConn, FDReserve); err != nil {
+		return err
+	}
+	if _, loop := LoopbackTarget(plan); loop && !plan.HTTP2 {
+		return portPlan(peak, max(sources, 1))
+	}
+	return nil
 }
 
 // UnreachableError says the target could not be reached when the run

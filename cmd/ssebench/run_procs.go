@@ -1,0 +1,284 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/ssebench/ssebench/reports"
+	"github.com/ssebench/ssebench/reports/progress"
+	"github.com/ssebench/ssebench/scenarios"
+	"github.com/ssebench/ssebench/scenarios/health"
+	"github.com/ssebench/ssebench/scenarios/swarm"
+)
+
+// maxProcs bounds --procs.
+const maxProcs = 64
+
+// procsFlag is --procs: unset (one process), a number of workers, or auto.
+type procsFlag struct {
+	set  bool
+	n    int // 0 with auto
+	auto bool
+}
+
+func (p *procsFlag) String() string {
+	switch {
+	case !p.set:
+		return ""
+	case p.auto:
+		return "auto"
+	}
+	return strconv.Itoa(p.n)
+}
+
+func (p *procsFlag) Set(v string) error {
+	v = strings.TrimSpace(v)
+	if v == "auto" {
+		*p = procsFlag{set: true, auto: true}
+		return nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > maxProcs {
+		return fmt.Errorf("want a number of worker processes 1..%d, or auto; got %q", maxProcs, v)
+	}
+	*p = procsFlag{set: true, n: n}
+	return nil
+}
+
+// registerProcsFlags adds --procs and --procs-dir to run's flags.
+func registerProcsFlags(fs *flag.FlagSet, c *runConfig) {
+	fs.Var(&c.procs, "procs", "run as `N` worker processes (1.."+strconv.Itoa(maxProcs)+") merged into one result, or auto: as many as the plan needs under the open-file limit (see 'Scaling past one process' in README)")
+	fs.StringVar(&c.procsDir, "procs-dir", "", "with --procs: keep each worker's JSON result in `DIR` (shard-I-of-N.json; default: a temporary directory, removed at the end)")
+}
+
+// idleHeavyPerCore is the number of held streams per core from which a
+// closed-model plan counts as idle-heavy: its streams mostly wait for
+// events, so a worker's cost is its open files, not its CPU, and auto may
+// start more workers than there are cores.
+const idleHeavyPerCore = 1000
+
+// procsAuto returns the number of workers auto picks for sc (the whole
+// run's plan, before any split) and the rule in words. The rule: the
+// fewest workers whose open files fit under the hard open-file limit
+// (each holds its share of the peak streams, two files per stream with
+// the embedded mock, plus swarm.FDReserve), and at most one per core
+// unless the plan is idle-heavy (a closed model holding at least
+// idleHeavyPerCore streams per core); at least one, at most maxProcs.
+func procsAuto(sc *scenarios.Scenario, embedded bool, limit uint64, cores int) (int, string, error) {
+	peak := swarm.Peak(sc)
+	per := 1
+	if embedded {
+		per = 2
+	}
+	files := peak * per
+	if sc.HTTP2 {
+		files = (peak + 99) / 100 * per
+	}
+	if limit == 0 || limit > 1<<40 || peak == 0 {
+		n := max(1, min(cores, maxProcs))
+		return n, fmt.Sprintf("auto: %d workers, one per core (no open-file limit to fit, or no bounded peak)", n), nil
+	}
+	room := int(limit) - swarm.FDReserve
+	if room < 1 {
+		return 0, "", fmt.Errorf("--procs auto: the open-file limit %d leaves no room for streams", limit)
+	}
+	n := max(1, (files+room-1)/room)
+	idle := sc.Load.Model != scenarios.Open && peak >= idleHeavyPerCore*cores
+	rule := fmt.Sprintf("auto: %d workers for %d streams under the open-file limit %d", n, peak, limit)
+	switch {
+	case n > maxProcs:
+		return 0, "", fmt.Errorf("--procs auto: %d streams need %d workers under the open-file limit %d, more than %d: shard the run over hosts (--shard I/N with --procs on each)", peak, n, limit, maxProcs)
+	case n > cores && !idle:
+		return 0, "", fmt.Errorf("--procs auto: %d streams need %d workers under the open-file limit %d, more than the %d cores, and the plan is not idle-heavy (a closed model of at least %d streams per core): raise the limit (ulimit -Hn), pass --procs %d to insist, or shard the run over hosts", peak, n, limit, cores, idleHeavyPerCore, n)
+	case n > cores:
+		rule += fmt.Sprintf(" (more than the %d cores: the plan is idle-heavy)", cores)
+	}
+	return n, rule, nil
+}
+
+// runProcs is `run --procs`: it re-executes this program as worker
+// processes, each a shard of the run (with --shard I/N, shards of that
+// shard), reads their Deltas for one live view of the whole run, merges
+// their JSON results exactly (reports.Merge) and concludes once:
+// thresholds on the merged result, one summary, one set of output files,
+// one exit code. A worker that dies fails the run (exit 3) naming it.
+func runProcs(ctx context.Context, e *env, cfg *runConfig, sc *scenarios.Scenario, baseline *reports.File) error {
+	if cfg.hlog != "" {
+		return usagef("--hlog and --procs exclude each other: each worker's histograms live in its own process (use --procs-dir to keep the workers' JSON results, whose histograms merge exactly)")
+	}
+	embedded := cfg.scenario == "" && cfg.target == ""
+	n, rule := cfg.procs.n, fmt.Sprintf("%d workers", cfg.procs.n)
+	if cfg.procs.auto {
+		var err error
+		if n, rule, err = procsAuto(sc, embedded, fdHardLimit(), runtime.NumCPU()); err != nil {
+			return cannotRun(err)
+		}
+	}
+	ips, ipNote, err := procsSourceIPs(cfg, sc, n)
+	if err != nil {
+		return err
+	}
+	if err := procsPlanFits(sc, n, embedded, ips); err != nil {
+		return cannotRun(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return cannotRun(fmt.Errorf("--procs: find this program to start its workers: %w", err))
+	}
+	dir, cleanup, err := procsDirFor(cfg)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	fleet := &procFleet{e: e, exe: exe, args: procsArgs(cfg), env: procsEnv(e, sc), dir: dir}
+	if !cfg.quiet {
+		fmt.Fprintf(e.stderr, "ssebench run: --procs %s%s\n", rule, ipNote)
+	}
+	start := time.Now()
+	if err := fleet.start(cfg, n, ips); err != nil {
+		fleet.stopAll(syscall.SIGKILL)
+		fleet.wait()
+		return cannotRun(err)
+	}
+	metrics, err := startRunMetricsProcs(cfg, e, sc, fleet, embedded, start) // --metrics-addr: run_metrics.go
+	if err != nil {
+		fleet.stopAll(syscall.SIGKILL)
+		fleet.wait()
+		return err
+	}
+	defer metrics.finish(ctx, e) // after runConclude's outputs
+	stopView := procsLiveView(e, cfg, sc, fleet, embedded)
+	dead := fleet.supervise(ctx)
+	stopView()
+	if dead != nil {
+		return cannotRun(dead.failure(dir, cfg.procsDir != ""))
+	}
+	wasInterrupted := ctx.Err() != nil
+	f, err := fleet.merge()
+	if err != nil {
+		return cannotRun(err)
+	}
+	if wasInterrupted {
+		f.Notes = append(f.Notes, fmt.Sprintf("interrupted after %.1fs of %s: partial results", time.Since(start).Seconds(), sc.Duration))
+	}
+	return runConclude(e, cfg, sc, f, baseline, wasInterrupted, nil)
+}
+
+// procsDirFor returns the directory for the workers' results: --procs-dir
+// (kept), or a new temporary one (removed by cleanup).
+func procsDirFor(cfg *runConfig) (string, func(), error) {
+	if cfg.procsDir != "" {
+		if err := os.MkdirAll(cfg.procsDir, 0o755); err != nil {
+			return "", nil, usagef("--procs-dir: %w", err)
+		}
+		return cfg.procsDir, func() {}, nil
+	}
+	dir, err := os.MkdirTemp("", "ssebench-procs-")
+	if err != nil {
+		return "", nil, cannotRun(fmt.Errorf("--procs: make a directory for the workers' results: %w", err))
+	}
+	return dir, func() { _ = os.RemoveAll(dir) }, nil
+}
+
+// procsArgs is the command line of every worker: "run" and the parent's
+// own arguments, as they were given. What differs per worker (its shard,
+// its result file, its source addresses) travels in its spec, so that no
+// argument needs rewriting.
+func procsArgs(cfg *runConfig) []string {
+	return append([]string{"run"}, cfg.args...)
+}
+
+// procsEnv is every worker's environment: this process's, without the
+// SSEBENCH_* variables, and then the SSEBENCH_* variables ssebench reads
+// and those the scenario reads, as this process sees them (its getenv may
+// differ from the real environment in tests).
+func procsEnv(e *env, sc *scenarios.Scenario) []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, envPrefix) {
+			out = append(out, kv)
+		}
+	}
+	seen := map[string]bool{runWorkerEnv: true, envName("procs"): true, envName("procs-dir"): true}
+	for _, name := range append(knownEnv(), sc.EnvNames()...) {
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		if v := e.getenv(name); v != "" {
+			out = append(out, name+"="+v)
+		}
+	}
+	return out
+}
+
+// procsLiveView draws the whole run's live view from the workers' Deltas
+// and Status frames; the returned function stops it and waits for it.
+func procsLiveView(e *env, cfg *runConfig, sc *scenarios.Scenario, f *procFleet, embedded bool) func() {
+	viewCtx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	view := progress.New(e.stderr, progress.Options{Mode: progressMode(cfg, e), Prefix: fmt.Sprintf("ssebench x%d", len(f.children))})
+	wg.Go(func() {
+		view.Run(viewCtx, func() progress.Snapshot {
+			v, st := f.live()
+			// The workers judge their own health (in their results); the
+			// parent's would say nothing about them.
+			return liveSnapshot(v.Snapshot(), st, health.Measures{}, sc, embedded)
+		})
+	})
+	return func() { stop(); wg.Wait() }
+}
+
+// procsShard is worker k's (0-based) shard of the whole run: with --shard
+// I/N and n workers, shard (I-1)·n+k+1 of N·n, so that the workers of
+// every host's shard together make exactly that shard.
+func procsShard(cfg *runConfig, k, n int) (int, int) {
+	return (cfg.shardIndex-1)*n + k + 1, cfg.shardCount * n
+}
+
+// procsShareIPs returns worker k's share of ips: round robin, every
+// worker at least one address when there are any.
+func procsShareIPs(ips []string, k, n int) []string {
+	if len(ips) == 0 {
+		return nil
+	}
+	if len(ips) < n {
+		return []string{ips[k%len(ips)]}
+	}
+	var out []string
+	for i := k; i < len(ips); i += n {
+		out = append(out, ips[i])
+	}
+	return out
+}
+
+// procsSpec is worker k's spec.
+func procsSpec(cfg *runConfig, dir string, k, n int, ips []string) workerSpec {
+	i, c := procsShard(cfg, k, n)
+	return workerSpec{
+		Shard:        fmt.Sprintf("%d/%d", i, c),
+		Out:          filepath.Join(dir, fmt.Sprintf("shard-%d-of-%d.json", i, c)),
+		SourceIPs:    procsShareIPs(ips, k, n),
+		AllSourceIPs: ips,
+	}
+}
+
+// specEnv is the worker's spec as its environment variable.
+func specEnv(s workerSpec) string {
+	b, _ := json.Marshal(s) // strings only: cannot fail
+	return runWorkerEnv + "=" + string(b)
+}
+
+// errWorkerDied is wrapped by the error of a run whose worker died.
+var errWorkerDied = errors.New("a worker of --procs died")
