@@ -155,41 +155,15 @@ func TestRunMetricsScrape(t *testing.T) {
 		"--metrics-linger", "2m", "--out", out)
 	u := a.metricsURL(t, time.Minute)
 
-	// Scrape until the run ends: the scrape that begins after the run has
-	// finished its outputs is the final one, which lets it exit.
-	var final string
-	scrapes := 0
-	code := -1
-	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline) && code < 0; scrapes++ {
-		text, err := scrape(u)
-		if err == nil {
-			for _, bad := range []string{"s3cr3tpw", "Bearer", "k3yk3y", "api_key", "/v1/stream"} {
-				if strings.Contains(text, bad) {
-					t.Fatalf("the exposition holds %q", bad)
-				}
-			}
-			if done, _ := sampleValue(t, text, "ssebench_run_done", nil); done == 1 {
-				final = text
+	final, code := scrapeUntilEnd(t, a, u, func(text string) {
+		for _, bad := range []string{"s3cr3tpw", "Bearer", "k3yk3y", "api_key", "/v1/stream"} {
+			if strings.Contains(text, bad) {
+				t.Fatalf("the exposition holds %q", bad)
 			}
 		}
-		wait := 100 * time.Millisecond
-		if err != nil { // the server closes when the run ends, else a failure
-			wait = 30 * time.Second
-		}
-		select {
-		case code = <-a.done:
-			continue
-		case <-time.After(wait):
-		}
-		if err != nil {
-			t.Fatalf("scrape %d: %v\nstderr:\n%s", scrapes+1, err, a.stderr.String())
-		}
-	}
+	})
 	if code != exitOK {
-		t.Fatalf("exit %d after %d scrapes\nstderr:\n%s", code, scrapes, a.stderr.String())
-	}
-	if final == "" {
-		t.Fatalf("none of %d scrapes saw ssebench_run_done 1", scrapes)
+		t.Fatalf("exit %d\nstderr:\n%s", code, a.stderr.String())
 	}
 	if !strings.Contains(a.stderr.String(), "metrics: waiting up to 2m0s for a scrape of the final values") {
 		t.Errorf("the run did not say it waited for the final scrape:\n%s", a.stderr.String())
@@ -225,6 +199,106 @@ func TestRunMetricsScrape(t *testing.T) {
 		}
 	} else if os.Getenv("CI") == "true" {
 		t.Error("promtool is not installed (.ci/run installs the prometheus package)")
+	}
+}
+
+// scrapeUntilEnd scrapes u every 100 ms until the run ends (the scrape
+// that begins after the run has written its outputs is the final one, which
+// lets it exit), passing each exposition to check, and returns the last one
+// that showed ssebench_run_done 1 for every shard, and the exit code.
+func scrapeUntilEnd(t *testing.T, a *asyncRun, u string, check func(string)) (string, int) {
+	t.Helper()
+	var final string
+	scrapes := 0
+	for deadline := time.Now().Add(3 * time.Minute); time.Now().Before(deadline); scrapes++ {
+		text, err := scrape(u)
+		if err == nil {
+			check(text)
+			if allDone(t, text) {
+				final = text
+			}
+		}
+		wait := 100 * time.Millisecond
+		if err != nil { // the server closes when the run ends, else a failure
+			wait = 30 * time.Second
+		}
+		select {
+		case code := <-a.done:
+			if final == "" {
+				t.Fatalf("none of %d scrapes saw ssebench_run_done 1 (exit %d)\nstderr:\n%s", scrapes, code, a.stderr.String())
+			}
+			return final, code
+		case <-time.After(wait):
+		}
+		if err != nil {
+			t.Fatalf("scrape %d: %v\nstderr:\n%s", scrapes+1, err, a.stderr.String())
+		}
+	}
+	t.Fatalf("the run did not end in %d scrapes\nstderr:\n%s", scrapes, a.stderr.String())
+	return "", -1
+}
+
+// allDone reports whether every shard's ssebench_run_done is 1.
+func allDone(t *testing.T, text string) bool {
+	t.Helper()
+	p := expfmt.NewTextParser(model.LegacyValidation)
+	fams, err := p.TextToMetricFamilies(strings.NewReader(text))
+	if err != nil {
+		t.Fatalf("the exposition does not parse: %v", err)
+	}
+	mf := fams["ssebench_run_done"]
+	if mf == nil || len(mf.GetMetric()) == 0 {
+		return false
+	}
+	for _, m := range mf.GetMetric() {
+		if m.GetGauge().GetValue() != 1 {
+			return false
+		}
+	}
+	return true
+}
+
+// TestRunMetricsProcs: with --procs 2 the parent serves one series per
+// worker (shard="1/2", "2/2"), each equal to that worker's own JSON
+// result at the end, and the workers bind nothing themselves.
+func TestRunMetricsProcs(t *testing.T) {
+	skipUnlessLinux(t)
+	t.Parallel()
+	m := runStartMock(t, nil)
+	dir := t.TempDir()
+	work := filepath.Join(dir, "workers")
+	out := filepath.Join(dir, "merged.json")
+	a := startCLI(t, t.Context(), nil, "run", "--target", m.URL+"/v1/stream?ttft=10ms&itl=20ms&tokens=30", "--events", "eventsource",
+		"--connections", "20", "--duration", "3s", "--procs", "2", "--procs-dir", work, "--out", out,
+		"--metrics-addr", "127.0.0.1:0", "--metrics-linger", "2m")
+	u := a.metricsURL(t, time.Minute)
+	final, code := scrapeUntilEnd(t, a, u, func(string) {})
+	if code != exitOK {
+		t.Fatalf("exit %d\nstderr:\n%s", code, a.stderr.String())
+	}
+	merged := runReadResult(t, out)
+	var total float64
+	for i := 1; i <= 2; i++ {
+		shard := fmt.Sprintf("%d/2", i)
+		f := runReadResult(t, filepath.Join(work, fmt.Sprintf("shard-%d-of-2.json", i)))
+		for name, want := range map[string]int64{
+			"ssebench_streams_started_total": f.Counters.StreamsStarted,
+			"ssebench_events_total":          f.Counters.Events,
+			"ssebench_ttft_seconds":          f.Metrics["ttft"].Count,
+		} {
+			got, ok := sampleValue(t, final, name, map[string]string{"shard": shard})
+			if !ok || got != float64(want) {
+				t.Errorf("%s{shard=%q} = %v (present %v), the worker's JSON says %d", name, shard, got, ok, want)
+			}
+		}
+		v, _ := sampleValue(t, final, "ssebench_streams_started_total", map[string]string{"shard": shard})
+		total += v
+	}
+	if total != float64(merged.Counters.StreamsStarted) || total == 0 {
+		t.Errorf("the shards' started streams add up to %v, the merged result says %d", total, merged.Counters.StreamsStarted)
+	}
+	if n := strings.Count(a.stderr.String(), "metrics: http://"); n != 1 {
+		t.Errorf("%d processes announced metrics, want the parent only:\n%s", n, a.stderr.String())
 	}
 }
 
@@ -291,12 +365,41 @@ func TestRunMetricsBadAddr(t *testing.T) {
 	}
 }
 
-// promQuery runs an instant query against Prometheus' HTTP API.
+// promQuery runs an instant query against Prometheus' HTTP API, now.
 func promQuery(base, q string) (model.Vector, error) {
+	var v model.Vector
+	return v, promAPI(base, q, "", "vector", &v)
+}
+
+// promQueryAt runs an instant query at a time (Unix seconds).
+func promQueryAt(base, q string, at model.Time) (model.Vector, error) {
+	var v model.Vector
+	return v, promAPI(base, q, at.String(), "vector", &v)
+}
+
+// promLastSample returns the time of the last sample of a series within
+// the last 10 minutes.
+func promLastSample(base, series string) (model.Time, error) {
+	var m model.Matrix
+	if err := promAPI(base, series+"[10m]", "", "matrix", &m); err != nil {
+		return 0, err
+	}
+	if len(m) != 1 || len(m[0].Values) == 0 {
+		return 0, fmt.Errorf("no samples of %s: %v", series, m)
+	}
+	return m[0].Values[len(m[0].Values)-1].Timestamp, nil
+}
+
+// promAPI runs /api/v1/query and decodes a result of type want into out.
+func promAPI(base, q, at, want string, out any) error {
 	c := &http.Client{Timeout: 30 * time.Second}
-	resp, err := c.Get(base + "/api/v1/query?query=" + url.QueryEscape(q))
+	u := base + "/api/v1/query?query=" + url.QueryEscape(q)
+	if at != "" {
+		u += "&time=" + at
+	}
+	resp, err := c.Get(u)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer resp.Body.Close()
 	var body struct {
@@ -308,19 +411,18 @@ func promQuery(base, q string) (model.Vector, error) {
 		} `json:"data"`
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(&body); err != nil {
-		return nil, fmt.Errorf("query %q: %w", q, err)
+		return fmt.Errorf("query %q: %w", q, err)
 	}
 	if body.Status != "success" {
-		return nil, fmt.Errorf("query %q: %s", q, body.Error)
+		return fmt.Errorf("query %q: %s", q, body.Error)
 	}
-	if body.Data.ResultType != "vector" {
-		return nil, fmt.Errorf("query %q: a %s, want a vector", q, body.Data.ResultType)
+	if body.Data.ResultType != want {
+		return fmt.Errorf("query %q: a %s, want a %s", q, body.Data.ResultType, want)
 	}
-	var v model.Vector
-	if err := json.Unmarshal(body.Data.Result, &v); err != nil {
-		return nil, fmt.Errorf("query %q: %w", q, err)
+	if err := json.Unmarshal(body.Data.Result, out); err != nil {
+		return fmt.Errorf("query %q: %w", q, err)
 	}
-	return v, nil
+	return nil
 }
 
 // startPrometheus starts Debian's prometheus on a loopback port, scraping
@@ -423,25 +525,39 @@ func TestRunMetricsPrometheus(t *testing.T) {
 	f := runReadResult(t, out)
 
 	// The run returned after Prometheus' scrape of the final values: the
-	// samples are in its head block at once, but poll briefly anyway.
+	// samples are in its head block at once, but poll briefly anyway. The
+	// server is gone now, so Prometheus has marked the series stale: ask
+	// for their last values over a window instead of the instant value.
 	var got model.Vector
 	var err error
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		got, err = promQuery(prom, `ssebench_streams_started_total{job="ssebench"}`)
+		got, err = promQuery(prom, `last_over_time(ssebench_streams_started_total{job="ssebench"}[10m])`)
 		if err == nil && len(got) == 1 && int64(got[0].Value) == f.Counters.StreamsStarted {
 			break
 		}
 	}
 	if err != nil || len(got) != 1 || int64(got[0].Value) != f.Counters.StreamsStarted || f.Counters.StreamsStarted == 0 {
+		up, _ := promQuery(prom, `up`)
+		dur, _ := promQuery(prom, `scrape_duration_seconds`)
+		n, _ := promQuery(prom, `count_over_time(up[10m])`)
+		t.Logf("up %v, scrape_duration_seconds %v, scrapes %v", up, dur, n)
 		t.Fatalf("Prometheus has ssebench_streams_started_total %v (%v), the run started %d streams", got, err, f.Counters.StreamsStarted)
 	}
-	if v, err := promQuery(prom, `ssebench_run_done`); err != nil || len(v) != 1 || v[0].Value != 1 {
+	if v, err := promQuery(prom, `last_over_time(ssebench_run_done[10m])`); err != nil || len(v) != 1 || v[0].Value != 1 {
 		t.Errorf("ssebench_run_done in Prometheus: %v (%v), want 1", v, err)
 	}
-	q, err := promQuery(prom, `histogram_quantile(0.5, ssebench_ttft_seconds)`)
+	// The native histogram at the final scrape.
+	last, err := promLastSample(prom, "ssebench_run_done")
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := promQueryAt(prom, `histogram_quantile(0.5, ssebench_ttft_seconds)`, last)
 	ttft := f.Metrics["ttft"]
 	if err != nil || len(q) != 1 || float64(q[0].Value)*1000 < ttft.Min*0.97 || float64(q[0].Value)*1000 > ttft.Max*1.03 {
 		t.Errorf("ttft p50 from the native histogram: %v (%v), the run's ttft is %g .. %g ms", q, err, ttft.Min, ttft.Max)
+	}
+	if n, err := promQueryAt(prom, `histogram_count(ssebench_ttft_seconds)`, last); err != nil || len(n) != 1 || int64(n[0].Value) != ttft.Count {
+		t.Errorf("the native ttft histogram's count at the final scrape: %v (%v), the run's %d", n, err, ttft.Count)
 	}
 	for where, expr := range dashboardQueries(t) {
 		v, err := promQuery(prom, expr)
@@ -454,7 +570,8 @@ func TestRunMetricsPrometheus(t *testing.T) {
 }
 
 // dashboardQueries returns the dashboard's PromQL with Grafana's variables
-// replaced for a direct query (all shards, a 1-minute rate window).
+// replaced for a direct query (all shards, a 10-minute rate window, which
+// covers the whole run).
 func dashboardQueries(t *testing.T) map[string]string {
 	t.Helper()
 	var d struct {
@@ -469,7 +586,7 @@ func dashboardQueries(t *testing.T) map[string]string {
 	if err := json.Unmarshal(live.Dashboard(), &d); err != nil {
 		t.Fatal(err)
 	}
-	r := strings.NewReplacer("$__rate_interval", "1m", "$shard", ".*")
+	r := strings.NewReplacer("$__rate_interval", "10m", "$shard", ".*")
 	out := map[string]string{}
 	for _, p := range d.Panels {
 		for _, tg := range p.Targets {
