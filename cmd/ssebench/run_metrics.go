@@ -160,16 +160,21 @@ func (m *runMetrics) onDelta() func(*reports.Delta) {
 }
 
 // finish is called once the views are final (the run's last Delta has
-// been applied): when something scraped during the run, it keeps serving
-// until a scrape has read the final values or --metrics-linger has
-// passed (or ctx ends), then it stops the server. It says on stderr that
-// it waits. A serving error is a warning: the run's results stand.
+// been applied) and the outputs are written: unless a scrape has read the
+// final values already, and when something scraped during the run, it
+// keeps serving until one does or --metrics-linger has passed (or ctx
+// ends), saying so on stderr; then it stops the server. A serving error
+// is a warning: the run's results stand.
 func (m *runMetrics) finish(ctx context.Context, e *env) {
 	if m == nil || m.closed {
 		return
 	}
 	scraped := m.srv.Scrapes() > 0
 	m.srv.Finish()
+	if m.srv.AwaitFinalScrape(ctx, false, 0) { // a scrape has already read the final values
+		m.close(e)
+		return
+	}
 	if scraped && m.linger > 0 && ctx.Err() == nil {
 		fmt.Fprintf(e.stderr, "metrics: waiting up to %s for a scrape of the final values at %s\n", m.linger, m.srv.URL())
 		if !m.srv.AwaitFinalScrape(ctx, scraped, m.linger) {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -43,6 +44,10 @@ type Collector struct {
 	views   Views
 	d       descs
 	classes []string // every stream error class but http_status:CODE ones
+
+	// finals counts the collections that saw every view Done: those
+	// scrapes read the run's final values.
+	finals atomic.Int64
 }
 
 // NewCollector returns the collector of the run described by info, over
@@ -84,7 +89,10 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.d.startTime, prometheus.GaugeValue,
 		float64(c.info.Started.UnixNano())/1e9)
 	seen := map[string]int{}
-	for _, v := range c.views() {
+	views := c.views()
+	final := len(views) > 0
+	for _, v := range views {
+		final = final && v.Done
 		shard := v.Shard
 		if shard == "" {
 			shard = "1/1"
@@ -97,7 +105,14 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		c.collectView(ch, v, shard)
 	}
+	if final {
+		c.finals.Add(1)
+	}
 }
+
+// Finals returns how many collections saw every view done, their values
+// final.
+func (c *Collector) Finals() int64 { return c.finals.Load() }
 
 // collectView sends one view's metrics, labelled shard.
 func (c *Collector) collectView(ch chan<- prometheus.Metric, v reports.LiveView, shard string) {

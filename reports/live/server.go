@@ -40,11 +40,13 @@ type Server struct {
 	ln  net.Listener
 	srv *http.Server
 
-	scrapes atomic.Int64 // scrapes answered
-	mu      sync.Mutex
-	final   chan struct{} // closed when a scrape begun after Finish is answered; nil before Finish
-	served  chan struct{}
-	err     error
+	c        *Collector
+	scrapes  atomic.Int64 // scrapes answered
+	mu       sync.Mutex
+	final    chan struct{} // closed by the final scrape (see counting)
+	finished bool          // Finish was called
+	served   chan struct{}
+	err      error
 }
 
 // Listen binds addr (host:port; port 0 picks one) and serves c there until
@@ -59,7 +61,7 @@ func Listen(addr string, c *Collector) (*Server, error) {
 		ln.Close()
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
-	s := &Server{ln: ln, served: make(chan struct{})}
+	s := &Server{ln: ln, served: make(chan struct{}), final: make(chan struct{}), c: c}
 	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorHandling:       promhttp.ContinueOnError,
 		MaxRequestsInFlight: maxScrapes,
@@ -84,20 +86,23 @@ func Listen(addr string, c *Collector) (*Server, error) {
 }
 
 // counting wraps the metrics handler: it counts each answered scrape, and
-// one that began after Finish closes the final channel.
+// the first that read the final values closes the final channel: one
+// whose collection saw every view done, or one begun after Finish (a
+// worker that died is never done).
 func (s *Server) counting(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
-		final := s.final
+		afterFinish := s.finished
 		s.mu.Unlock()
+		finals := s.c.Finals()
 		h.ServeHTTP(w, r)
 		s.scrapes.Add(1)
-		if final != nil {
+		if afterFinish || s.c.Finals() > finals {
 			s.mu.Lock()
 			select {
-			case <-final:
+			case <-s.final:
 			default:
-				close(final)
+				close(s.final)
 			}
 			s.mu.Unlock()
 		}
@@ -114,27 +119,22 @@ func (s *Server) URL() string { return "http://" + s.ln.Addr().String() + Metric
 func (s *Server) Scrapes() int64 { return s.scrapes.Load() }
 
 // Finish says that the views are final: a scrape that begins from now on
-// reads the run's final values. Calling it again has no effect.
+// reads the run's final values (even when a view never says it is done).
+// Calling it again has no effect.
 func (s *Server) Finish() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.final == nil {
-		s.final = make(chan struct{})
-	}
+	s.finished = true
 }
 
-// AwaitFinalScrape waits, after Finish, until a scrape has read the final
-// values, at most linger, and reports whether one did. When nothing
-// scraped the server before Finish (no scraper is watching) or linger is
-// not positive, it returns at once. Call Finish first.
+// AwaitFinalScrape waits until a scrape has read the final values (one
+// whose collection saw every view done, or one begun after Finish), at
+// most linger, and reports whether one did. When nothing scraped the
+// server before the run ended (scrapedBefore false: no scraper is
+// watching) or linger is not positive, it only reports whether that
+// scrape already happened. Call Finish first.
 func (s *Server) AwaitFinalScrape(ctx context.Context, scrapedBefore bool, linger time.Duration) bool {
-	s.mu.Lock()
-	final := s.final
-	s.mu.Unlock()
-	if final == nil {
-		return false
-	}
-	return awaitFinal(ctx, final, scrapedBefore, linger)
+	return awaitFinal(ctx, s.final, scrapedBefore, linger)
 }
 
 // awaitFinal is AwaitFinalScrape's wait: final closed, linger passed, or

@@ -66,8 +66,8 @@ func TestServer(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	if s.AwaitFinalScrape(ctx, true, time.Hour) {
-		t.Error("AwaitFinalScrape before Finish reported a final scrape")
+	if s.AwaitFinalScrape(ctx, true, 0) {
+		t.Error("a scrape of values not yet final counted as the final one")
 	}
 	s.Finish()
 	go func() {
@@ -84,6 +84,34 @@ func TestServer(t *testing.T) {
 	}
 	if err := s.Close(); err != nil {
 		t.Errorf("Close: %v", err)
+	}
+}
+
+// TestServerFinalWhenDone: a scrape whose views are all done is the final
+// one, before Finish; a view never done (a dead worker) needs Finish.
+func TestServerFinalWhenDone(t *testing.T) {
+	done, notDone := shardState("1/2", 1), shardState("2/2", 1)
+	done.Apply(&reports.Delta{Seq: 3, Done: true})
+	views := []*reports.LiveState{done, notDone}
+	s, err := Listen("127.0.0.1:0", NewCollector(testInfo, func() []reports.LiveView {
+		out := make([]reports.LiveView, len(views))
+		for i, l := range views {
+			out[i] = l.View()
+		}
+		return out
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	get(t, s.URL())
+	if s.AwaitFinalScrape(context.Background(), true, 0) {
+		t.Fatal("a scrape with shard 2/2 still running counted as final")
+	}
+	notDone.Apply(&reports.Delta{Seq: 3, Done: true})
+	get(t, s.URL())
+	if !s.AwaitFinalScrape(context.Background(), true, 0) {
+		t.Fatal("the scrape that saw every shard done did not count as final")
 	}
 }
 
