@@ -34,5 +34,6 @@
 // The collector holds nothing of its own: each scrape asks for the views
 // (a copy of every cumulative histogram, about 190 KB each) and converts
 // them, O(shards × metrics × buckets). At most 4 scrapes are answered at
-// once; others wait. A scrape's request must arrive within 10 s.
+// once (more get 503); a scrape's request must arrive within 10 s and its
+// answer be sent within 30 s.
 package live

@@ -22,9 +22,9 @@ const (
 
 // Bounds of the server: a scrape's request must arrive within
 // readHeaderTimeout and its answer be sent within writeTimeout; at most
-// maxScrapes are answered at once (others wait for a slot, so a scraper
-// storm cannot multiply the cost of collecting, one histogram copy per
-// metric and shard each).
+// maxScrapes are answered at once (more get 503 Service Unavailable, so a
+// scraper storm cannot multiply the cost of collecting, one histogram copy
+// per metric and shard each).
 const (
 	readHeaderTimeout = 10 * time.Second
 	writeTimeout      = 30 * time.Second
