@@ -93,19 +93,18 @@ func startRunMetrics(cfg *runConfig, e *env, info live.Info, views live.Views) (
 	if !cfg.quiet {
 		fmt.Fprintf(e.stderr, "metrics: %s (Grafana dashboard: http://%s%s)\n", srv.URL(), addr, live.DashboardPath)
 	}
-	if ip, ok := tcpIP(srv.Addr()); !ok || !ip.IsLoopback() {
+	if beyondLoopback(srv.Addr()) {
 		fmt.Fprintf(e.stderr, "warning: --metrics-addr %s is reachable beyond loopback: whoever reaches it sees the run's counts, latencies, plan id and target origin (never headers, credentials, paths or queries)\n", addr)
 	}
 	return &runMetrics{srv: srv, linger: cfg.metricsLinger}, nil
 }
 
-// tcpIP returns the IP of a TCP address.
-func tcpIP(a net.Addr) (net.IP, bool) {
+// beyondLoopback reports whether a listening address is reachable from
+// other hosts: anything but a loopback IP (0.0.0.0 and :: are every
+// interface).
+func beyondLoopback(a net.Addr) bool {
 	t, ok := a.(*net.TCPAddr)
-	if !ok {
-		return nil, false
-	}
-	return t.IP, true
+	return !ok || !t.IP.IsLoopback()
 }
 
 // startRunMetricsSingle is startRunMetrics for a run in this process: one

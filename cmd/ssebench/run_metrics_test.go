@@ -367,6 +367,18 @@ func TestRunMetricsLinger(t *testing.T) {
 	}
 }
 
+func TestBeyondLoopback(t *testing.T) {
+	for ip, want := range map[string]bool{"127.0.0.1": false, "127.0.0.9": false, "::1": false,
+		"0.0.0.0": true, "::": true, "10.1.2.3": true, "192.168.0.1": true} {
+		if got := beyondLoopback(&net.TCPAddr{IP: net.ParseIP(ip), Port: 9464}); got != want {
+			t.Errorf("beyondLoopback(%s) = %v, want %v", ip, got, want)
+		}
+	}
+	if !beyondLoopback(&net.UnixAddr{Name: "/tmp/x"}) {
+		t.Error("a non-TCP address counts as loopback")
+	}
+}
+
 // TestRunMetricsBadAddr: a malformed address is a usage error naming the
 // flag; a port in use is "could not run", before any load.
 func TestRunMetricsBadAddr(t *testing.T) {
