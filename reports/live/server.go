@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -88,25 +90,48 @@ func Listen(addr string, c *Collector) (*Server, error) {
 // counting wraps the metrics handler: it counts each answered scrape, and
 // the first that read the final values closes the final channel: one
 // whose collection saw every view done, or one begun after Finish (a
-// worker that died is never done).
+// worker that died is never done). A scrape only counts as final when its
+// scraper surely got it: its request was not cancelled, and it was
+// answered within half the timeout Prometheus announces
+// (X-Prometheus-Scrape-Timeout-Seconds), so that a scrape the scraper
+// gave up on under load does not end the wait for the next one.
 func (s *Server) counting(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		began := time.Now()
 		s.mu.Lock()
 		afterFinish := s.finished
 		s.mu.Unlock()
 		finals := s.c.Finals()
 		h.ServeHTTP(w, r)
 		s.scrapes.Add(1)
-		if afterFinish || s.c.Finals() > finals {
-			s.mu.Lock()
-			select {
-			case <-s.final:
-			default:
-				close(s.final)
-			}
-			s.mu.Unlock()
+		if !afterFinish && s.c.Finals() == finals {
+			return
 		}
+		if r.Context().Err() != nil || tooSlow(r.Header.Get(scrapeTimeoutHeader), time.Since(began)) {
+			return
+		}
+		s.mu.Lock()
+		select {
+		case <-s.final:
+		default:
+			close(s.final)
+		}
+		s.mu.Unlock()
 	})
+}
+
+// scrapeTimeoutHeader is where Prometheus says how long it waits for a
+// scrape, in seconds.
+const scrapeTimeoutHeader = "X-Prometheus-Scrape-Timeout-Seconds"
+
+// tooSlow reports whether a scrape answered in took may have outlived half
+// its scraper's timeout (header, seconds; none or malformed: no limit).
+func tooSlow(header string, took time.Duration) bool {
+	secs, err := strconv.ParseFloat(header, 64)
+	if err != nil || secs <= 0 || math.IsNaN(secs) || math.IsInf(secs, 0) {
+		return false
+	}
+	return took.Seconds() > secs/2
 }
 
 // Addr returns the address the server listens on.

@@ -156,3 +156,39 @@ func TestAwaitFinal(t *testing.T) {
 		}
 	})
 }
+
+func TestTooSlow(t *testing.T) {
+	for _, tc := range []struct {
+		header string
+		took   time.Duration
+		want   bool
+	}{
+		{"", time.Hour, false}, {"junk", time.Hour, false}, {"-1", time.Hour, false}, {"NaN", time.Hour, false},
+		{"1", 400 * time.Millisecond, false}, {"1", 600 * time.Millisecond, true}, {"10.5", 5 * time.Second, false},
+		{"10.5", 6 * time.Second, true},
+	} {
+		if got := tooSlow(tc.header, tc.took); got != tc.want {
+			t.Errorf("tooSlow(%q, %s) = %v, want %v", tc.header, tc.took, got, tc.want)
+		}
+	}
+}
+
+// TestServerSlowScrapeNotFinal: a scrape answered after half the timeout
+// its scraper announced does not end the wait; a quick one does.
+func TestServerSlowScrapeNotFinal(t *testing.T) {
+	done := shardState("1/1", 1)
+	done.Apply(&reports.Delta{Seq: 3, Done: true})
+	s, err := Listen("127.0.0.1:0", NewCollector(testInfo, func() []reports.LiveView { return []reports.LiveView{done.View()} }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	get(t, s.URL(), scrapeTimeoutHeader, "0.000000001") // no collection is that fast
+	if s.AwaitFinalScrape(context.Background(), true, 0) {
+		t.Fatal("a scrape slower than half its scraper's timeout counted as final")
+	}
+	get(t, s.URL(), scrapeTimeoutHeader, "3600")
+	if !s.AwaitFinalScrape(context.Background(), true, 0) {
+		t.Fatal("a quick final scrape did not count")
+	}
+}
