@@ -16,9 +16,9 @@ import (
 )
 
 // defaultMetricsLinger is how long, by default, a run whose metrics were
-// scraped waits at its end for one more scrape: longer than the usual
-// 10-15 s scrape interval.
-const defaultMetricsLinger = 20 * time.Second
+// scraped waits at its end for scrapes of its final values (live.FinalReads
+// of them): two of the usual 10-15 s scrape intervals.
+const defaultMetricsLinger = 30 * time.Second
 
 // metricsFlags are --metrics-addr and --metrics-linger.
 type metricsFlags struct {
@@ -175,9 +175,9 @@ func (m *runMetrics) finish(ctx context.Context, e *env) {
 		return
 	}
 	if scraped && m.linger > 0 && ctx.Err() == nil {
-		fmt.Fprintf(e.stderr, "metrics: waiting up to %s for a scrape of the final values at %s\n", m.linger, m.srv.URL())
+		fmt.Fprintf(e.stderr, "metrics: waiting up to %s for scrapes of the final values at %s\n", m.linger, m.srv.URL())
 		if !m.srv.AwaitFinalScrape(ctx, scraped, m.linger) {
-			fmt.Fprintf(e.stderr, "metrics: no scrape of the final values within %s\n", m.linger)
+			fmt.Fprintf(e.stderr, "metrics: the final values were not scraped twice within %s\n", m.linger)
 		}
 	}
 	m.close(e)

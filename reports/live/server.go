@@ -42,13 +42,14 @@ type Server struct {
 	ln  net.Listener
 	srv *http.Server
 
-	c        *Collector
-	scrapes  atomic.Int64 // scrapes answered
-	mu       sync.Mutex
-	final    chan struct{} // closed by the final scrape (see counting)
-	finished bool          // Finish was called
-	served   chan struct{}
-	err      error
+	c          *Collector
+	scrapes    atomic.Int64 // scrapes answered
+	mu         sync.Mutex
+	final      chan struct{} // closed by the final scrape (see counting)
+	finished   bool          // Finish was called
+	finalReads int           // scrapes that read the final values
+	served     chan struct{}
+	err        error
 }
 
 // Listen binds addr (host:port; port 0 picks one) and serves c there until
@@ -58,7 +59,7 @@ func Listen(addr string, c *Collector) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	reg := prometheus.NewPedanticRegistry()
+	reg := prometheus.NewRegistry() // the tests check the collector with a pedantic one
 	if err := reg.Register(c); err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("metrics: %w", err)
@@ -87,14 +88,19 @@ func Listen(addr string, c *Collector) (*Server, error) {
 	return s, nil
 }
 
+// FinalReads is how many scrapes must read the final values before
+// AwaitFinalScrape stops waiting: two, so that one lost to its scraper
+// (a timeout under load, which the server cannot always see) still leaves
+// the final values with the scraper.
+const FinalReads = 2
+
 // counting wraps the metrics handler: it counts each answered scrape, and
-// the first that read the final values closes the final channel: one
-// whose collection saw every view done, or one begun after Finish (a
-// worker that died is never done). A scrape only counts as final when its
-// scraper surely got it: its request was not cancelled, and it was
-// answered within half the timeout Prometheus announces
-// (X-Prometheus-Scrape-Timeout-Seconds), so that a scrape the scraper
-// gave up on under load does not end the wait for the next one.
+// the FinalReads-th that read the final values closes the final channel:
+// a scrape whose collection saw every view done, or one begun after
+// Finish (a worker that died is never done). Such a scrape counts only
+// when its scraper likely got it: its request was not cancelled, and it
+// was answered within half the timeout Prometheus announces
+// (X-Prometheus-Scrape-Timeout-Seconds).
 func (s *Server) counting(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		began := time.Now()
@@ -111,12 +117,10 @@ func (s *Server) counting(h http.Handler) http.Handler {
 			return
 		}
 		s.mu.Lock()
-		select {
-		case <-s.final:
-		default:
+		defer s.mu.Unlock()
+		if s.finalReads++; s.finalReads == FinalReads {
 			close(s.final)
 		}
-		s.mu.Unlock()
 	})
 }
 
@@ -152,9 +156,8 @@ func (s *Server) Finish() {
 	s.finished = true
 }
 
-// AwaitFinalScrape waits until a scrape has read the final values (one
-// whose collection saw every view done, or one begun after Finish), at
-// most linger, and reports whether one did. When nothing scraped the
+// AwaitFinalScrape waits until FinalReads scrapes have read the final
+// values (see counting), at most linger, and reports whether they did. When nothing scraped the
 // server before the run ended (scrapedBefore false: no scraper is
 // watching) or linger is not positive, it only reports whether that
 // scrape already happened. Call Finish first.

@@ -70,13 +70,17 @@ func TestServer(t *testing.T) {
 		t.Error("a scrape of values not yet final counted as the final one")
 	}
 	s.Finish()
+	get(t, s.URL())
+	if s.AwaitFinalScrape(ctx, true, 0) {
+		t.Error("one scrape of the final values ended the wait, want FinalReads")
+	}
 	go func() {
 		if resp, err := http.Get(s.URL()); err == nil {
 			resp.Body.Close()
 		}
 	}()
 	if !s.AwaitFinalScrape(ctx, true, time.Hour) {
-		t.Error("the scrape after Finish did not end the wait")
+		t.Error("the second scrape after Finish did not end the wait")
 	}
 	s.Finish() // again: no effect
 	if !s.AwaitFinalScrape(ctx, false, 0) {
@@ -87,8 +91,8 @@ func TestServer(t *testing.T) {
 	}
 }
 
-// TestServerFinalWhenDone: a scrape whose views are all done is the final
-// one, before Finish; a view never done (a dead worker) needs Finish.
+// TestServerFinalWhenDone: scrapes whose views are all done read the
+// final values, before Finish; a view not done keeps them from it.
 func TestServerFinalWhenDone(t *testing.T) {
 	done, notDone := shardState("1/2", 1), shardState("2/2", 1)
 	done.Apply(&reports.Delta{Seq: 3, Done: true})
@@ -110,8 +114,9 @@ func TestServerFinalWhenDone(t *testing.T) {
 	}
 	notDone.Apply(&reports.Delta{Seq: 3, Done: true})
 	get(t, s.URL())
+	get(t, s.URL())
 	if !s.AwaitFinalScrape(context.Background(), true, 0) {
-		t.Fatal("the scrape that saw every shard done did not count as final")
+		t.Fatal("two scrapes that saw every shard done did not end the wait")
 	}
 }
 
@@ -174,7 +179,7 @@ func TestTooSlow(t *testing.T) {
 }
 
 // TestServerSlowScrapeNotFinal: a scrape answered after half the timeout
-// its scraper announced does not end the wait; a quick one does.
+// its scraper announced does not count; quick ones do.
 func TestServerSlowScrapeNotFinal(t *testing.T) {
 	done := shardState("1/1", 1)
 	done.Apply(&reports.Delta{Seq: 3, Done: true})
@@ -188,7 +193,8 @@ func TestServerSlowScrapeNotFinal(t *testing.T) {
 		t.Fatal("a scrape slower than half its scraper's timeout counted as final")
 	}
 	get(t, s.URL(), scrapeTimeoutHeader, "3600")
+	get(t, s.URL(), scrapeTimeoutHeader, "3600")
 	if !s.AwaitFinalScrape(context.Background(), true, 0) {
-		t.Fatal("a quick final scrape did not count")
+		t.Fatal("two quick final scrapes did not end the wait")
 	}
 }
