@@ -140,6 +140,7 @@ func TestMergeViews(t *testing.T) {
 		}
 	}
 	views := make([]LiveView, 2)
+	var states []*LiveState
 	for k, part := range [][]timed{even, odd} {
 		_, ds := consumeWithDeltas(t, part, 4*time.Second)
 		l := NewLiveState("")
@@ -147,7 +148,9 @@ func TestMergeViews(t *testing.T) {
 			l.Apply(d)
 		}
 		views[k] = l.View()
+		states = append(states, l)
 	}
+	l2view := func(LiveView) map[string]*Histogram { return states[0].ViewMetrics("ttft").Hist }
 	whole, _ := consumeWithDeltas(t, synthWithOutliers(), 4*time.Second)
 	m := MergeViews(views...)
 	if diff := cmp.Diff(whole.Counters, m.Counters); diff != "" {
@@ -161,6 +164,9 @@ func TestMergeViews(t *testing.T) {
 		if got.HDR != want.HDR || got.Count != want.Count {
 			t.Errorf("metric %s: merged %d values, whole %d", name, got.Count, want.Count)
 		}
+	}
+	if only := l2view(views[0]); len(only) != 1 {
+		t.Errorf("ViewMetrics(ttft) copied %d histograms", len(only))
 	}
 	s := m.Snapshot()
 	if s.Events != whole.Counters.Events || s.TTFTP99 == 0 || !s.Done || m.Shard != "merged" {
@@ -200,5 +206,42 @@ func TestDeltaEmptyRunAndNoCallback(t *testing.T) {
 	a := NewAggregator(AggregatorOptions{})
 	if a.delta != nil {
 		t.Error("an aggregator without OnDelta keeps delta state")
+	}
+}
+
+// TestDeltaAdd: coalescing Deltas loses nothing: applying the coalesced
+// ones gives the same view as applying each, with no Seq counted missing.
+func TestDeltaAdd(t *testing.T) {
+	_, deltas := consumeWithDeltas(t, synthWithOutliers(), 3*time.Second)
+	each, coalesced := NewLiveState(""), NewLiveState("")
+	var pending *Delta
+	for i, d := range deltas {
+		b, _ := json.Marshal(d)
+		var cp Delta
+		if err := json.Unmarshal(b, &cp); err != nil {
+			t.Fatal(err)
+		}
+		each.Apply(&cp)
+		if pending == nil {
+			pending = d
+		} else if err := pending.Add(d); err != nil {
+			t.Fatal(err)
+		}
+		if i%3 == 2 || i == len(deltas)-1 { // send every third
+			coalesced.Apply(pending)
+			pending = nil
+		}
+	}
+	a, b := each.View(), coalesced.View()
+	if diff := cmp.Diff(a.Counters, b.Counters); diff != "" {
+		t.Errorf("coalesced counters differ:\n%s", diff)
+	}
+	for name, h := range a.Hist {
+		if g := b.Hist[name]; g == nil || g.Count() != h.Count() || g.Quantile(0.99) != h.Quantile(0.99) {
+			t.Errorf("%s differs after coalescing", name)
+		}
+	}
+	if b.Missed != 0 || !b.Done || b.Seq != a.Seq {
+		t.Errorf("coalesced view: missed %d done %v seq %d (want 0 true %d)", b.Missed, b.Done, b.Seq, a.Seq)
 	}
 }

@@ -105,15 +105,11 @@ func runOne(ctx context.Context, e *env, args []string, wk *procWorker) error {
 		return cannotRun(err)
 	}
 
-	var hlog *bufio.Writer
-	if cfg.hlog != "" {
-		f, err := os.Create(cfg.hlog)
-		if err != nil {
-			return usagef("--hlog: %w", err)
-		}
-		defer f.Close()
-		hlog = bufio.NewWriter(f)
+	hlog, closeHLog, err := runOpenHLog(cfg)
+	if err != nil {
+		return err
 	}
+	defer closeHLog()
 
 	// Run: the swarm feeds the aggregator; the live view reads the
 	// aggregator's snapshots 4 times a second (never per event); the health
@@ -149,6 +145,11 @@ func runOne(ctx context.Context, e *env, args []string, wk *procWorker) error {
 	// Results.
 	f := runFinish(agg, runMeta{sc: sc, planJSON: rp.planJSON, planID: rp.planID, health: &measures,
 		embedded: embedded, interrupted: wasInterrupted, took: time.Since(start)})
+	return runConclude(e, cfg, sc, f, baseline, wasInterrupted, runFlushHLog(hlog, agg))
+}
+
+// runFlushHLog flushes the --hlog file and returns its errors.
+func runFlushHLog(hlog *bufio.Writer, agg *reports.Aggregator) []error {
 	var errs []error
 	if hlog != nil {
 		if err := hlog.Flush(); err != nil {
@@ -158,7 +159,7 @@ func runOne(ctx context.Context, e *env, args []string, wk *procWorker) error {
 	if err := agg.Err(); err != nil {
 		errs = append(errs, fmt.Errorf("--hlog: %w", err))
 	}
-	return runConclude(e, cfg, sc, f, baseline, wasInterrupted, errs)
+	return errs
 }
 
 // runConclude ends a run with its File (one process's, or the merge of
@@ -192,6 +193,19 @@ func runConclude(e *env, cfg *runConfig, sc *scenarios.Scenario, f *reports.File
 		return cannotRun(errors.Join(errs...))
 	}
 	return runGates(f, pass, cmp, cfg)
+}
+
+// runOpenHLog creates the --hlog file (nil writer without --hlog); the
+// returned function closes it.
+func runOpenHLog(cfg *runConfig) (*bufio.Writer, func(), error) {
+	if cfg.hlog == "" {
+		return nil, func() {}, nil
+	}
+	f, err := os.Create(cfg.hlog)
+	if err != nil {
+		return nil, nil, usagef("--hlog: %w", err)
+	}
+	return bufio.NewWriter(f), func() { f.Close() }, nil
 }
 
 // runGates returns the exit-1 error when a gate failed: no stream

@@ -162,11 +162,17 @@ func runProcs(ctx context.Context, e *env, cfg *runConfig, sc *scenarios.Scenari
 	dead := fleet.supervise(ctx)
 	stopView()
 	if dead != nil {
-		return cannotRun(dead.failure(dir, cfg.procsDir != ""))
+		err := dead.failure(dir, cfg.procsDir != "")
+		if _, coded := err.(*exitError); coded {
+			return err
+		}
+		return cannotRun(err)
 	}
 	wasInterrupted := ctx.Err() != nil
 	f, err := fleet.merge()
-	if err != nil {
+	if _, coded := err.(*exitError); coded {
+		return err
+	} else if err != nil {
 		return cannotRun(err)
 	}
 	if wasInterrupted {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ssebench/ssebench/reports"
 	"github.com/ssebench/ssebench/reports/wire"
+	"github.com/ssebench/ssebench/scenarios"
 	"github.com/ssebench/ssebench/scenarios/swarm"
 )
 
@@ -43,6 +44,8 @@ type procChild struct {
 	perr  error       // a protocol error on the pipe
 	exit  error       // cmd.Wait's
 	done  chan struct{}
+	// interrupted is set when the parent sent the worker an interrupt.
+	interrupted atomic.Bool
 }
 
 // name is how messages name the worker: "shard 2/3 (pid 4242)".
@@ -195,11 +198,19 @@ func (f *procFleet) supervise(ctx context.Context) *procChild {
 }
 
 // ok reports whether the worker ended well: its final frame is a Result
-// and it exited 0, 1 (a gate failed in its share) or 130 (interrupted).
+// and it exited 0, 1 (a gate failed in its share) or 130 (interrupted),
+// or it was interrupted before its run started (an Error frame with 130,
+// and no result to merge).
 func (c *procChild) ok() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.perr != nil || c.final == nil || c.final.Type != wire.ResultFrame {
+	if c.perr == nil && c.final == nil && c.interrupted.Load() && diedOf(c.exit, syscall.SIGINT) {
+		return true // interrupted before it could catch the signal: nothing to merge
+	}
+	if c.perr != nil || c.final == nil {
+		return false
+	}
+	if c.final.Type != wire.ResultFrame && (c.final.Error == nil || c.final.Error.Exit != exitInterrupted) {
 		return false
 	}
 	code := 0
@@ -211,10 +222,28 @@ func (c *procChild) ok() bool {
 	return code == exitOK || code == exitGateFailed || code == exitInterrupted
 }
 
-// failure is the error of a run whose worker c died.
+// diedOf reports whether a process's Wait error says sig killed it.
+func diedOf(err error, sig syscall.Signal) bool {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return false
+	}
+	ws, ok := ee.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && ws.Signal() == sig
+}
+
+// failure is the error of a run whose worker c died, or could not run
+// (its Error frame: then the worker's own exit code, 2 or 3, is the run's).
 func (c *procChild) failure(dir string, kept bool) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.final != nil && c.final.Type == wire.ErrorFrame && c.perr == nil {
+		err := fmt.Errorf("worker %s could not run: %s", c.name(), c.final.Error.Message)
+		if c.final.Error.Exit == exitUsage {
+			return usageErr(err)
+		}
+		return cannotRun(err)
+	}
 	why := "it ended without its result"
 	switch {
 	case c.perr != nil:
@@ -242,6 +271,9 @@ func (f *procFleet) stopAll(sig os.Signal) {
 		select {
 		case <-c.done:
 		default:
+			if sig == os.Interrupt {
+				c.interrupted.Store(true)
+			}
 			_ = c.cmd.Process.Signal(sig)
 		}
 	}
@@ -260,7 +292,7 @@ func (f *procFleet) live() (reports.LiveView, swarm.Status) {
 	views := make([]reports.LiveView, 0, len(f.children))
 	var st swarm.Status
 	for _, c := range f.children {
-		views = append(views, c.live.View())
+		views = append(views, c.live.ViewMetrics(scenarios.TTFT.String(), scenarios.Queue.String()))
 		if s := c.stat.Load(); s != nil {
 			st.Elapsed = max(st.Elapsed, s.Elapsed)
 			st.Target += s.Target
@@ -274,15 +306,26 @@ func (f *procFleet) live() (reports.LiveView, swarm.Status) {
 }
 
 // merge reads every worker's JSON result and merges them (exactly: counts
-// add up, histograms merge losslessly).
+// add up, histograms merge losslessly). A worker interrupted before its
+// run started has none; with no result at all the run was interrupted
+// before it started.
 func (f *procFleet) merge() (*reports.File, error) {
 	files := make([]*reports.File, 0, len(f.children))
 	for _, c := range f.children {
+		c.mu.Lock()
+		empty := c.final == nil || c.final.Type != wire.ResultFrame
+		c.mu.Unlock()
+		if empty {
+			continue
+		}
 		r, err := reports.ReadFile(c.spec.Out)
 		if err != nil {
 			return nil, fmt.Errorf("--procs: the result of worker %s: %w", c.name(), err)
 		}
 		files = append(files, r)
+	}
+	if len(files) == 0 {
+		return nil, interrupted(errors.New("interrupted before the run started"))
 	}
 	m, err := reports.Merge(files...)
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -203,7 +205,7 @@ func TestRunProcsInterrupted(t *testing.T) {
 			"--connections", "6", "--duration", "10m", "--procs", "2", "--procs-dir", work, "--out", out)
 	}()
 	waitWorkers(t, work, 2)
-	time.Sleep(500 * time.Millisecond) // let streams start: a partial result holds some
+	waitMockStreams(t, m.URL, 1) // a stream started: the partial result holds it
 	cancel()
 	r := <-done
 	r.wantCode(t, exitInterrupted)
@@ -223,11 +225,12 @@ func TestRunProcsUsage(t *testing.T) {
 		code int
 		want string
 	}{
-		"zero":  {[]string{"--procs", "0"}, exitUsage, "want a number of worker processes"},
-		"many":  {[]string{"--procs", "65"}, exitUsage, "1..64"},
-		"word":  {[]string{"--procs", "lots"}, exitUsage, "or auto"},
-		"hlog":  {[]string{"--procs", "2", "--hlog", filepath.Join(t.TempDir(), "h.log")}, exitUsage, "--hlog and --procs"},
-		"ipsv6": {[]string{"--target", "http://[::1]:1/", "--source-ips", "auto"}, exitUsage, "IPv4 loopback"},
+		"zero":        {[]string{"--procs", "0"}, exitUsage, "want a number of worker processes"},
+		"many":        {[]string{"--procs", "65"}, exitUsage, "1..64"},
+		"word":        {[]string{"--procs", "lots"}, exitUsage, "or auto"},
+		"hlog":        {[]string{"--procs", "2", "--hlog", filepath.Join(t.TempDir(), "h.log")}, exitUsage, "--hlog and --procs"},
+		"ipsv6":       {[]string{"--target", "http://[::1]:1/", "--source-ips", "auto"}, exitUsage, "IPv4 loopback"},
+		"unreachable": {[]string{"--procs", "2", "--target", "http://127.0.0.1:1/"}, exitCannotRun, "could not run: target unreachable"},
 	} {
 		r := runCLI(t, t.Context(), nil, append([]string{"run", "--quiet", "--duration", "1s"}, c.args...)...)
 		if r.code != c.code || !strings.Contains(r.stderr, c.want) {
@@ -373,4 +376,25 @@ func TestWorkerVariablesAreKnown(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
+}
+
+// waitMockStreams waits (bounded: 20 s) until the mock at base has begun n
+// streams, by its /metrics.
+func waitMockStreams(t *testing.T, base string, n int) {
+	t.Helper()
+	re := regexp.MustCompile(`(?m)^ssebench_mock_streams_total\{endpoint="stream"\} (\S+)$`)
+	for range 800 {
+		resp, err := http.Get(base + "/metrics")
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if m := re.FindSubmatch(body); m != nil {
+				if v, _ := strconv.ParseFloat(string(m[1]), 64); v >= float64(n) {
+					return
+				}
+			}
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatalf("the mock began fewer than %d streams within 20s", n)
 }

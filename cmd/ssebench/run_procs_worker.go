@@ -45,10 +45,19 @@ type procWorker struct {
 
 	pipe *os.File
 	w    *wire.Writer
-	q    chan any // frames for the writer goroutine; sends block when full (no loss)
 	wg   sync.WaitGroup
 	sw   atomic.Pointer[swarm.Swarm]
 	werr atomic.Pointer[error]
+
+	// The aggregator never waits for the pipe: a Delta the writer has not
+	// taken yet absorbs the next ones (Delta.Add), so a slow parent costs
+	// frames, not the run's timing, and nothing is lost.
+	mu      sync.Mutex
+	pending *reports.Delta
+	status  *wire.Status
+	final   any           // the Result or Error frame, once the run ended
+	kick    chan struct{} // capacity 1: something is pending
+	ended   chan struct{} // closed with final set
 }
 
 // runWorkerFromEnv returns the worker this process is asked to be, or nil.
@@ -91,31 +100,71 @@ func (w *procWorker) run(body func() error) error {
 	}
 	defer w.pipe.Close()
 	w.w = wire.NewWriter(w.pipe)
-	w.q = make(chan any, 64)
+	w.kick, w.ended = make(chan struct{}, 1), make(chan struct{})
+	w.write(&wire.Hello{Shard: w.spec.Shard, PID: os.Getpid()})
 	w.wg.Go(w.writeLoop)
-	w.q <- &wire.Hello{Shard: w.spec.Shard, PID: os.Getpid()}
 	err := body()
 	code := exitCode(io.Discard, io.Discard, "run", err)
-	if code == exitOK || code == exitGateFailed || code == exitInterrupted {
-		w.q <- &wire.Result{Path: w.spec.Out, Exit: code}
-	} else {
-		w.q <- &wire.Error{Message: err.Error(), Exit: code}
+	_, statErr := os.Stat(w.spec.Out)
+	var final any
+	switch {
+	case (code == exitOK || code == exitGateFailed || code == exitInterrupted) && statErr == nil:
+		final = &wire.Result{Path: w.spec.Out, Exit: code}
+	case err != nil:
+		// Could not run, or interrupted before the run started (then
+		// there is no result, and nothing to merge).
+		final = &wire.Error{Message: err.Error(), Exit: code}
+	default:
+		final = &wire.Error{Message: "no result written", Exit: exitCannotRun}
 	}
-	close(w.q)
+	w.mu.Lock()
+	w.final = final
+	w.mu.Unlock()
+	close(w.ended)
 	w.wg.Wait()
 	return err
 }
 
-// writeLoop writes the queued frames. A write error (the parent is gone)
-// is kept and the rest is drained, so that the run is never blocked.
+// writeLoop writes what is pending whenever there is something, and at
+// the end the last Delta and the final frame.
 func (w *procWorker) writeLoop() {
-	for f := range w.q {
-		if w.werr.Load() != nil {
-			continue
+	for {
+		select {
+		case <-w.kick:
+			w.flush()
+		case <-w.ended:
+			w.flush()
+			w.mu.Lock()
+			f := w.final
+			w.mu.Unlock()
+			w.write(f)
+			return
 		}
-		if err := w.w.Write(f); err != nil {
-			w.werr.Store(&err)
-		}
+	}
+}
+
+// flush writes the pending Delta and Status, if any.
+func (w *procWorker) flush() {
+	w.mu.Lock()
+	d, st := w.pending, w.status
+	w.pending, w.status = nil, nil
+	w.mu.Unlock()
+	if d != nil {
+		w.write(d)
+	}
+	if st != nil {
+		w.write(st)
+	}
+}
+
+// write writes one frame; after a write error (the parent is gone) it
+// writes nothing more, and the run goes on.
+func (w *procWorker) write(f any) {
+	if w.werr.Load() != nil {
+		return
+	}
+	if err := w.w.Write(f); err != nil {
+		w.werr.Store(&err)
 	}
 }
 
@@ -164,10 +213,24 @@ func (w *procWorker) onDelta() func(*reports.Delta) {
 		return nil
 	}
 	return func(d *reports.Delta) {
-		w.q <- d
+		var st *wire.Status
 		if sw := w.sw.Load(); sw != nil {
-			st := sw.Status()
-			w.q <- &wire.Status{Elapsed: st.Elapsed, StageName: st.StageName, Target: st.Target, Active: st.Active}
+			s := sw.Status()
+			st = &wire.Status{Elapsed: s.Elapsed, StageName: s.StageName, Target: s.Target, Active: s.Active}
+		}
+		w.mu.Lock()
+		if w.pending == nil {
+			w.pending = d
+		} else if err := w.pending.Add(d); err != nil { // cannot happen below 2^63 values
+			w.werr.Store(&err)
+		}
+		if st != nil {
+			w.status = st
+		}
+		w.mu.Unlock()
+		select {
+		case w.kick <- struct{}{}:
+		default:
 		}
 	}
 }
