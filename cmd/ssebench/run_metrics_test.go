@@ -23,6 +23,14 @@ import (
 	"github.com/ssebench/ssebench/reports/live"
 )
 
+// metricsTestAddr gives each test's metrics server its own loopback
+// address: the tests run in parallel, and a test that scrapes (or a
+// Prometheus that keeps scraping) a port that has just closed must never
+// reach another test's server that took the same port since.
+var metricsTestAddr = map[string]string{
+	"scrape": "127.0.0.3:0", "procs": "127.0.0.4:0", "dashboard": "127.0.0.5:0", "linger": "127.0.0.6:0",
+}
+
 // asyncRun is an in-process `ssebench ...` running in the background.
 type asyncRun struct {
 	stdout, stderr *runSyncBuffer
@@ -150,7 +158,7 @@ func TestRunMetricsScrape(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "r.json")
 	target := m.URL + "/v1/stream?ttft=20ms&itl=10ms&tokens=20&api_key=k3yk3y"
-	a := startCLI(t, t.Context(), map[string]string{"SSEBENCH_METRICS_ADDR": "127.0.0.1:0"},
+	a := startCLI(t, t.Context(), map[string]string{"SSEBENCH_METRICS_ADDR": metricsTestAddr["scrape"]},
 		"run", "--connections", "10", "--duration", "3s", "--events", "eventsource", "--target", target,
 		"--header", "Authorization: Bearer s3cr3tpw",
 		"--metrics-linger", "2m", "--out", out)
@@ -267,7 +275,7 @@ func TestRunMetricsProcs(t *testing.T) {
 	out := filepath.Join(dir, "merged.json")
 	a := startCLI(t, t.Context(), nil, "run", "--target", m.URL+"/v1/stream?ttft=10ms&itl=20ms&tokens=30", "--events", "eventsource",
 		"--connections", "20", "--duration", "3s", "--procs", "2", "--procs-dir", work, "--out", out,
-		"--metrics-addr", "127.0.0.1:0", "--metrics-linger", "2m")
+		"--metrics-addr", metricsTestAddr["procs"], "--metrics-linger", "2m")
 	u := a.metricsURL(t, time.Minute)
 	final, code := scrapeUntilEnd(t, a, u, func(string) {})
 	if code != exitOK {
@@ -315,7 +323,7 @@ func TestRunMetricsDashboardServed(t *testing.T) {
 	t.Parallel()
 	m := runStartMock(t, nil)
 	a := startCLI(t, t.Context(), nil, "run", "--connections", "2", "--duration", "1s", "--events", "eventsource",
-		"--target", m.URL+"/v1/stream?ttft=10ms&itl=5ms&tokens=5", "--metrics-addr", "127.0.0.1:0")
+		"--target", m.URL+"/v1/stream?ttft=10ms&itl=5ms&tokens=5", "--metrics-addr", metricsTestAddr["dashboard"])
 	u := a.metricsURL(t, time.Minute)
 	resp, err := http.Get(strings.TrimSuffix(u, live.MetricsPath) + live.DashboardPath)
 	if err != nil {
@@ -341,7 +349,7 @@ func TestRunMetricsLinger(t *testing.T) {
 	t.Parallel()
 	m := runStartMock(t, nil)
 	a := startCLI(t, t.Context(), nil, "run", "--connections", "2", "--duration", "2s", "--events", "eventsource",
-		"--target", m.URL+"/v1/stream?ttft=10ms&itl=5ms&tokens=5", "--metrics-addr", "127.0.0.1:0", "--metrics-linger", "2m")
+		"--target", m.URL+"/v1/stream?ttft=10ms&itl=5ms&tokens=5", "--metrics-addr", metricsTestAddr["linger"], "--metrics-linger", "2m")
 	u := a.metricsURL(t, time.Minute)
 	text, err := scrape(u)
 	if err != nil {
@@ -357,8 +365,11 @@ func TestRunMetricsLinger(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	for range live.FinalReads {
-		if text, err = scrape(u); err != nil || !allDone(t, text) {
-			t.Fatalf("a scrape after the run: %v, done %v\nstderr:\n%s", err, err == nil && allDone(t, text), a.stderr.String())
+		if text, err = scrape(u); err != nil {
+			break // the run has ended: a.wait tells
+		}
+		if !allDone(t, text) {
+			t.Fatalf("a scrape after the run does not show it done\nstderr:\n%s", a.stderr.String())
 		}
 	}
 	if code := a.wait(t, time.Minute); code != exitOK {
