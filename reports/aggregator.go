@@ -34,7 +34,8 @@ type AggregatorOptions struct {
 	// HLog, when not nil, receives an HdrHistogram interval log (the
 	// standard format that HdrHistogram's HistogramLogProcessor reads):
 	// one line per metric per tick, tagged with the metric's name, values
-	// in µs. Written by the consumer goroutine only.
+	// in µs. Written by the consumer goroutine only, as ticks close, and
+	// flushed after every tick when it has a Flush() error method.
 	HLog io.Writer
 	// OnTick, when not nil, is called by the consumer goroutine with each
 	// tick's Interval as soon as the tick closes. It must return quickly

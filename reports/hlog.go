@@ -24,6 +24,13 @@ import (
 // milliseconds. Every tick has one line per metric that has had samples so
 // far (an empty histogram when it had none in that tick), tagged with the
 // metric's name, so "-tag ttft" selects one metric.
+//
+// The log is written as the run goes: the header when Consume starts and
+// each tick's lines when the tick closes. When the writer can flush (it has
+// a Flush() error method, as a *bufio.Writer does), it is flushed after the
+// header and after every tick, so a file being written holds every closed
+// tick and a soak can be watched with HdrHistogram's tools while it runs
+// (at most one tick of lines, a few KiB, waits in the buffer).
 
 // writeHLogHeader writes the log's header lines once.
 func (a *Aggregator) writeHLogHeader() {
@@ -41,6 +48,7 @@ func (a *Aggregator) writeHLogHeader() {
 			"\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"\n",
 		secs, st.UTC().Format(time.RFC3339Nano), secs)
 	a.setHLogErr(err)
+	a.flushHLog()
 }
 
 // writeHLogTick writes the closing tick's histograms, [from, to) elapsed.
@@ -49,7 +57,9 @@ func (a *Aggregator) writeHLogTick(from, to time.Duration) {
 	if a.hlog == nil || a.hlogErr != nil {
 		return
 	}
-	a.writeHLogHeader()
+	if a.writeHLogHeader(); a.hlogErr != nil {
+		return
+	}
 	for m, h := range a.tick {
 		if a.cum[m].Count() == 0 && h.Count() == 0 {
 			continue // never measured (tick histograms fold into cum after this)
@@ -66,6 +76,18 @@ func (a *Aggregator) writeHLogTick(from, to time.Duration) {
 			a.setHLogErr(err)
 			return
 		}
+	}
+	a.flushHLog()
+}
+
+// flusher is a writer that buffers (a *bufio.Writer).
+type flusher interface{ Flush() error }
+
+// flushHLog flushes the interval log when its writer buffers, so that the
+// lines written so far reach the file.
+func (a *Aggregator) flushHLog() {
+	if f, ok := a.hlog.(flusher); ok && a.hlogErr == nil {
+		a.setHLogErr(f.Flush())
 	}
 }
 

@@ -38,7 +38,7 @@ var layers = map[string][]string{
 	"mockserver/fleet":     {"mockserver"},
 	"reports":              {"scenarios", "scenarios/secret", "scenarios/health"},
 	"reports/progress":     {},
-	"reports/live":         {"reports", "scenarios", "scenarios/health"},
+	"reports/live":         {"reports", "scenarios", "scenarios/health", "scenarios/secret"},
 	"reports/wire":         {"reports", "scenarios", "scenarios/health"},
 	"cmd/ssebench":         {"..."},
 	"cmd/sse-bare":         {},

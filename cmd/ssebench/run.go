@@ -118,7 +118,12 @@ func runOne(ctx context.Context, e *env, args []string, wk *procWorker) error {
 	// aggregator's snapshots 4 times a second (never per event); the health
 	// monitor measures the generator itself meanwhile.
 	start := time.Now()
-	agg := reports.NewAggregator(reports.AggregatorOptions{Start: start, HLog: writerOrNil(hlog), OnDelta: wk.onDelta()})
+	metrics, onDelta, err := startRunMetricsSingle(cfg, e, rp.planID, sc, start, wk.onDelta()) // --metrics-addr: run_metrics.go
+	if err != nil {
+		return err
+	}
+	defer metrics.finish(ctx, e) // after runConclude's outputs
+	agg := reports.NewAggregator(reports.AggregatorOptions{Start: start, HLog: writerOrNil(hlog), OnDelta: onDelta})
 	mon := health.Start()
 	results := sw.Run(ctx)
 	consumed := make(chan struct{})

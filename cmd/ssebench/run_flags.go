@@ -21,7 +21,7 @@ const runUsage = `[SCENARIO.yaml] [--target URL] [--events PRESET] [--header 'Na
          [--out FILE.json] [--html FILE] [--junit FILE] [--hlog FILE]
          [--shard I/N | --shard-index I --shard-count N] [--start-at T] [--run-id ID] [--attempt-id ID] [--defer-verdict]
          [--procs N|auto] [--source-ips A-B|auto] [--dial-rate R/s --dial-burst N]
-         [--http2] [--insecure] [--quiet]
+         [--http2] [--insecure] [--quiet] [--metrics-addr HOST:PORT [--metrics-linger D]]
 
 Runs a load test and reports latency (ttft, gap, e2e, ...), throughput and
 errors. With no SCENARIO and no --target it starts the mock server in process
@@ -41,7 +41,7 @@ flag's name in upper case with - as _, e.g.
   SSEBENCH_HLOG, SSEBENCH_SHARD, SSEBENCH_SHARD_INDEX, SSEBENCH_SHARD_COUNT,
   SSEBENCH_START_AT, SSEBENCH_RUN_ID, SSEBENCH_ATTEMPT_ID, SSEBENCH_DEFER_VERDICT,
   SSEBENCH_PROCS, SSEBENCH_SOURCE_IPS, SSEBENCH_DIAL_RATE, SSEBENCH_DIAL_BURST, SSEBENCH_HTTP2,
-  SSEBENCH_INSECURE, SSEBENCH_QUIET.
+  SSEBENCH_INSECURE, SSEBENCH_QUIET, SSEBENCH_METRICS_ADDR, SSEBENCH_METRICS_LINGER.
 An SSEBENCH_* variable that no ssebench command reads is an error (exit 2)
 naming the closest known one, unless the scenario reads it ({{env.NAME}}).
 
@@ -53,6 +53,8 @@ when the name is secret (Authorization, Cookie, *-Token, *-Key, ...).
 
 Progress goes to stderr: bars on a terminal, a plain line every 5s
 otherwise, nothing with --quiet. The summary goes to stdout.
+--metrics-addr serves the live state as Prometheus metrics (ssebench_*,
+native and classic histograms) and the Grafana dashboard built on them.
 
 Exit codes: 0 every gate passed; 1 a threshold failed, the run regressed
 against --baseline, or no stream succeeded (every stream failed, none
@@ -102,6 +104,8 @@ type runConfig struct {
 	procs    procsFlag // --procs: unset, N or auto (run_procs.go)
 	procsDir string    // --procs-dir: keep the workers' JSON results there
 	args     []string  // the command line after "run", for --procs workers
+
+	metricsFlags // --metrics-addr, --metrics-linger: run_metrics.go
 }
 
 // parseRunFlags parses `ssebench run`'s arguments and SSEBENCH_*
@@ -193,6 +197,7 @@ func parseRunFlags(e *env, args []string) (*runConfig, error) {
 	fs.BoolVar(&c.quiet, "quiet", false, "no live progress on stderr (the summary still goes to stdout)")
 	registerProcsFlags(fs, c)
 	registerDialFlags(fs, c)
+	c.metricsFlags.register(fs)
 
 	if err := applyEnv(fs, e.getenv); err != nil {
 		return nil, err

@@ -151,6 +151,13 @@ func runProcs(ctx context.Context, e *env, cfg *runConfig, sc *scenarios.Scenari
 		fleet.wait()
 		return cannotRun(err)
 	}
+	metrics, err := startRunMetricsProcs(cfg, e, sc, fleet, embedded, start) // --metrics-addr: run_metrics.go
+	if err != nil {
+		fleet.stopAll(syscall.SIGKILL)
+		fleet.wait()
+		return err
+	}
+	defer metrics.finish(ctx, e) // after runConclude's outputs
 	stopView := procsLiveView(e, cfg, sc, fleet, embedded)
 	dead := fleet.supervise(ctx)
 	stopView()
