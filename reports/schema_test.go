@@ -57,7 +57,7 @@ func schemaOf(t reflect.Type, defs map[string]any) any {
 		if _, ok := defs[name]; !ok {
 			defs[name] = nil // placeholder against recursion
 			props := map[string]any{}
-			var required []string
+			required := []string{} // never null: the metaschema wants an array
 			for f := range t.Fields() {
 				tag, ok := f.Tag.Lookup("json")
 				if !ok || tag == "-" || !f.IsExported() {
