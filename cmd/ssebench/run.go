@@ -124,6 +124,21 @@ func runOne(ctx context.Context, e *env, args []string, wk *procWorker) error {
 	}
 	defer metrics.finish(ctx, e) // after runConclude's outputs
 	agg := reports.NewAggregator(reports.AggregatorOptions{Start: start, HLog: writerOrNil(hlog), OnDelta: onDelta})
+	measures := runDrive(ctx, e, cfg, sw, agg, sc, embedded)
+	wasInterrupted := ctx.Err() != nil
+
+	// Results.
+	f := runFinish(agg, runMeta{sc: sc, planJSON: rp.planJSON, planID: rp.planID, health: &measures,
+		embedded: embedded, interrupted: wasInterrupted, took: time.Since(start)})
+	f.Attempt = cfg.shardRun.attempt(start)
+	return runConclude(e, cfg, sc, f, baseline, wasInterrupted, runFlushHLog(hlog, agg))
+}
+
+// runDrive runs the swarm to its end: the swarm feeds the aggregator; the
+// live view reads the aggregator's snapshots 4 times a second (never per
+// event); the health monitor measures the generator itself meanwhile and
+// its measures are returned.
+func runDrive(ctx context.Context, e *env, cfg *runConfig, sw *swarm.Swarm, agg *reports.Aggregator, sc *scenarios.Scenario, embedded bool) health.Measures {
 	mon := health.Start()
 	results := sw.Run(ctx)
 	consumed := make(chan struct{})
@@ -143,13 +158,7 @@ func runOne(ctx context.Context, e *env, args []string, wk *procWorker) error {
 	measures := mon.Stop()
 	stopView()
 	viewDone.Wait()
-	wasInterrupted := ctx.Err() != nil
-
-	// Results.
-	f := runFinish(agg, runMeta{sc: sc, planJSON: rp.planJSON, planID: rp.planID, health: &measures,
-		embedded: embedded, interrupted: wasInterrupted, took: time.Since(start)})
-	f.Attempt = cfg.shardRun.attempt(start)
-	return runConclude(e, cfg, sc, f, baseline, wasInterrupted, runFlushHLog(hlog, agg))
+	return measures
 }
 
 // runFlushHLog flushes the --hlog file and returns its errors.

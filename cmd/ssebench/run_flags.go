@@ -115,6 +115,62 @@ type runConfig struct {
 func parseRunFlags(e *env, args []string) (*runConfig, error) {
 	c := &runConfig{shardIndex: 1, shardCount: 1, args: args}
 	fs := newFlagSet("run", runUsage)
+	headerErr := c.registerHeader(fs)
+	c.registerRequestFlags(fs)
+	c.registerLoadFlags(fs)
+	c.registerOutputFlags(fs)
+	c.registerNetFlags(fs)
+	fs.BoolVar(&c.quiet, "quiet", false, "no live progress on stderr (the summary still goes to stdout)")
+	registerProcsFlags(fs, c)
+	registerDialFlags(fs, c)
+	c.metricsFlags.register(fs)
+
+	if err := applyEnv(fs, e.getenv); err != nil {
+		return nil, err
+	}
+	if *headerErr != nil {
+		return nil, usagef("SSEBENCH_HEADER: %w", *headerErr)
+	}
+	c.envHeaders, c.headers = c.headers, nil
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if *headerErr != nil {
+		return nil, usagef("--header: %w", *headerErr)
+	}
+	if err := c.finish(pos); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// finish checks what the flags and the positional arguments pos say together.
+func (c *runConfig) finish(pos []string) error {
+	switch len(pos) {
+	case 0:
+	case 1:
+		c.scenario = pos[0]
+	default:
+		return usagef("want at most one scenario file, got %d: %s", len(pos), strings.Join(pos, " "))
+	}
+	if err := c.shardRun.resolve(c, c.shardIndex != 1 || c.shardCount != 1); err != nil {
+		return err
+	}
+	if c.connectionsSet && c.rateSet {
+		return usagef("--connections and --rate exclude each other: --connections sets a closed model, --rate an open one")
+	}
+	if c.target != "" {
+		if err := checkTarget(c.target); err != nil {
+			return usagef("--target: %w", err)
+		}
+	}
+	return nil
+}
+
+// registerRequestFlags registers the flags that shape the request and its
+// events: --target, --events.
+func (c *runConfig) registerRequestFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.target, "target", "", "target `URL`: replaces the scenario URL's scheme and host; with a path, the whole URL (path and query)")
 	fs.Func("events", "event rules `PRESET`: generic, eventsource (the mock's info, add..., finish), openai or custom; replaces the scenario's events", func(s string) error {
 		p, ok := scenarios.ParsePreset(strings.TrimSpace(s))
@@ -124,7 +180,11 @@ func parseRunFlags(e *env, args []string) (*runConfig, error) {
 		c.events = p
 		return nil
 	})
-	headerErr := c.registerHeader(fs)
+}
+
+// registerLoadFlags registers the load model's flags: --connections,
+// --rate, --duration.
+func (c *runConfig) registerLoadFlags(fs *flag.FlagSet) {
 	fs.Func("connections", "closed model: `N` concurrent streams (overrides the scenario's load)", func(s string) error {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 1 {
@@ -155,6 +215,12 @@ func parseRunFlags(e *env, args []string) (*runConfig, error) {
 		c.duration, c.durationSet = d, true
 		return nil
 	})
+}
+
+// registerOutputFlags registers the gates and the output files:
+// --threshold, --baseline (and the comparison knobs), --out, --html,
+// --junit, --hlog.
+func (c *runConfig) registerOutputFlags(fs *flag.FlagSet) {
 	fs.Func("threshold", "pass/fail gate `EXPR`, e.g. 'ttft.p99 < 500ms' (repeatable; added to the scenario's)", thresholdsFlag(&c.thresholds))
 	fs.StringVar(&c.baseline, "baseline", "", "compare with the JSON result `FILE` of an earlier run; exit 1 on regression")
 	c.compareFlags.register(fs, "--baseline")
@@ -162,6 +228,11 @@ func parseRunFlags(e *env, args []string) (*runConfig, error) {
 	fs.StringVar(&c.html, "html", "", "write the HTML report to `FILE`")
 	fs.StringVar(&c.junit, "junit", "", "write the thresholds (and the --baseline comparison) as JUnit XML to `FILE`")
 	fs.StringVar(&c.hlog, "hlog", "", "write every metric's per-second histograms as an HdrHistogram interval log to `FILE`")
+}
+
+// registerNetFlags registers how the run splits and connects: --shard (and
+// the scheduler's shard flags), --source-ips, --http2, --insecure.
+func (c *runConfig) registerNetFlags(fs *flag.FlagSet) {
 	fs.Func("shard", "run shard `I/N` of a split run: 1/1 .. N/N (merge the results with 'ssebench report')", func(s string) error {
 		i, n, err := scenarios.ParseShard(strings.TrimSpace(s))
 		if err != nil {
@@ -194,44 +265,6 @@ func parseRunFlags(e *env, args []string) (*runConfig, error) {
 		c.insecure, c.insecureSet = b, true
 		return err
 	})
-	fs.BoolVar(&c.quiet, "quiet", false, "no live progress on stderr (the summary still goes to stdout)")
-	registerProcsFlags(fs, c)
-	registerDialFlags(fs, c)
-	c.metricsFlags.register(fs)
-
-	if err := applyEnv(fs, e.getenv); err != nil {
-		return nil, err
-	}
-	if *headerErr != nil {
-		return nil, usagef("SSEBENCH_HEADER: %w", *headerErr)
-	}
-	c.envHeaders, c.headers = c.headers, nil
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		return nil, err
-	}
-	if *headerErr != nil {
-		return nil, usagef("--header: %w", *headerErr)
-	}
-	switch len(pos) {
-	case 0:
-	case 1:
-		c.scenario = pos[0]
-	default:
-		return nil, usagef("want at most one scenario file, got %d: %s", len(pos), strings.Join(pos, " "))
-	}
-	if err := c.shardRun.resolve(c, c.shardIndex != 1 || c.shardCount != 1); err != nil {
-		return nil, err
-	}
-	if c.connectionsSet && c.rateSet {
-		return nil, usagef("--connections and --rate exclude each other: --connections sets a closed model, --rate an open one")
-	}
-	if c.target != "" {
-		if err := checkTarget(c.target); err != nil {
-			return nil, usagef("--target: %w", err)
-		}
-	}
-	return c, nil
 }
 
 // applyEnv sets each flag from its SSEBENCH_* variable when that is set, so
