@@ -95,19 +95,9 @@ func parseCapacityFlags(e *env, args []string) (*capacityConfig, error) {
 	fs.StringVar(&c.junit, "junit", "", "write one JUnit test case per SLO at the answer to `FILE`")
 	fs.BoolVar(&c.quiet, "quiet", false, "no progress on stderr (the summary still goes to stdout)")
 
-	if err := applyEnv(fs, e.getenv); err != nil {
-		return nil, err
-	}
-	if *headerErr != nil {
-		return nil, usagef("SSEBENCH_HEADER: %w", *headerErr)
-	}
-	c.envHeaders, c.headers = c.headers, nil
-	pos, err := parseInterleaved(fs, args)
+	pos, err := c.parseArgs(e, fs, args, headerErr)
 	if err != nil {
 		return nil, err
-	}
-	if *headerErr != nil {
-		return nil, usagef("--header: %w", *headerErr)
 	}
 	switch len(pos) {
 	case 0:

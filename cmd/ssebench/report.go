@@ -250,15 +250,7 @@ func reportWrite(e *env, cfg *reportConfig, f *reports.File, cmp *reports.Compar
 		}
 		return reports.WriteText(w, f)
 	}
-	var err error
-	if cfg.out != "" {
-		err = writeFile(cfg.out, render)
-	} else {
-		var buf bytes.Buffer
-		if err = render(&buf); err == nil {
-			_, err = e.stdout.Write(buf.Bytes())
-		}
-	}
+	err := writeOutOrStdout(e, cfg.out, render)
 	if err != nil {
 		return err
 	}
@@ -321,4 +313,19 @@ func recordedThresholds(files []*reports.File) (ths []scenarios.Threshold, bad [
 		}
 	}
 	return ths, bad
+}
+
+// writeOutOrStdout renders to the file path (written atomically) or, when
+// path is empty, to stdout, in one write after the whole rendering
+// succeeded.
+func writeOutOrStdout(e *env, path string, render func(io.Writer) error) error {
+	if path != "" {
+		return writeFile(path, render)
+	}
+	var buf bytes.Buffer
+	if err := render(&buf); err != nil {
+		return err
+	}
+	_, err := e.stdout.Write(buf.Bytes())
+	return err
 }

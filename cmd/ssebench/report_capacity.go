@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -56,15 +55,7 @@ func reportCapacity(e *env, cfg *reportConfig, f *reports.File) error {
 		}
 		return reports.WriteCapacityText(w, f)
 	}
-	var err error
-	if cfg.out != "" {
-		err = writeFile(cfg.out, render)
-	} else {
-		var buf bytes.Buffer
-		if err = render(&buf); err == nil {
-			_, err = e.stdout.Write(buf.Bytes())
-		}
-	}
+	err := writeOutOrStdout(e, cfg.out, render)
 	if err != nil {
 		return cannotRun(fmt.Errorf("write the report: %w", err))
 	}

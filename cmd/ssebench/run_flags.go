@@ -125,19 +125,9 @@ func parseRunFlags(e *env, args []string) (*runConfig, error) {
 	registerDialFlags(fs, c)
 	c.metricsFlags.register(fs)
 
-	if err := applyEnv(fs, e.getenv); err != nil {
-		return nil, err
-	}
-	if *headerErr != nil {
-		return nil, usagef("SSEBENCH_HEADER: %w", *headerErr)
-	}
-	c.envHeaders, c.headers = c.headers, nil
-	pos, err := parseInterleaved(fs, args)
+	pos, err := c.parseArgs(e, fs, args, headerErr)
 	if err != nil {
 		return nil, err
-	}
-	if *headerErr != nil {
-		return nil, usagef("--header: %w", *headerErr)
 	}
 	if err := c.finish(pos); err != nil {
 		return nil, err
@@ -430,4 +420,27 @@ func checkTarget(t string) error {
 		return fmt.Errorf("want an absolute http:// or https:// URL, got %q", secret.URL(t))
 	}
 	return nil
+}
+
+// parseArgs applies the SSEBENCH_* variables to fs, then parses args (flags
+// anywhere among them) and returns the positional arguments. The headers
+// of SSEBENCH_HEADER are kept apart from --header's (envHeaders), since a
+// flag replaces a variable's header of the same name. headerErr is the
+// error registerHeader recorded.
+func (c *runConfig) parseArgs(e *env, fs *flag.FlagSet, args []string, headerErr *error) ([]string, error) {
+	if err := applyEnv(fs, e.getenv); err != nil {
+		return nil, err
+	}
+	if *headerErr != nil {
+		return nil, usagef("SSEBENCH_HEADER: %w", *headerErr)
+	}
+	c.envHeaders, c.headers = c.headers, nil
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if *headerErr != nil {
+		return nil, usagef("--header: %w", *headerErr)
+	}
+	return pos, nil
 }

@@ -228,7 +228,7 @@ func (x *Index) ending(l Line) {
 func (x *Index) line(raw []byte, l Line) int {
 	valid := utf8.Valid(raw)
 	if !valid {
-		x.diag(sse.DiagInvalidUTF8, l.Off+int64(firstInvalid(raw)), l, l.end())
+		x.diag(sse.DiagInvalidUTF8, l.Off+int64(sse.FirstInvalidUTF8(raw)), l, l.end())
 	}
 	if i := bytes.Index(raw, bom); i >= 0 {
 		x.diag(sse.DiagBOM, l.Off+int64(i), l, l.end())
@@ -398,19 +398,6 @@ func safeCut(b []byte, limit int) int {
 		}
 	}
 	return limit // unreachable: one of five positions qualifies
-}
-
-// firstInvalid returns the offset of the first byte of b that is not part
-// of a valid UTF-8 sequence.
-func firstInvalid(b []byte) int {
-	for i := 0; i < len(b); {
-		r, n := utf8.DecodeRune(b[i:])
-		if r == utf8.RuneError && n <= 1 {
-			return i
-		}
-		i += n
-	}
-	return len(b)
 }
 
 // retryValue returns the reconnection time of a retry value a client

@@ -20,7 +20,7 @@ func (rd *Reader) decode(line []byte, off int64) []byte {
 	valid := utf8.Valid(line)
 	if rd.opts.OnDiagnostic != nil {
 		if !valid {
-			rd.diag(DiagInvalidUTF8, off+int64(firstInvalid(line)), line)
+			rd.diag(DiagInvalidUTF8, off+int64(FirstInvalidUTF8(line)), line)
 		}
 		if i := bytes.Index(line, bom); i >= 0 {
 			rd.diag(DiagBOM, off+int64(i), line)
@@ -34,7 +34,10 @@ func (rd *Reader) decode(line []byte, off int64) []byte {
 	return rd.utf8buf
 }
 
-func firstInvalid(b []byte) int {
+// FirstInvalidUTF8 returns the offset of the first byte of b that is not
+// part of a valid UTF-8 sequence (len(b) when b is valid): where the
+// decoder's first U+FFFD comes from, for a diagnostic's position.
+func FirstInvalidUTF8(b []byte) int {
 	for i := 0; i < len(b); {
 		r, n := utf8.DecodeRune(b[i:])
 		if r == utf8.RuneError && n <= 1 {
