@@ -3,7 +3,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -80,16 +79,7 @@ func parseCapacityFlags(e *env, args []string) (*capacityConfig, error) {
 		c.sourceIPs = ips
 		return err
 	})
-	fs.BoolFunc("http2", "negotiate HTTP/2 (h2 over TLS, h2c prior knowledge over http)", func(s string) error {
-		b, err := strconv.ParseBool(s)
-		c.http2, c.http2Set = b, true
-		return err
-	})
-	fs.BoolFunc("insecure", "skip TLS certificate verification", func(s string) error {
-		b, err := strconv.ParseBool(s)
-		c.insecure, c.insecureSet = b, true
-		return err
-	})
+	c.registerProtocolFlags(fs)
 	fs.StringVar(&c.out, "out", "", "write the JSON result to `FILE`: the capacity object, and every step's full result")
 	fs.StringVar(&c.html, "html", "", "write the HTML report to `FILE`")
 	fs.StringVar(&c.junit, "junit", "", "write one JUnit test case per SLO at the answer to `FILE`")

@@ -245,16 +245,7 @@ func (c *runConfig) registerNetFlags(fs *flag.FlagSet) {
 		c.sourceIPs = ips
 		return nil
 	})
-	fs.BoolFunc("http2", "negotiate HTTP/2 (h2 over TLS, h2c prior knowledge over http)", func(s string) error {
-		b, err := strconv.ParseBool(s)
-		c.http2, c.http2Set = b, true
-		return err
-	})
-	fs.BoolFunc("insecure", "skip TLS certificate verification", func(s string) error {
-		b, err := strconv.ParseBool(s)
-		c.insecure, c.insecureSet = b, true
-		return err
-	})
+	c.registerProtocolFlags(fs)
 }
 
 // applyEnv sets each flag from its SSEBENCH_* variable when that is set, so
@@ -443,4 +434,19 @@ func (c *runConfig) parseArgs(e *env, fs *flag.FlagSet, args []string, headerErr
 		return nil, usagef("--header: %w", *headerErr)
 	}
 	return pos, nil
+}
+
+// registerProtocolFlags registers --http2 and --insecure (run and
+// capacity share them).
+func (c *runConfig) registerProtocolFlags(fs *flag.FlagSet) {
+	fs.BoolFunc("http2", "negotiate HTTP/2 (h2 over TLS, h2c prior knowledge over http)", func(s string) error {
+		b, err := strconv.ParseBool(s)
+		c.http2, c.http2Set = b, true
+		return err
+	})
+	fs.BoolFunc("insecure", "skip TLS certificate verification", func(s string) error {
+		b, err := strconv.ParseBool(s)
+		c.insecure, c.insecureSet = b, true
+		return err
+	})
 }
