@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/ssebench/ssebench/conformance/checks"
-	"github.com/ssebench/ssebench/internal/hostile"
+	"github.com/ssebench/ssebench/conformance/hostile"
 )
 
 // The tests below run the probes in process, without Ginkgo: a session

@@ -12,13 +12,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ssebench/ssebench/internal/golden"
+	"github.com/ssebench/ssebench/reports/golden"
 
 	"github.com/onsi/ginkgo/v2"
 	"github.com/onsi/gomega"
 
 	"github.com/ssebench/ssebench/conformance/checks"
-	"github.com/ssebench/ssebench/internal/hostile"
+	"github.com/ssebench/ssebench/conformance/hostile"
 	"github.com/ssebench/ssebench/mockserver"
 )
 

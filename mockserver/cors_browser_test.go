@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ssebench/ssebench/internal/browsertest"
+	"github.com/ssebench/ssebench/reports/browsertest"
 
 	"github.com/chromedp/chromedp"
 )

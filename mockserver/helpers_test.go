@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	goldenfile "github.com/ssebench/ssebench/internal/golden"
+	goldenfile "github.com/ssebench/ssebench/reports/golden"
 )
 
 // tev is one dispatched event as the test parser saw it.

@@ -10,7 +10,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/ssebench/ssebench/internal/browsertest"
+	"github.com/ssebench/ssebench/reports/browsertest"
 )
 
 // TestBrowserCapacityHTML opens the capacity report in headless Chromium,

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ssebench/ssebench/internal/golden"
+	"github.com/ssebench/ssebench/reports/golden"
 
 	"github.com/ssebench/ssebench/scenarios"
 )

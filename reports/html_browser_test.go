@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ssebench/ssebench/internal/browsertest"
+	"github.com/ssebench/ssebench/reports/browsertest"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"

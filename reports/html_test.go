@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ssebench/ssebench/internal/golden"
+	"github.com/ssebench/ssebench/reports/golden"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/ssebench/ssebench/scenarios"

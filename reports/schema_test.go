@@ -13,7 +13,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
-	"github.com/ssebench/ssebench/internal/golden"
+	"github.com/ssebench/ssebench/reports/golden"
 )
 
 // resultSchemaPath is the JSON Schema of the result file, committed for

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ssebench/ssebench/internal/hostile"
+	"github.com/ssebench/ssebench/conformance/hostile"
 )
 
 // These tests run `ssebench conform` end to end against servers written

@@ -42,9 +42,9 @@ var layers = map[string][]string{
 	"reports/wire":         {"reports", "scenarios", "scenarios/health"},
 	"cmd/ssebench":         {"..."},
 	"cmd/sse-bare":         {},
-	"internal/hostile":     {},
-	"internal/golden":      {},
-	"internal/browsertest": {},
+	"conformance/hostile":  {},
+	"reports/golden":       {},
+	"reports/browsertest":  {},
 	"scenarios/kubernetes": {},
 }
 

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ssebench/ssebench/internal/golden"
+	"github.com/ssebench/ssebench/reports/golden"
 
 	"github.com/ssebench/ssebench/conformance/sse"
 )

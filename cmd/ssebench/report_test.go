@@ -11,7 +11,7 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/ssebench/ssebench/internal/golden"
+	"github.com/ssebench/ssebench/reports/golden"
 
 	"github.com/ssebench/ssebench/reports"
 	"github.com/ssebench/ssebench/scenarios"

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ssebench/ssebench/internal/golden"
+	"github.com/ssebench/ssebench/reports/golden"
 )
 
 // The catalogue section of the package doc (doc.go), between these two
