@@ -119,13 +119,13 @@ func (p *procsMock) metrics() map[string]float64 {
 // waitMetrics scrapes until ok holds (bounded).
 func (p *procsMock) waitMetrics(what string, ok func(map[string]float64) bool) map[string]float64 {
 	p.t.Helper()
-	for i := 0; i < 400; i++ {
+	for range 2400 { // polls the fleet's metrics; the bound only stops a hung test
 		if m := p.metrics(); ok(m) {
 			return m
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
-	p.t.Fatalf("waited 10s for %s; stderr:\n%s", what, p.stderr.String())
+	p.t.Fatalf("waited 60s for %s; stderr:\n%s", what, p.stderr.String())
 	return nil
 }
 

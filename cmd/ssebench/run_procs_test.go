@@ -53,13 +53,13 @@ func procsWorkers(t *testing.T, dir string) map[string]int {
 // written a Delta's worth of time, and returns their pids.
 func waitWorkers(t *testing.T, dir string, n int) map[string]int {
 	t.Helper()
-	for range 400 {
+	for range 2400 { // polls a condition of other processes; the bound only stops a hung test
 		if w := procsWorkers(t, dir); len(w) == n {
 			return w
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
-	t.Fatalf("%d workers of %s did not appear within 10s", n, dir)
+	t.Fatalf("%d workers of %s did not appear within 60s", n, dir)
 	return nil
 }
 
@@ -383,7 +383,7 @@ func TestWorkerVariablesAreKnown(t *testing.T) {
 func waitMockStreams(t *testing.T, base string, n int) {
 	t.Helper()
 	re := regexp.MustCompile(`(?m)^ssebench_mock_streams_total\{endpoint="stream"\} (\S+)$`)
-	for range 800 {
+	for range 2400 { // polls the mock's counter; the bound only stops a hung test
 		resp, err := http.Get(base + "/metrics")
 		if err == nil {
 			body, _ := io.ReadAll(resp.Body)
@@ -396,5 +396,5 @@ func waitMockStreams(t *testing.T, base string, n int) {
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
-	t.Fatalf("the mock began fewer than %d streams within 20s", n)
+	t.Fatalf("the mock began fewer than %d streams within 60s", n)
 }
