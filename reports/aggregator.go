@@ -300,18 +300,8 @@ func (a *Aggregator) add(r *scenarios.Result) {
 	default:
 		a.unknown++
 	}
-	if g := r.Gaps(); len(g) > 0 {
-		h := a.tick[scenarios.Gap]
-		for _, d := range g {
-			h.Record(d)
-		}
-	}
-	if g := r.ITLs(); len(g) > 0 {
-		h := a.tick[scenarios.ITL]
-		for _, d := range g {
-			h.Record(d)
-		}
-	}
+	a.tick[scenarios.Gap].RecordAll(r.Gaps())
+	a.tick[scenarios.ITL].RecordAll(r.ITLs())
 	a.t.events += r.Events
 	a.t.content += r.Content
 	a.t.bytes += r.Bytes

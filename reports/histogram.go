@@ -50,19 +50,38 @@ func NewHistogram() *Histogram {
 // Record adds one duration. Durations below 1 µs record as 0 µs; negative
 // durations record as 0 and durations above 1 h record as 1 h, and both are
 // counted in OutOfRange.
-func (h *Histogram) Record(d time.Duration) {
-	v := int64(d / time.Microsecond)
+func (h *Histogram) Record(d time.Duration) { h.recordN(int64(d/time.Microsecond), 1) }
+
+// RecordAll records every duration of ds, as Record does one by one. A run
+// of consecutive values equal in microseconds is recorded as one count: a
+// saturated stream's batch of gaps is mostly events that arrived in the
+// same read, hence equal.
+func (h *Histogram) RecordAll(ds []time.Duration) {
+	for i := 0; i < len(ds); {
+		v := int64(ds[i] / time.Microsecond)
+		j := i + 1
+		for j < len(ds) && int64(ds[j]/time.Microsecond) == v {
+			j++
+		}
+		h.recordN(v, int64(j-i))
+		i = j
+	}
+}
+
+// recordN records n values of v microseconds, clamped to the histogram's
+// range (and counted as out of range when clamped).
+func (h *Histogram) recordN(v, n int64) {
 	if v < 0 {
 		v = 0
-		h.outOfRange++
+		h.outOfRange += n
 	} else if v > histHighest {
 		v = histHighest
-		h.outOfRange++
+		h.outOfRange += n
 	}
-	// After clamping, RecordValue can only fail when the total count would
+	// After clamping, RecordValues can only fail when the total count would
 	// overflow int64; count it rather than lose it silently.
-	if err := h.h.RecordValue(v); err != nil {
-		h.dropped++
+	if err := h.h.RecordValues(v, n); err != nil {
+		h.dropped += n
 	}
 }
 

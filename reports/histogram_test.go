@@ -181,3 +181,36 @@ func TestMSResolution(t *testing.T) {
 		}
 	}
 }
+
+// TestHistogramRecordAll: recording a batch (runs of equal values collapsed
+// into one count) gives the same histogram, out-of-range count included,
+// as recording its values one by one.
+func TestHistogramRecordAll(t *testing.T) {
+	batch := []time.Duration{
+		0, 0, 500 * time.Nanosecond, 0, // equal in microseconds: one run
+		time.Millisecond, time.Millisecond, 2 * time.Millisecond,
+		-time.Second, -time.Second, 2 * time.Hour, 2 * time.Hour, time.Hour,
+		7 * time.Millisecond,
+	}
+	one, all := NewHistogram(), NewHistogram()
+	for _, d := range batch {
+		one.Record(d)
+	}
+	all.RecordAll(batch)
+	all.RecordAll(nil)
+	a, err := one.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := all.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a != b || one.OutOfRange() != all.OutOfRange() || all.Count() != int64(len(batch)) {
+		t.Fatalf("RecordAll: count %d, out of range %d; one by one: count %d, out of range %d (encodings equal: %v)",
+			all.Count(), all.OutOfRange(), one.Count(), one.OutOfRange(), a == b)
+	}
+	if all.OutOfRange() != 4 {
+		t.Errorf("out of range %d, want 4", all.OutOfRange())
+	}
+}

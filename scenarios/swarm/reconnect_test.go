@@ -160,3 +160,31 @@ reconnect: {max: 1, delay: 10ms, after_clean_end: true}`))
 		}
 	})
 }
+
+// TestTrailingInt: the integer an id ends in, as the id accounting reads
+// it (at most 18 digits, so it cannot overflow).
+func TestTrailingInt(t *testing.T) {
+	for _, c := range []struct {
+		id string
+		n  int64
+		ok bool
+	}{
+		{"", 0, false},
+		{"abc", 0, false},
+		{"41-", 0, false},
+		{"0", 0, true},
+		{"41", 41, true},
+		{"evt-41", 41, true},
+		{"a007", 7, true},
+		{"123456789012345678", 123456789012345678, true},
+		{"99123456789012345678", 123456789012345678, true},
+		{"x/999999999999999999", 999999999999999999, true},
+		{"1:2", 2, true},
+		{"\xff9", 9, true},
+	} {
+		n, ok := trailingInt([]byte(c.id))
+		if n != c.n || ok != c.ok {
+			t.Errorf("trailingInt(%q) = %d, %v; want %d, %v", c.id, n, ok, c.n, c.ok)
+		}
+	}
+}

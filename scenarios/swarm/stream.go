@@ -88,8 +88,8 @@ type stream struct {
 	evSeen    bool          // ttfe recorded
 	haveTTFT  bool          // ttft (and ttft_sched) recorded
 	ttft      time.Duration // first -> the first content event
-	prevEv    time.Time     // the last event dispatched, on any attempt (for gap)
-	prevCont  time.Time     // the last content event, on any attempt (for itl)
+	prevEv    time.Duration // first -> the last event dispatched, on any attempt (for gap)
+	prevCont  time.Duration // first -> the last content event, on any attempt (for itl)
 	content   int64         // content events over all attempts
 	usage     int64         // the server's last usage report, when haveUsage
 	haveUsage bool
@@ -233,7 +233,7 @@ type reading struct {
 	bytesSent    int64 // body bytes already reported in a sent Result
 	commentsSent int64
 	terminal     bool
-	sentAt       time.Time // when the stream last sent a Result (its KindStart, a progress)
+	sentAt       time.Duration // st.first -> when the stream last sent a Result (its KindStart, a progress)
 }
 
 // progressEvery is how long a stream that has events not yet sent waits
@@ -242,9 +242,9 @@ type reading struct {
 // 1.3s) as they come.
 const progressEvery = 250 * time.Millisecond
 
-// flush sends the Result being filled, at now, as KindProgress and starts
-// another.
-func (a *reading) flush(now time.Time) {
+// flush sends the Result being filled, at at (st.first -> now), as
+// KindProgress and starts another.
+func (a *reading) flush(at time.Duration) {
 	r := a.res
 	r.Kind = scenarios.KindProgress
 	r.Bytes = a.b.n - a.bytesSent
@@ -252,14 +252,15 @@ func (a *reading) flush(now time.Time) {
 	r.Comments = a.comments - a.commentsSent
 	a.commentsSent = a.comments
 	a.st.send(r)
-	a.sentAt = now
+	a.sentAt = at
 	a.res = a.st.newResult(scenarios.KindEnd, a.n, a.start)
 }
 
 // read is the hot loop: one iteration per dispatched event, no allocation,
 // no channel send except when a batch is full, at the stream's first
 // content event, or progressEvery after the previous send. It returns the
-// attempt's KindEnd (in a.res).
+// attempt's KindEnd (in a.res). Times are durations from the stream's first
+// start (st.first), so an event costs integer arithmetic, not time.Time's.
 func (a *reading) read(actx context.Context, rd *sse.Reader) attemptEnd {
 	st := a.st
 	s := st.s
@@ -268,29 +269,29 @@ func (a *reading) read(actx context.Context, rd *sse.Reader) attemptEnd {
 	if st.abort {
 		abortAfter = int64(s.sc.Abort.AfterEvents)
 	}
-	if a.sentAt.IsZero() {
-		a.sentAt = a.start // the KindStart
-	}
+	base := a.start.Sub(st.first)       // st.first -> this attempt's start
+	schedLead := st.first.Sub(st.sched) // the schedule -> st.first (ttft_sched)
+	a.sentAt = base                     // the KindStart
 	for {
 		v, err := rd.NextView()
 		if err != nil {
 			return a.finish(actx, err, time.Now())
 		}
-		now := a.start.Add(a.b.at) // when the event's last byte was read
+		at := base + a.b.at // when the event's last byte was read
 		a.events++
 		a.res.Events++
 		if a.events == 1 && !st.dropAt.IsZero() {
 			// The first event after a resume.
-			a.res.Set(scenarios.ResumeGap, now.Sub(st.dropAt))
+			a.res.Set(scenarios.ResumeGap, a.start.Add(a.b.at).Sub(st.dropAt))
 			st.dropAt = time.Time{}
 		}
 		if !st.evSeen {
 			st.evSeen = true
-			a.res.Set(scenarios.TTFE, now.Sub(st.first))
-		} else if a.res.AddGap(now.Sub(st.prevEv)) {
-			a.flush(now)
+			a.res.Set(scenarios.TTFE, at)
+		} else if a.res.AddGap(at - st.prevEv) {
+			a.flush(at)
 		}
-		st.prevEv = now
+		st.prevEv = at
 		if len(v.ID) > 0 {
 			st.trackID(a.res, v.ID)
 		}
@@ -307,27 +308,27 @@ func (a *reading) read(actx context.Context, rd *sse.Reader) attemptEnd {
 			a.res.Content++
 			if !st.haveTTFT {
 				st.haveTTFT = true
-				st.ttft = now.Sub(st.first)
-				a.res.Set(scenarios.TTFT, st.ttft)
-				a.res.Set(scenarios.TTFTSched, now.Sub(st.sched))
-				a.flush(now) // live views see ttft at once
-			} else if a.res.AddITL(now.Sub(st.prevCont)) {
-				a.flush(now)
+				st.ttft = at
+				a.res.Set(scenarios.TTFT, at)
+				a.res.Set(scenarios.TTFTSched, at+schedLead)
+				a.flush(at) // live views see ttft at once
+			} else if a.res.AddITL(at - st.prevCont) {
+				a.flush(at)
 			}
-			st.prevCont = now
+			st.prevCont = at
 			if abortAfter > 0 && st.content >= abortAfter {
 				return st.end(a.res, outAborted, scenarios.ErrNone)
 			}
 		case scenarios.ClassTerminal:
 			a.terminal = true
-			return attemptEnd{res: a.res, out: outOK, at: now}
+			return attemptEnd{res: a.res, out: outOK, at: a.start.Add(a.b.at)}
 		case scenarios.ClassError:
 			return st.fail(a.res, scenarios.ErrTerminalErrorEvent, a.resp.StatusCode,
 				"error event "+strconv.Quote(clip(v.Type, 64)), sampleText(v.Data))
 		}
-		// This event is not sent yet (a flush above sets sentAt to now).
-		if now.Sub(a.sentAt) >= progressEvery {
-			a.flush(now)
+		// This event is not sent yet (a flush above sets sentAt to at).
+		if at-a.sentAt >= progressEvery {
+			a.flush(at)
 		}
 	}
 }
@@ -400,20 +401,21 @@ func (st *stream) trackID(res *scenarios.Result, id []byte) {
 	st.idMax = n
 }
 
-// trailingInt parses the decimal digits that end id (at most 18).
+// trailingInt parses the decimal digits that end id (at most 18), in one
+// pass from the end.
 func trailingInt(id []byte) (int64, bool) {
+	var n, mul int64 = 0, 1
 	i := len(id)
-	for i > 0 && id[i-1] >= '0' && id[i-1] <= '9' && len(id)-i < 18 {
+	for i > 0 && len(id)-i < 18 {
+		c := id[i-1] - '0'
+		if c > 9 {
+			break
+		}
+		n += int64(c) * mul
+		mul *= 10
 		i--
 	}
-	if i == len(id) {
-		return 0, false
-	}
-	var n int64
-	for _, c := range id[i:] {
-		n = n*10 + int64(c-'0')
-	}
-	return n, true
+	return n, i < len(id)
 }
 
 func clip(b []byte, n int) string {
