@@ -2,7 +2,7 @@
 # .ci/bench-swarm.sh: what does ssebench's client swarm cost, per event and
 # per stream, against the least a Go client can do?
 #
-# NOT part of the default CI run (.ci/run): it takes about five minutes,
+# NOT part of the default CI run (.ci/run): it takes about seven minutes,
 # holds 10,000 connections and saturates the machine. Run it by hand, on a
 # machine as idle as you can get (`uptime` is printed beside every figure):
 #
@@ -14,18 +14,29 @@
 # processes sharing one loopback port with --reuseport), and runs ROUNDS (3)
 # rounds of:
 #
-#  (a) throughput at saturation: the mock with ttft and itl 0 and SAT_TOKENS
-#      (10,000) one-token events per stream, streams reopened as they end,
-#      SAT_STREAMS (50) streams for SAT_SECS (15) s; sse-bare, then the
-#      swarm. The figure is EVENTS PER CPU-SECOND of the client process:
-#      its events divided by its utime+stime (from /proc/PID/stat, sampled
-#      every 0.1 s and interpolated) over the same wall-clock window as the
-#      events were counted in (the client reports that window: the run's
-#      start and duration), so start-up and shutdown are left out for both.
-#      Events/s alone is not a gate: it only says which client wins the CPU
-#      from the mock. GATE: the swarm's median >= sse-bare's median, and the
-#      ratio of the two within each round is printed too.
-#  (b) memory: the swarm holding STREAMS (10,000) concurrent idle-ish streams
+#  (a) throughput at saturation, client-bound: nginx (Debian's nginx-light,
+#      which .ci/run installs) serves a static event stream of SAT_TOKENS
+#      (10,000) EventSource-style events (event, id, data; one word of
+#      text each, some not ASCII) with sendfile, to SAT_STREAMS (50)
+#      streams for SAT_SECS (15) s, each re-requested as it ends; sse-bare,
+#      then the swarm. nginx costs next to nothing per event, so the
+#      client is the bottleneck: it always has a full socket to read. The
+#      figure is EVENTS PER CPU-SECOND of the client process: its events
+#      divided by its utime+stime (from /proc/PID/stat, sampled every 0.1 s
+#      and interpolated) over the same wall-clock window as the events were
+#      counted in (the client reports that window: the run's start and
+#      duration), so start-up and shutdown are left out for both. GATE:
+#      the swarm's median >= sse-bare's median; the ratio within each round
+#      is printed too.
+#  (b) throughput at the mock's pace, for context (not gated): the same
+#      measure against `ssebench mock` with ttft and itl 0 (SAT_TOKENS
+#      one-token events per stream, a chunked body, one write per event).
+#      Here the mock, not the client, is the bottleneck (it takes most of
+#      the CPU), and a client that drains its sockets faster blocks more
+#      often and pays more wake-ups per event: the figure says what the
+#      clients cost at a server's pace, and events/s only says which
+#      client wins the CPU from the mock.
+#  (c) memory: the swarm holding STREAMS (10,000) concurrent idle-ish streams
 #      (one event per IDLE_ITL, 1 s) for IDLE_SECS (20) s. RSS per stream =
 #      (RSS(STREAMS) - RSS(1)) / (STREAMS - 1), with RSS(1) from one run
 #      holding 1 stream; from VmRSS at three quarters of the run (steady
@@ -43,7 +54,8 @@
 # streams and the 10,000 server sockets live in different processes (the
 # swarm and the mocks). Everything binds and targets 127.0.0.1 only. Every
 # process is started by this script, stopped by PID on exit (trap), and
-# bounded in time. Needs jq, awk and curl.
+# bounded in time. Needs jq, awk, curl and /usr/sbin/nginx (NGINX_PORT,
+# 18182, is its loopback port).
 #
 # Prints a table (also in $OUT/summary.txt) and exits 0 when both gates are
 # met, 1 when one is missed, 2 on a setup failure.
@@ -52,6 +64,8 @@ cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
 
 PORT=${PORT:-18181}
+NGINX_PORT=${NGINX_PORT:-18182}
+NGINX=${NGINX:-/usr/sbin/nginx}
 MOCKS=${MOCKS:-2}
 STREAMS=${STREAMS:-10000}
 IDLE_SECS=${IDLE_SECS:-20}
@@ -68,6 +82,7 @@ OUT=${OUT:-.ci/out/bench-swarm}
 for tool in jq awk curl; do
   command -v "$tool" >/dev/null || { echo "bench-swarm: $tool is needed" >&2; exit 2; }
 done
+[ -x "$NGINX" ] || { echo "bench-swarm: $NGINX is needed (Debian's nginx-light)" >&2; exit 2; }
 [ "$ROUNDS" -ge 1 ] && [ "$STREAMS" -ge 2 ] || { echo "bench-swarm: ROUNDS >= 1 and STREAMS >= 2" >&2; exit 2; }
 
 mkdir -p "$OUT"
@@ -110,6 +125,51 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 curl -sf -o /dev/null --max-time 1 "$BASE/healthz" || die "the mock did not come up (see $OUT/mock-*.log)"
+
+# The static stream nginx serves: SAT_TOKENS events shaped like the mock's
+# (a type, an id, one word of text), then a finish event.
+NGINX_DIR="$OUT/nginx"
+mkdir -p "$NGINX_DIR/www"
+awk -v n="$SAT_TOKENS" 'BEGIN {
+  split("and heartbeats from the Straße of streaming tokens one by one to a patient client", w, " ")
+  printf "retry: 3000\n\n"
+  for (i = 1; i <= n; i++) printf "event: add\nid: %d\ndata:  %s\n\n", i, w[1 + i % 15]
+  printf "event: finish\ndata: {\"usage\":{\"completion_tokens\":%d}}\n\n", n
+}' >"$NGINX_DIR/www/stream.txt"
+cat >"$NGINX_DIR/nginx.conf" <<EOF
+daemon off;
+worker_processes 1;
+pid $NGINX_DIR/nginx.pid;
+error_log $NGINX_DIR/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile on;
+  keepalive_requests 1000000;
+  client_body_temp_path $NGINX_DIR/client_body;
+  proxy_temp_path $NGINX_DIR/proxy;
+  fastcgi_temp_path $NGINX_DIR/fastcgi;
+  uwsgi_temp_path $NGINX_DIR/uwsgi;
+  scgi_temp_path $NGINX_DIR/scgi;
+  types { text/event-stream txt; }
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    root $NGINX_DIR/www;
+  }
+}
+EOF
+NGINX_BASE="http://127.0.0.1:$NGINX_PORT"
+if curl -s -o /dev/null --max-time 1 "$NGINX_BASE/"; then
+  die "something already listens on 127.0.0.1:$NGINX_PORT (set NGINX_PORT=...)"
+fi
+log "start nginx on 127.0.0.1:$NGINX_PORT"
+"$NGINX" -c "$NGINX_DIR/nginx.conf" -p "$NGINX_DIR" >"$NGINX_DIR/stdout.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 1 100); do
+  curl -sf -o /dev/null --max-time 1 "$NGINX_BASE/stream.txt" && break
+  sleep 0.1
+done
+curl -sf -o /dev/null --max-time 1 "$NGINX_BASE/stream.txt" || die "nginx did not come up (see $NGINX_DIR/error.log)"
 
 # A scenario with no grace: streams still open when the duration ends are
 # cancelled at once, so that runs last exactly their duration.
@@ -227,6 +287,7 @@ per_cpu() { awk -v e="$1" -v c="$2" 'BEGIN { if (c > 0) printf "%.0f", e / c; el
 per_stream() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%.1f", (a - b) / (n - 1) }'; }
 
 sat_url="$BASE/v1/stream?ttft=0s&itl=0s&tokens=$SAT_TOKENS"
+static_url="$NGINX_BASE/stream.txt"
 idle_url="$BASE/v1/stream?ttft=0s&itl=$IDLE_ITL&tokens=100000"
 paced_url="$BASE/v1/stream?ttft=0s&itl=$PACED_ITL&tokens=100000"
 
@@ -238,18 +299,30 @@ bare 1 "$IDLE_SECS" "$idle_url" mem-bare-1
 bare_rss1=$RSS_AT bare_hwm1=$HWM
 
 ratios=() swarm_epcs=() bare_epcs=() rss_per=() hwm_per=() loads=() failed=()
+mratios=() mswarm_epcs=() mbare_epcs=()
 for r in $(seq 1 "$ROUNDS"); do
   loads+=("$(loadavg)")
-  log "round $r/$ROUNDS: saturation, sse-bare, $SAT_STREAMS streams, ${SAT_SECS}s"
-  bare "$SAT_STREAMS" "$SAT_SECS" "$sat_url" "sat-bare-$r"
+  log "round $r/$ROUNDS: saturation (nginx, client-bound), sse-bare, $SAT_STREAMS streams, ${SAT_SECS}s"
+  bare "$SAT_STREAMS" "$SAT_SECS" "$static_url" "sat-bare-$r"
   b=$(per_cpu "$EVENTS" "$CPU")
   echo "   sse-bare: $EVENTS events, $CPU CPU-s: $b events/CPU-s" >&2
-  log "round $r/$ROUNDS: saturation, ssebench run, $SAT_STREAMS streams, ${SAT_SECS}s"
-  swarm "$SAT_STREAMS" "$SAT_SECS" "$sat_url" "sat-swarm-$r"
+  log "round $r/$ROUNDS: saturation (nginx, client-bound), ssebench run, $SAT_STREAMS streams, ${SAT_SECS}s"
+  swarm "$SAT_STREAMS" "$SAT_SECS" "$static_url" "sat-swarm-$r"
   s=$(per_cpu "$EVENTS" "$CPU")
-  echo "   swarm:    $EVENTS events, $CPU CPU-s: $s events/CPU-s" >&2
+  echo "   swarm:    $EVENTS events, $CPU CPU-s: $s events/CPU-s (failed $FAILED)" >&2
   bare_epcs+=("$b") swarm_epcs+=("$s")
   ratios+=("$(awk -v a="$s" -v b="$b" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')")
+
+  log "round $r/$ROUNDS: the mock's pace, sse-bare, $SAT_STREAMS streams, ${SAT_SECS}s"
+  bare "$SAT_STREAMS" "$SAT_SECS" "$sat_url" "mock-bare-$r"
+  b=$(per_cpu "$EVENTS" "$CPU")
+  echo "   sse-bare: $EVENTS events, $CPU CPU-s: $b events/CPU-s" >&2
+  log "round $r/$ROUNDS: the mock's pace, ssebench run, $SAT_STREAMS streams, ${SAT_SECS}s"
+  swarm "$SAT_STREAMS" "$SAT_SECS" "$sat_url" "mock-swarm-$r"
+  s=$(per_cpu "$EVENTS" "$CPU")
+  echo "   swarm:    $EVENTS events, $CPU CPU-s: $s events/CPU-s" >&2
+  mbare_epcs+=("$b") mswarm_epcs+=("$s")
+  mratios+=("$(awk -v a="$s" -v b="$b" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')")
 
   log "round $r/$ROUNDS: memory, the swarm holding $STREAMS streams, ${IDLE_SECS}s"
   swarm "$STREAMS" "$IDLE_SECS" "$idle_url" "mem-swarm-$r"
@@ -273,6 +346,9 @@ paced_swarm_us=$(awk -v e="$EVENTS" -v c="$CPU" 'BEGIN { printf "%.2f", (e > 0 ?
 read -r bmin bmed bmax <<<"$(stats "${bare_epcs[@]}")"
 read -r smin smed smax <<<"$(stats "${swarm_epcs[@]}")"
 read -r qmin qmed qmax <<<"$(stats "${ratios[@]}")"
+read -r mbmin mbmed mbmax <<<"$(stats "${mbare_epcs[@]}")"
+read -r msmin msmed msmax <<<"$(stats "${mswarm_epcs[@]}")"
+read -r mqmin mqmed mqmax <<<"$(stats "${mratios[@]}")"
 read -r rmin rmed rmax <<<"$(stats "${rss_per[@]}")"
 read -r hmin hmed hmax <<<"$(stats "${hwm_per[@]}")"
 cpu_ok=$(awk -v s="$smed" -v b="$bmed" 'BEGIN { print ((s >= b) ? "yes" : "NO") }')
@@ -282,9 +358,12 @@ mem_ok=$(awk -v x="$rmed" -v y="$hmed" -v m="$MAX_KIB" 'BEGIN { print ((x <= m &
   printf '\nssebench swarm benchmark (%s, %d CPUs, %d mock process(es), %d rounds)\n' "$(uname -sr)" "$(nproc)" "$MOCKS" "$ROUNDS"
   printf 'load at the start of each round: %s\n\n' "$(IFS=';'; echo "${loads[*]}")"
   printf '%-52s %28s %10s %4s\n' "measure (min / median / max over rounds)" "value" "target" "ok"
-  printf '%-52s %28s %10s %4s\n' "events per CPU-second at saturation, sse-bare" "$bmin / $bmed / $bmax" "" ""
-  printf '%-52s %28s %10s %4s\n' "events per CPU-second at saturation, swarm" "$smin / $smed / $smax" ">= bare" "$cpu_ok"
+  printf '%-52s %28s %10s %4s\n' "events per CPU-second at saturation (nginx), sse-bare" "$bmin / $bmed / $bmax" "" ""
+  printf '%-52s %28s %10s %4s\n' "events per CPU-second at saturation (nginx), swarm" "$smin / $smed / $smax" ">= bare" "$cpu_ok"
   printf '%-52s %28s %10s %4s\n' "swarm / sse-bare, within each round" "$qmin / $qmed / $qmax" "" ""
+  printf '%-52s %28s %10s %4s\n' "events per CPU-second at the mock's pace, sse-bare" "$mbmin / $mbmed / $mbmax" "" ""
+  printf '%-52s %28s %10s %4s\n' "events per CPU-second at the mock's pace, swarm" "$msmin / $msmed / $msmax" "" ""
+  printf '%-52s %28s %10s %4s\n' "swarm / sse-bare at the mock's pace, each round" "$mqmin / $mqmed / $mqmax" "" ""
   printf '%-52s %28s %10s %4s\n' "RSS per stream, VmRSS delta ($STREAMS streams)" "$rmin / $rmed / $rmax KiB" "<= $MAX_KIB KiB" "$mem_ok"
   printf '%-52s %28s %10s %4s\n' "RSS per stream, VmHWM delta" "$hmin / $hmed / $hmax KiB" "<= $MAX_KIB KiB" "$mem_ok"
   printf '%-52s %28s %10s %4s\n' "failed streams in the $STREAMS-stream runs" "$(IFS=' '; echo "${failed[*]}")" "0" ""
