@@ -101,6 +101,7 @@ func dialer(custom dialFunc, source netip.Addr) dialFunc {
 	d := &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}
 	if source.IsValid() {
 		d.LocalAddr = &net.TCPAddr{IP: source.AsSlice(), Zone: source.Zone()}
+		d.Control = bindAddressOnly // the port is chosen at connect
 	}
 	return d.DialContext
 }
