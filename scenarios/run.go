@@ -68,13 +68,27 @@ func (s *Scenario) Aborts(stream uint64) bool {
 }
 
 // SourceIP returns the local address the stream numbered stream dials
-// from (round-robin over SourceIPs), or the zero Addr for the system's
+// from (SourceIPs[SourceIndex(stream)]), or the zero Addr for the system's
 // choice.
 func (s *Scenario) SourceIP(stream uint64) netip.Addr {
 	if len(s.SourceIPs) == 0 {
 		return netip.Addr{}
 	}
-	return s.SourceIPs[stream%uint64(len(s.SourceIPs))]
+	return s.SourceIPs[s.SourceIndex(stream)]
+}
+
+// SourceIndex returns the index in SourceIPs (of n addresses) the stream
+// numbered stream dials from: round robin over the shard's own streams. A
+// shard's stream numbers step by ShardCount (see StreamNumber), so a round
+// robin over the numbers themselves would give a shard only the addresses
+// congruent to its index (with 6 shards and 2 addresses each, one of the
+// two): the shard-local counter is spread instead.
+func (s *Scenario) SourceIndex(stream uint64) int {
+	n := uint64(len(s.SourceIPs))
+	if n <= 1 {
+		return 0
+	}
+	return int(stream / uint64(max(s.ShardCount, 1)) % n)
 }
 
 // SetTarget points the scenario at target (the CLI's --target). The

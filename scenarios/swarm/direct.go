@@ -356,5 +356,5 @@ func (st *stream) dialFunc() dialFunc {
 	if len(d) == 1 {
 		return d[0]
 	}
-	return d[st.no%uint64(len(d))]
+	return d[st.s.sc.SourceIndex(st.no)%len(d)]
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -193,8 +194,34 @@ func TestH2C(t *testing.T) {
 	}
 }
 
-// TestSourceIPs spreads streams over loopback source addresses.
+// TestSourceIPs spreads streams over loopback source addresses, and a
+// shard's streams over all of its addresses: a shard's stream numbers step
+// by the shard count, so with 6 shards a round robin over the numbers
+// would give every shard one of its two addresses.
 func TestSourceIPs(t *testing.T) {
+	for _, c := range []struct {
+		name         string
+		yaml         string
+		index, count int
+		want         []string
+	}{
+		{"one process", "load: {connections: 6}\nsource_ips: 127.0.0.1-127.0.0.3\n", 0, 0, []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"}},
+		{"shard 2 of 6", "load: {connections: 24}\nsource_ips: 127.0.0.2-127.0.0.3\n", 2, 6, []string{"127.0.0.2", "127.0.0.3"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			seen := sourceIPsSeen(t, c.yaml, c.index, c.count)
+			for _, ip := range c.want {
+				if seen[ip] == 0 {
+					t.Errorf("no request from %s: %v", ip, seen)
+				}
+			}
+		})
+	}
+}
+
+// sourceIPsSeen runs the scenario (yaml after its url) as shard
+// index/count (0/0: unsharded) and returns the requests per source address.
+func sourceIPsSeen(t *testing.T, yaml string, index, count int) map[string]int {
 	var mu sync.Mutex
 	seen := map[string]int{}
 	h := &sseHandler{tokens: 2}
@@ -206,7 +233,8 @@ func TestSourceIPs(t *testing.T) {
 		h.ServeHTTP(w, r)
 	}))
 	defer srv.Close()
-	sc := scenario(t, "url: "+srv.URL+"/v1/stream\nload: {connections: 6}\nduration: 50ms\nsource_ips: 127.0.0.1-127.0.0.3\n")
+	sc := scenario(t, "url: "+srv.URL+"/v1/stream\nduration: 50ms\n"+yaml)
+	sc.ShardIndex, sc.ShardCount = index, count
 	s, err := New(sc, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -219,11 +247,7 @@ func TestSourceIPs(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	for _, ip := range []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"} {
-		if seen[ip] == 0 {
-			t.Errorf("no request from %s: %v", ip, seen)
-		}
-	}
+	return maps.Clone(seen)
 }
 
 // TestProbe tells a refused target from a reachable one.

@@ -111,7 +111,7 @@ func (st *stream) transport() *http.Transport {
 	if len(trs) == 1 {
 		return trs[0]
 	}
-	return trs[st.no%uint64(len(trs))]
+	return trs[st.s.sc.SourceIndex(st.no)%len(trs)]
 }
 
 // run runs the stream: its attempts, reconnects and Results. It reports
