@@ -295,7 +295,7 @@ func TestProcsShards(t *testing.T) {
 
 func TestAutoSourceIPs(t *testing.T) {
 	ports := swarmPorts(t)
-	per := ports * 3 / 4
+	per := ports * 2 / 5 // each address under half the range: see autoSourceIPs
 	sc := func(url string, n int) *scenarios.Scenario {
 		s := scenarios.Default()
 		if err := s.SetTarget(url); err != nil {
@@ -316,6 +316,8 @@ func TestAutoSourceIPs(t *testing.T) {
 		"small, auto":       {cfg: auto, sc: sc("http://127.0.0.1:8080/s", 100), want: 1},
 		"large, default":    {cfg: &runConfig{}, sc: sc("http://127.0.0.1:8080/s", 3*per), want: 3},
 		"large, 6 workers":  {cfg: &runConfig{}, sc: sc("http://127.0.0.1:8080/s", 3*per), procs: 6, want: 6},
+		"larger, 6 workers": {cfg: &runConfig{}, sc: sc("http://127.0.0.1:8080/s", 7*per-1), procs: 6, want: 12},
+		"auto, 3 workers":   {cfg: auto, sc: sc("http://127.0.0.1:8080/s", 100), procs: 3, want: 3},
 		"not loopback":      {cfg: &runConfig{}, sc: sc("http://192.0.2.1:8080/s", 3*per), want: 0},
 		"not loopback auto": {cfg: auto, sc: sc("http://192.0.2.1:8080/s", 100), err: "loopback"},
 	} {
