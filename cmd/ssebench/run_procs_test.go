@@ -278,10 +278,10 @@ func TestProcsAuto(t *testing.T) {
 }
 
 func TestProcsShards(t *testing.T) {
-	cfg := &runConfig{shardIndex: 2, shardCount: 2}
+	p := procsPlan{n: 3, shardIndex: 2, shardCount: 2, dir: "/d", ips: []string{"127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"}}
 	var got []string
 	for k := range 3 {
-		s := procsSpec(cfg, "/d", k, 3, []string{"127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"})
+		s := procsSpec(p, k)
 		got = append(got, s.Shard+"="+strings.Join(s.SourceIPs, "+"))
 	}
 	want := []string{"4/6=127.0.0.1+127.0.0.4", "5/6=127.0.0.2", "6/6=127.0.0.3"}

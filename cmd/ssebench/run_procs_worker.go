@@ -15,8 +15,9 @@ import (
 	"github.com/ssebench/ssebench/scenarios/swarm"
 )
 
-// runWorkerEnv marks a process as a worker of `run --procs`: its value is
-// the worker's spec (JSON), set by the parent; users do not set it.
+// runWorkerEnv marks a process as a worker of `run --procs` or `capacity
+// --procs`: its value is the worker's spec (JSON), set by the parent;
+// users do not set it.
 const runWorkerEnv = "SSEBENCH_RUN_WORKER"
 
 // workerFD is the descriptor of the frame pipe in a worker (ExtraFiles[0]).
@@ -31,6 +32,9 @@ type workerSpec struct {
 	// worker has the same plan, and the port check judges the whole run).
 	SourceIPs    []string `json:"source_ips,omitempty"`
 	AllSourceIPs []string `json:"all_source_ips,omitempty"`
+	// Step is the capacity step a worker of capacity --procs runs (nil
+	// for run --procs).
+	Step *workerStep `json:"step,omitempty"`
 }
 
 // procWorker is this process's side of the frame pipe when it runs as a
