@@ -114,9 +114,6 @@ func procsAuto(sc *scenarios.Scenario, embedded bool, limit uint64, cores int) (
 // thresholds on the merged result, one summary, one set of output files,
 // one exit code. A worker that dies fails the run (exit 3) naming it.
 func runProcs(ctx context.Context, e *env, cfg *runConfig, sc *scenarios.Scenario, baseline *reports.File) error {
-	if cfg.hlog != "" {
-		return usagef("--hlog and --procs exclude each other: each worker's histograms live in its own process (use --procs-dir to keep the workers' JSON results, whose histograms merge exactly)")
-	}
 	embedded := cfg.scenario == "" && cfg.target == ""
 	n, rule, err := procsCount(cfg.procs, sc, embedded)
 	if err != nil {
@@ -137,11 +134,15 @@ func runProcs(ctx context.Context, e *env, cfg *runConfig, sc *scenarios.Scenari
 	if !cfg.quiet {
 		fmt.Fprintf(e.stderr, "ssebench run: --procs %s%s\n", rule, ipNote)
 	}
+	hlog, endHLog, err := procsOpenHLog(cfg, n)
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	var metrics *runMetrics
 	f, err := runAcrossProcs(ctx, e, procsPlan{
 		cmd: "run", args: cfg.args, env: procsEnv(e, sc), n: n, ips: ips,
-		shardIndex: cfg.shardIndex, shardCount: cfg.shardCount, dir: dir, kept: cfg.procsDir != "",
+		shardIndex: cfg.shardIndex, shardCount: cfg.shardCount, dir: dir, kept: cfg.procsDir != "", hlog: hlog,
 		watch: func(fleet *procFleet) (func(), error) {
 			m, err := startRunMetricsProcs(cfg, e, sc, fleet, embedded, start) // --metrics-addr: run_metrics.go
 			if err != nil {
@@ -151,6 +152,7 @@ func runProcs(ctx context.Context, e *env, cfg *runConfig, sc *scenarios.Scenari
 			return procsLiveView(e, cfg, sc, fleet, embedded), nil
 		},
 	})
+	hlogErrs := endHLog(start)
 	defer metrics.finish(ctx, e) // after runConclude's outputs
 	if err != nil {
 		return err
@@ -159,7 +161,33 @@ func runProcs(ctx context.Context, e *env, cfg *runConfig, sc *scenarios.Scenari
 	if wasInterrupted {
 		f.Notes = append(f.Notes, fmt.Sprintf("interrupted after %.1fs of %s: partial results", time.Since(start).Seconds(), sc.Duration))
 	}
-	return runConclude(e, cfg, sc, f, baseline, wasInterrupted, nil)
+	return runConclude(e, cfg, sc, f, baseline, wasInterrupted, hlogErrs)
+}
+
+// procsOpenHLog opens the parent's --hlog (a nil merge without it): the
+// workers send their closed ticks, and the parent writes the interval log
+// of the whole run, flushed every interval. The returned function ends
+// the log (fallback: its base time when no tick came) and closes the
+// file, returning what went wrong.
+func procsOpenHLog(cfg *runConfig, n int) (*reports.HLogMerge, func(fallback time.Time) []error, error) {
+	if cfg.hlog == "" {
+		return nil, func(time.Time) []error { return nil }, nil
+	}
+	w, closeFile, err := runOpenHLog(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	m := reports.NewHLogMerge(w, n)
+	return m, func(fallback time.Time) []error {
+		defer closeFile()
+		var errs []error
+		if err := m.Close(fallback); err != nil {
+			errs = append(errs, fmt.Errorf("--hlog: %w", err))
+		} else if err := w.Flush(); err != nil {
+			errs = append(errs, fmt.Errorf("--hlog: %w", err))
+		}
+		return errs
+	}, nil
 }
 
 // procsCount is the number of workers --procs asks for, and the rule in
@@ -191,6 +219,7 @@ type procsPlan struct {
 	dir                    string // where the workers write their results
 	kept                   bool   // dir is --procs-dir (kept after the run)
 	step                   *workerStep
+	hlog                   *reports.HLogMerge // --hlog: the workers send their ticks to it
 	// watch, when set, is called once every worker has started (the live
 	// view, --metrics-addr); the function it returns is called when they
 	// have all ended. An error stops the workers and is returned.
@@ -209,7 +238,7 @@ func runAcrossProcs(ctx context.Context, e *env, p procsPlan) (*reports.File, er
 	if err != nil {
 		return nil, cannotRun(fmt.Errorf("--procs: find this program to start its workers: %w", err))
 	}
-	fleet := &procFleet{e: e, cmd: p.cmd, exe: exe, args: append([]string{p.cmd}, p.args...), env: p.env, dir: p.dir}
+	fleet := &procFleet{e: e, cmd: p.cmd, exe: exe, args: append([]string{p.cmd}, p.args...), env: p.env, dir: p.dir, hlog: p.hlog}
 	specs := make([]workerSpec, p.n)
 	for k := range specs {
 		specs[k] = procsSpec(p, k)
@@ -340,6 +369,7 @@ func procsSpec(p procsPlan, k int) workerSpec {
 		SourceIPs:    procsShareIPs(p.ips, k, p.n),
 		AllSourceIPs: p.ips,
 		Step:         p.step,
+		HLog:         p.hlog != nil,
 	}
 }
 

@@ -33,6 +33,7 @@ const (
 
 // procChild is one worker process and what the parent learnt of it.
 type procChild struct {
+	k     int // its index in the fleet, from 0
 	spec  workerSpec
 	cmd   *exec.Cmd
 	pid   int
@@ -59,14 +60,15 @@ type procFleet struct {
 	args     []string
 	env      []string
 	dir      string
+	hlog     *reports.HLogMerge // --hlog: the workers' ticks go there; nil without
 	children []*procChild
 	fwd      atomic.Int64 // stderr lines forwarded so far
 }
 
 // start starts one worker per spec.
 func (f *procFleet) start(specs []workerSpec) error {
-	for _, spec := range specs {
-		c := &procChild{spec: spec, done: make(chan struct{})}
+	for k, spec := range specs {
+		c := &procChild{k: k, spec: spec, done: make(chan struct{})}
 		c.live = reports.NewLiveState(c.spec.Shard)
 		if err := f.startOne(c); err != nil {
 			return fmt.Errorf("--procs: start worker shard %s: %w", c.spec.Shard, err)
@@ -117,6 +119,9 @@ func (f *procFleet) startOne(c *procChild) error {
 // readFrames applies the worker's frames until its pipe closes.
 func (f *procFleet) readFrames(c *procChild, r io.ReadCloser) {
 	defer r.Close()
+	if f.hlog != nil {
+		defer f.hlog.Done(c.k) // no tick comes after the pipe's end
+	}
 	wr := wire.NewReader(r)
 	for {
 		fr, err := wr.Next()
@@ -134,6 +139,10 @@ func (f *procFleet) readFrames(c *procChild, r io.ReadCloser) {
 			c.live.Apply(fr.Delta)
 		case wire.StatusFrame:
 			c.stat.Store(fr.Status)
+		case wire.IntervalFrame:
+			if f.hlog != nil {
+				f.hlog.Add(c.k, fr.Interval)
+			}
 		case wire.ResultFrame, wire.ErrorFrame:
 			c.mu.Lock()
 			c.final = fr

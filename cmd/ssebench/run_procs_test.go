@@ -228,7 +228,6 @@ func TestRunProcsUsage(t *testing.T) {
 		"zero":        {[]string{"--procs", "0"}, exitUsage, "want a number of worker processes"},
 		"many":        {[]string{"--procs", "65"}, exitUsage, "1..64"},
 		"word":        {[]string{"--procs", "lots"}, exitUsage, "or auto"},
-		"hlog":        {[]string{"--procs", "2", "--hlog", filepath.Join(t.TempDir(), "h.log")}, exitUsage, "--hlog and --procs"},
 		"ipsv6":       {[]string{"--target", "http://[::1]:1/", "--source-ips", "auto"}, exitUsage, "IPv4 loopback"},
 		"unreachable": {[]string{"--procs", "2", "--target", "http://127.0.0.1:1/"}, exitCannotRun, "could not run: target unreachable"},
 	} {
