@@ -197,7 +197,11 @@ func runStepShare(ctx context.Context, st capacity.Step, share *scenarios.Scenar
 	if err != nil {
 		var re *swarm.ResourceError
 		if errors.As(err, &re) {
-			return nil, &capacity.LimitError{Reason: re.Error(), Fix: capacity.Fix}
+			reason := re.Error() // its advice names run's flags
+			if re.Resource == "files" && re.Shards > 1 {
+				reason += fmt.Sprintf("; for a search: ssebench capacity ... --procs %d (or --procs auto)", re.Shards)
+			}
+			return nil, &capacity.LimitError{Reason: reason, Fix: capacity.Fix}
 		}
 		return nil, err
 	}
