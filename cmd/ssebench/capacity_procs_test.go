@@ -66,21 +66,22 @@ func waitCapacityWorkers(t *testing.T, marker string, n int) map[string]int {
 }
 
 // slotMockURL starts the mock with slots slots and returns the URL of a
-// stream that holds a slot for 150 ms (ttft 100 ms, then 2 tokens 25 ms
+// stream that holds a slot for 200 ms (ttft 50 ms, then 3 tokens 50 ms
 // apart): beyond slots concurrent streams, one stream in slots+1 waits
-// a whole 150 ms for its slot, so the ttft p90 jumps from about 100 ms
-// to about 250 ms at slots+1.
+// a whole 200 ms for its slot (a closed model's streams keep in step),
+// so the ttft p90 jumps from about 50 ms to about 250 ms at slots+1.
 func slotMockURL(t *testing.T, slots int) string {
 	t.Helper()
 	m := runStartMock(t, func(c *mockserver.Config) { c.Slots = slots })
-	return m.URL + "/v1/stream?ttft=100ms&itl=25ms&tokens=3"
+	return m.URL + "/v1/stream?ttft=50ms&itl=50ms&tokens=4"
 }
 
 // capacitySearchArgs is a small search around 4 slots: 4 passes, 5
-// fails, and the re-check at 4 (three steps, about 15 s).
+// fails, and the re-check at 4 (three steps, about 18 s). The SLO's
+// bound lies 100 ms from both sides of the jump.
 func capacitySearchArgs(url, out string) []string {
-	return []string{"capacity", "--target", url, "--events", "eventsource", "--slo", "ttft.p90 < 175ms",
-		"--min", "4", "--max", "5", "--step-duration", "3s", "--warm-up", "500ms", "--max-step-duration", "10s",
+	return []string{"capacity", "--target", url, "--events", "eventsource", "--slo", "ttft.p90 < 150ms",
+		"--min", "4", "--max", "5", "--step-duration", "4s", "--warm-up", "500ms", "--max-step-duration", "12s",
 		"--out", out, "--quiet"}
 }
 
