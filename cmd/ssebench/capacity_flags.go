@@ -42,7 +42,8 @@ defaults (--by connections, --min 1, --max 10000, --step-duration 10s,
 
 Exit codes: 0 a passing load was found; 1 even --min failed (or no stream
 succeeded at any step); 2 usage or scenario error; 3 generator-limited
-before an answer, or the target could not be reached; 130 interrupted
+before an answer, the target could not be reached, or a --procs worker
+died; 130 interrupted
 (the steps run so far are still written).`
 
 // capacityConfig is what the command line and the environment ask of a

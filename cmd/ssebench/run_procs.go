@@ -216,9 +216,9 @@ type procsPlan struct {
 	// shardIndex/shardCount is the shard the workers split (1/1 unless
 	// run --shard I/N): worker k runs shard (I-1)*n+k+1 of N*n.
 	shardIndex, shardCount int
-	dir                    string // where the workers write their results
-	kept                   bool   // dir is --procs-dir (kept after the run)
-	step                   *workerStep
+	dir                    string             // where the workers write their results
+	kept                   bool               // dir is --procs-dir (kept after the run)
+	step                   *workerStep        // capacity --procs: the step every worker runs; nil for run
 	hlog                   *reports.HLogMerge // --hlog: the workers send their ticks to it
 	// watch, when set, is called once every worker has started (the live
 	// view, --metrics-addr); the function it returns is called when they
