@@ -30,11 +30,14 @@ const mockStream = "/v1/stream?ttft=1s&itl=20ms&tokens=20&heartbeat=100ms&seed=7
 
 // The thresholds of the negative-control run. The idle window is shorter
 // than the spec's 15s so that a stall fault is seen in seconds, and longer
-// than the whole of a buffered stream, so that a buffering fault trips
-// stream/incremental alone.
+// than the whole of a buffered stream (about 1.4s, all of it silent), so
+// that a buffering fault trips stream/incremental alone: by more than 2s,
+// because a loaded machine delays the mock's timers (a buffered stream
+// took 2.38s under the whole suite with -race on 2 cores, which a 2s
+// window called a missing heartbeat). The stall outlasts the window.
 const (
-	testIdle    = 2 * time.Second
-	testStall   = "2500ms"
+	testIdle    = 4 * time.Second
+	testStall   = "5s"
 	testOrigin  = "https://app.example"
 	testMaxTime = 15 * time.Second
 )

@@ -37,6 +37,11 @@ type AggregatorOptions struct {
 	// in µs. Written by the consumer goroutine only, as ticks close, and
 	// flushed after every tick when it has a Flush() error method.
 	HLog io.Writer
+	// OnHLogTick, when not nil, is called by the consumer goroutine with
+	// each closed tick's histograms, as the interval log holds them (see
+	// HLogTick), so that another process can write the log. The callee
+	// owns the HLogTick.
+	OnHLogTick func(*HLogTick)
 	// OnTick, when not nil, is called by the consumer goroutine with each
 	// tick's Interval as soon as the tick closes. It must return quickly
 	// and must not retain the Interval's histograms' encodings beyond use.
@@ -158,6 +163,7 @@ type Aggregator struct {
 	interval time.Duration
 	start    time.Time
 	hlog     io.Writer
+	onHLog   func(*HLogTick)
 	onTick   func(Interval)
 
 	cum  [scenarios.NumMetrics]*Histogram
@@ -205,6 +211,7 @@ func NewAggregator(opts AggregatorOptions) *Aggregator {
 		interval: opts.Interval,
 		start:    opts.Start,
 		hlog:     opts.HLog,
+		onHLog:   opts.OnHLogTick,
 		onTick:   opts.OnTick,
 
 		withEvents: map[uint64]struct{}{},
@@ -412,7 +419,7 @@ func (a *Aggregator) closeTick(end time.Duration) {
 	iv.TTFTHDR = a.encodeIfAny(ttft)
 	iv.QueueHDR = a.encodeIfAny(queue)
 	a.intervals = append(a.intervals, iv)
-	a.writeHLogTick(a.tickStart, end)
+	a.writeHLogTick(n, a.tickStart, end)
 	if a.onTick != nil {
 		a.onTick(iv)
 	}
@@ -517,10 +524,6 @@ func HostEnvironment() Environment {
 		GoVersion: runtime.Version(),
 	}
 }
-
-// Err returns the first error writing the interval log (HLog), or nil.
-// Call it after Consume has returned.
-func (a *Aggregator) Err() error { return a.hlogErr }
 
 // Finish builds the run's File from everything consumed: a MetricStats for
 // every metric with samples, counters, rates over the measured duration

@@ -1,7 +1,9 @@
 package reports
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/ssebench/ssebench/scenarios"
@@ -38,27 +40,45 @@ func (a *Aggregator) writeHLogHeader() {
 		return
 	}
 	a.hlogHdr = true
-	st := a.start.Round(0)
+	a.setHLogErr(writeHLogHeaderTo(a.hlog, a.start))
+	a.flushHLog()
+}
+
+// writeHLogHeaderTo writes an interval log's header lines, its base time
+// (the time zero of its timestamps) start.
+func writeHLogHeaderTo(w io.Writer, start time.Time) error {
+	st := start.Round(0)
 	secs := float64(st.UnixMilli()) / 1000
-	_, err := fmt.Fprintf(a.hlog,
+	_, err := fmt.Fprintf(w,
 		"#[ssebench interval log: values in microseconds; HistogramLogProcessor -outputValueUnitRatio 1000 prints milliseconds]\n"+
 			"#[Histogram log format version 1.3]\n"+
 			"#[StartTime: %.3f (seconds since epoch), %s]\n"+
 			"#[BaseTime: %.3f (seconds since epoch)]\n"+
 			"\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"\n",
 		secs, st.UTC().Format(time.RFC3339Nano), secs)
-	a.setHLogErr(err)
-	a.flushHLog()
+	return err
 }
 
-// writeHLogTick writes the closing tick's histograms, [from, to) elapsed.
-// After the first write error it writes nothing more.
-func (a *Aggregator) writeHLogTick(from, to time.Duration) {
-	if a.hlog == nil || a.hlogErr != nil {
+// writeHLogLine writes one interval line: metric's histogram (its
+// encoding enc, its largest value max) over [from, to) elapsed.
+func writeHLogLine(w io.Writer, metric string, from, to, max time.Duration, enc string) error {
+	_, err := fmt.Fprintf(w, "Tag=%s,%.3f,%.3f,%.3f,%s\n",
+		metric, from.Seconds(), (to - from).Seconds(), float64(max)/float64(time.Millisecond), enc)
+	return err
+}
+
+// writeHLogTick writes tick n's histograms, [from, to) elapsed, and hands
+// them to OnHLogTick. After the first write error it does neither.
+func (a *Aggregator) writeHLogTick(n int, from, to time.Duration) {
+	if (a.hlog == nil && a.onHLog == nil) || a.hlogErr != nil {
 		return
 	}
 	if a.writeHLogHeader(); a.hlogErr != nil {
 		return
+	}
+	var tick *HLogTick
+	if a.onHLog != nil {
+		tick = &HLogTick{N: n, Start: a.start.Round(0), Interval: a.interval, From: from, To: to, Hist: map[string]string{}}
 	}
 	for m, h := range a.tick {
 		if a.cum[m].Count() == 0 && h.Count() == 0 {
@@ -69,15 +89,72 @@ func (a *Aggregator) writeHLogTick(from, to time.Duration) {
 			a.setHLogErr(err)
 			return
 		}
-		_, err = fmt.Fprintf(a.hlog, "Tag=%s,%.3f,%.3f,%.3f,%s\n",
-			scenarios.Metric(m), from.Seconds(), (to - from).Seconds(),
-			float64(h.Max())/float64(time.Millisecond), enc)
-		if err != nil {
-			a.setHLogErr(err)
-			return
+		name := scenarios.Metric(m).String()
+		if a.hlog != nil {
+			if err := writeHLogLine(a.hlog, name, from, to, h.Max(), enc); err != nil {
+				a.setHLogErr(err)
+				return
+			}
+		}
+		if tick != nil && h.Count() > 0 {
+			tick.Hist[name] = enc
 		}
 	}
 	a.flushHLog()
+	if tick != nil {
+		a.onHLog(tick)
+	}
+}
+
+// Err returns the first error writing the interval log (HLog), or nil.
+// Call it after Consume has returned.
+func (a *Aggregator) Err() error { return a.hlogErr }
+
+// HLogTick is one closed tick of a run's interval log, for a parent
+// process that writes the log of several workers (HLogMerge): the
+// aggregator's Start and tick length, the tick's number and span, and the
+// V2 compressed encoding of every metric's values in the tick (metrics
+// without values in it are left out). It travels as JSON.
+//
+// Why not the Deltas: a worker that cannot send fast enough folds several
+// Deltas into one (Delta.Add), which may then span a tick's end, and
+// where a tick ends is decided by the worker's own clock; the interval
+// log needs each tick exactly, so the worker sends the tick as it closes.
+type HLogTick struct {
+	N        int               `json:"n"` // 1, 2, ...: the tick [(N-1)·Interval, N·Interval)
+	Start    time.Time         `json:"start"`
+	Interval time.Duration     `json:"interval_ns"`
+	From     time.Duration     `json:"from_ns"` // elapsed since Start
+	To       time.Duration     `json:"to_ns"`   // N·Interval, or the run's end for its last tick
+	Hist     map[string]string `json:"hist"`
+}
+
+// UnmarshalJSON decodes an HLogTick and checks it: a tick number from 1,
+// a positive tick length, a span within the tick, known metric names
+// (at most MaxDeltaMetrics). The histograms are decoded where they are
+// merged (HLogMerge), into sparse storage, which reports one that does not
+// decode.
+func (t *HLogTick) UnmarshalJSON(b []byte) error {
+	type plain HLogTick
+	var p plain
+	if err := json.Unmarshal(b, &p); err != nil {
+		return fmt.Errorf("interval tick: %w", err)
+	}
+	switch {
+	case p.N < 1 || p.Interval <= 0:
+		return fmt.Errorf("interval tick %d: want a tick number from 1 and a positive length (%s)", p.N, p.Interval)
+	case p.From < 0 || p.To < p.From || p.To-p.From > p.Interval:
+		return fmt.Errorf("interval tick %d: span %s..%s is not within one %s tick", p.N, p.From, p.To, p.Interval)
+	case len(p.Hist) > MaxDeltaMetrics:
+		return fmt.Errorf("interval tick %d: %d histograms, at most %d metrics exist", p.N, len(p.Hist), MaxDeltaMetrics)
+	}
+	for name := range p.Hist {
+		if _, ok := scenarios.ParseMetric(name); !ok {
+			return fmt.Errorf("interval tick %d: unknown metric %q", p.N, truncateKey(name))
+		}
+	}
+	*t = HLogTick(p)
+	return nil
 }
 
 // flusher is a writer that buffers (a *bufio.Writer).

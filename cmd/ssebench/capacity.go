@@ -28,8 +28,17 @@ func init() {
 // runCapacity is `ssebench capacity`: scenario (file or --target) -> the
 // search's settings (flags > SSEBENCH_* > capacity: block > defaults) ->
 // probe the target -> capacity.Search, each step an in-process swarm run
-// (localStep) -> text, JSON, HTML, JUnit -> the exit code of the verdict.
+// (localStep) or, with --procs, a run across worker processes
+// (procsStepRunner) -> text, JSON, HTML, JUnit -> the exit code of the
+// verdict.
 func runCapacity(ctx context.Context, e *env, args []string) error {
+	wk, err := runWorkerFromEnv(e) // a worker of capacity --procs, or nil
+	if err != nil {
+		return err
+	}
+	if wk != nil {
+		return wk.run(func() error { return capacityWorker(ctx, e, args, wk) })
+	}
 	cfg, err := parseCapacityFlags(e, args)
 	if err != nil {
 		return err
@@ -52,6 +61,15 @@ func runCapacity(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	step := localStep
+	if cfg.procs.set {
+		var rule string
+		if step, rule, err = capacityProcs(e, cfg, sc, search); err != nil {
+			return err
+		}
+		if !cfg.quiet {
+			fmt.Fprintf(e.stderr, "ssebench capacity: --procs %s\n", rule)
+		}
+	}
 	if !cfg.quiet {
 		step = announce(e.stderr, step)
 	}
@@ -69,7 +87,13 @@ func runCapacity(ctx context.Context, e *env, args []string) error {
 	case ctx.Err() != nil:
 		return interrupted(errors.Join(append([]error{errors.New("interrupted: the steps run so far were written")}, errs...)...))
 	case err != nil:
-		return cannotRun(errors.Join(append([]error{err}, errs...)...))
+		// A step's own exit code (a --procs worker that could not run
+		// says 2 or 3) stands; any other failure could not run.
+		code := exitCannotRun
+		if ee := (*exitError)(nil); errors.As(err, &ee) {
+			code = ee.code
+		}
+		return &exitError{code: code, err: errors.Join(append([]error{err}, errs...)...)}
 	case len(errs) > 0:
 		return cannotRun(errors.Join(errs...))
 	}
@@ -149,27 +173,49 @@ func probeTarget(ctx context.Context, sc *scenarios.Scenario) error {
 // whole step. A plan this process cannot hold (file descriptors, ports)
 // is a *capacity.LimitError.
 func localStep(ctx context.Context, st capacity.Step) (*reports.File, error) {
-	sc := st.Scenario
-	sw, err := swarm.New(sc, swarm.Options{})
+	planJSON, err := scenarioJSON(st.Scenario)
+	if err != nil {
+		return nil, err
+	}
+	return runStepShare(ctx, st, st.Scenario, planJSON, stepHooks{})
+}
+
+// stepHooks are what a worker of capacity --procs adds to a step's run:
+// the whole step's figures for the swarm's checks, its Deltas for the
+// parent, and the swarm whose status it reports.
+type stepHooks struct {
+	whole   swarm.Whole
+	onDelta func(*reports.Delta)
+	watch   func(*swarm.Swarm)
+}
+
+// runStepShare runs share, the whole of step st (localStep) or one
+// worker's shard of it, as localStep describes; planJSON is the whole
+// step's plan, recorded in the result.
+func runStepShare(ctx context.Context, st capacity.Step, share *scenarios.Scenario, planJSON []byte, h stepHooks) (*reports.File, error) {
+	sw, err := swarm.New(share, swarm.Options{Whole: h.whole})
 	if err != nil {
 		var re *swarm.ResourceError
 		if errors.As(err, &re) {
-			return nil, &capacity.LimitError{Reason: re.Error(), Fix: capacity.Fix}
+			reason := re.Error() // its advice names run's flags
+			if re.Resource == "files" && re.Shards > 1 {
+				reason += fmt.Sprintf("; for a search: ssebench capacity ... --procs %d (or --procs auto)", re.Shards)
+			}
+			return nil, &capacity.LimitError{Reason: reason, Fix: capacity.Fix}
 		}
 		return nil, err
 	}
-	planJSON, err := scenarioJSON(sc)
-	if err != nil {
-		return nil, err
+	if h.watch != nil {
+		h.watch(sw)
 	}
 	start := time.Now()
 	warmEnd := start.Add(st.WarmUp)
-	agg := reports.NewAggregator(reports.AggregatorOptions{Start: warmEnd})
+	agg := reports.NewAggregator(reports.AggregatorOptions{Start: warmEnd, OnDelta: h.onDelta})
 	filter := capacity.NewFilter(warmEnd, st.SLOs)
 	mon := health.Start()
 	agg.Consume(filter.Run(sw.Run(ctx)))
 	measures := mon.Stop()
-	f := runFinish(agg, runMeta{sc: sc, planJSON: planJSON, planID: reports.PlanID(planJSON), health: &measures,
+	f := runFinish(agg, runMeta{sc: share, planJSON: planJSON, planID: reports.PlanID(planJSON), health: &measures,
 		interrupted: ctx.Err() != nil, took: time.Since(start)})
 	f.Goodput = filter.Goodput(time.Duration(f.DurationS * float64(time.Second)))
 	return f, nil

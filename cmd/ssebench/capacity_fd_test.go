@@ -58,7 +58,8 @@ func TestCapacityGeneratorLimitedFiles(t *testing.T) {
 	}
 	out := stdout.String()
 	for _, want := range []string{"capacity: generator-limited: plan needs 1,000 connections but this process may open",
-		"no step proved anything about the target", "GEN-LIMITED", "fix: the generator, not the target, was the limit"} {
+		"no step proved anything about the target", "GEN-LIMITED", "fix: the generator, not the target, was the limit",
+		"for a search: ssebench capacity ... --procs "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,7 +14,7 @@ import (
 // capacityUsage is the synopsis of `ssebench capacity`.
 const capacityUsage = `[SCENARIO.yaml] [--target URL] --slo EXPR [--slo EXPR]... [--by connections|rate]
          [--min X --max Y] [--step-duration D] [--warm-up D] [--max-step-duration D] [--resolution 5%]
-         [--events PRESET] [--header 'Name: value']... [--source-ips A-B] [--http2] [--insecure]
+         [--events PRESET] [--header 'Name: value']... [--source-ips A-B] [--procs N|auto] [--http2] [--insecure]
          [--out FILE.json] [--html FILE] [--junit FILE] [--quiet]
 
 Finds the most load the target sustains within every SLO: --by connections
@@ -29,7 +30,9 @@ rest on too few samples (p99: 1,000). Latency SLOs are judged from the
 schedule (ttft as ttft_sched in the open model); a --by rate step passes
 only when its backlog does not grow. A step whose generator was degraded
 or could not hold the plan proves nothing: the search ends
-generator-limited, naming the limit and the fix.
+generator-limited, naming the limit and the fix. --procs N runs every
+step as N worker processes, as run --procs does (auto: as many as the
+largest step, --max, needs under the open-file limit).
 
 Every flag has an environment variable: SSEBENCH_ and the flag's name in
 upper case with - as _ (SSEBENCH_SLO holds several expressions separated
@@ -39,7 +42,8 @@ defaults (--by connections, --min 1, --max 10000, --step-duration 10s,
 
 Exit codes: 0 a passing load was found; 1 even --min failed (or no stream
 succeeded at any step); 2 usage or scenario error; 3 generator-limited
-before an answer, or the target could not be reached; 130 interrupted
+before an answer, the target could not be reached, or a --procs worker
+died; 130 interrupted
 (the steps run so far are still written).`
 
 // capacityConfig is what the command line and the environment ask of a
@@ -61,7 +65,7 @@ type capacityConfig struct {
 // parseCapacityFlags parses `ssebench capacity`'s arguments and SSEBENCH_*
 // variables. Problems are usage errors (exit 2) naming the flag.
 func parseCapacityFlags(e *env, args []string) (*capacityConfig, error) {
-	c := &capacityConfig{runConfig: runConfig{shardIndex: 1, shardCount: 1}}
+	c := &capacityConfig{runConfig: runConfig{shardIndex: 1, shardCount: 1, args: args}}
 	fs := newFlagSet("capacity", capacityUsage)
 	fs.StringVar(&c.target, "target", "", "target `URL`: replaces the scenario URL's scheme and host; with a path, the whole URL")
 	c.registerSearch(fs)
@@ -80,6 +84,7 @@ func parseCapacityFlags(e *env, args []string) (*capacityConfig, error) {
 		return err
 	})
 	c.registerProtocolFlags(fs)
+	fs.Var(&c.procs, "procs", "run every step as `N` worker processes (1.."+strconv.Itoa(maxProcs)+") merged into one result, as run --procs does, or auto: as many as the largest step (--max) needs under the open-file limit")
 	fs.StringVar(&c.out, "out", "", "write the JSON result to `FILE`: the capacity object, and every step's full result")
 	fs.StringVar(&c.html, "html", "", "write the HTML report to `FILE`")
 	fs.StringVar(&c.junit, "junit", "", "write one JUnit test case per SLO at the answer to `FILE`")

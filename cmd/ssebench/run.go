@@ -123,7 +123,7 @@ func runOne(ctx context.Context, e *env, args []string, wk *procWorker) error {
 		return err
 	}
 	defer metrics.finish(ctx, e) // after runConclude's outputs
-	agg := reports.NewAggregator(reports.AggregatorOptions{Start: start, HLog: writerOrNil(hlog), OnDelta: onDelta})
+	agg := reports.NewAggregator(reports.AggregatorOptions{Start: start, HLog: writerOrNil(hlog), OnDelta: onDelta, OnHLogTick: wk.onHLogTick()})
 	measures := runDrive(ctx, e, cfg, sw, agg, sc, embedded)
 	wasInterrupted := ctx.Err() != nil
 

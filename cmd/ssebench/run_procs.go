@@ -114,16 +114,10 @@ func procsAuto(sc *scenarios.Scenario, embedded bool, limit uint64, cores int) (
 // thresholds on the merged result, one summary, one set of output files,
 // one exit code. A worker that dies fails the run (exit 3) naming it.
 func runProcs(ctx context.Context, e *env, cfg *runConfig, sc *scenarios.Scenario, baseline *reports.File) error {
-	if cfg.hlog != "" {
-		return usagef("--hlog and --procs exclude each other: each worker's histograms live in its own process (use --procs-dir to keep the workers' JSON results, whose histograms merge exactly)")
-	}
 	embedded := cfg.scenario == "" && cfg.target == ""
-	n, rule := cfg.procs.n, fmt.Sprintf("%d workers", cfg.procs.n)
-	if cfg.procs.auto {
-		var err error
-		if n, rule, err = procsAuto(sc, embedded, fdHardLimit(), runtime.NumCPU()); err != nil {
-			return cannotRun(err)
-		}
+	n, rule, err := procsCount(cfg.procs, sc, embedded)
+	if err != nil {
+		return err
 	}
 	ips, ipNote, err := procsSourceIPs(cfg, sc, n)
 	if err != nil {
@@ -132,77 +126,172 @@ func runProcs(ctx context.Context, e *env, cfg *runConfig, sc *scenarios.Scenari
 	if err := procsPlanFits(sc, n, embedded, ips); err != nil {
 		return cannotRun(err)
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		return cannotRun(fmt.Errorf("--procs: find this program to start its workers: %w", err))
-	}
-	dir, cleanup, err := procsDirFor(cfg)
+	dir, cleanup, err := procsDirFor(cfg.procsDir)
 	if err != nil {
 		return err
 	}
 	defer cleanup()
-	fleet := &procFleet{e: e, exe: exe, args: procsArgs(cfg), env: procsEnv(e, sc), dir: dir}
 	if !cfg.quiet {
 		fmt.Fprintf(e.stderr, "ssebench run: --procs %s%s\n", rule, ipNote)
 	}
-	start := time.Now()
-	if err := fleet.start(cfg, n, ips); err != nil {
-		fleet.stopAll(syscall.SIGKILL)
-		fleet.wait()
-		return cannotRun(err)
-	}
-	metrics, err := startRunMetricsProcs(cfg, e, sc, fleet, embedded, start) // --metrics-addr: run_metrics.go
+	hlog, endHLog, err := procsOpenHLog(cfg, n)
 	if err != nil {
-		fleet.stopAll(syscall.SIGKILL)
-		fleet.wait()
 		return err
 	}
+	start := time.Now()
+	var metrics *runMetrics
+	f, err := runAcrossProcs(ctx, e, procsPlan{
+		cmd: "run", args: cfg.args, env: procsEnv(e, sc), n: n, ips: ips,
+		shardIndex: cfg.shardIndex, shardCount: cfg.shardCount, dir: dir, kept: cfg.procsDir != "", hlog: hlog,
+		watch: func(fleet *procFleet) (func(), error) {
+			m, err := startRunMetricsProcs(cfg, e, sc, fleet, embedded, start) // --metrics-addr: run_metrics.go
+			if err != nil {
+				return nil, err
+			}
+			metrics = m
+			return procsLiveView(e, cfg, sc, fleet, embedded), nil
+		},
+	})
+	hlogErrs := endHLog(start)
 	defer metrics.finish(ctx, e) // after runConclude's outputs
-	stopView := procsLiveView(e, cfg, sc, fleet, embedded)
-	dead := fleet.supervise(ctx)
-	stopView()
-	if dead != nil {
-		err := dead.failure(dir, cfg.procsDir != "")
-		if _, coded := err.(*exitError); coded {
-			return err
-		}
-		return cannotRun(err)
+	if err != nil {
+		return err
 	}
 	wasInterrupted := ctx.Err() != nil
-	f, err := fleet.merge()
-	if _, coded := err.(*exitError); coded {
-		return err
-	} else if err != nil {
-		return cannotRun(err)
-	}
 	if wasInterrupted {
 		f.Notes = append(f.Notes, fmt.Sprintf("interrupted after %.1fs of %s: partial results", time.Since(start).Seconds(), sc.Duration))
 	}
-	return runConclude(e, cfg, sc, f, baseline, wasInterrupted, nil)
+	return runConclude(e, cfg, sc, f, baseline, wasInterrupted, hlogErrs)
 }
 
-// procsDirFor returns the directory for the workers' results: --procs-dir
-// (kept), or a new temporary one (removed by cleanup).
-func procsDirFor(cfg *runConfig) (string, func(), error) {
-	if cfg.procsDir != "" {
-		if err := os.MkdirAll(cfg.procsDir, 0o755); err != nil {
+// procsOpenHLog opens the parent's --hlog (a nil merge without it): the
+// workers send their closed ticks, and the parent writes the interval log
+// of the whole run, flushed every interval. The returned function ends
+// the log (fallback: its base time when no tick came) and closes the
+// file, returning what went wrong.
+func procsOpenHLog(cfg *runConfig, n int) (*reports.HLogMerge, func(fallback time.Time) []error, error) {
+	if cfg.hlog == "" {
+		return nil, func(time.Time) []error { return nil }, nil
+	}
+	w, closeFile, err := runOpenHLog(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	m := reports.NewHLogMerge(w, n)
+	return m, func(fallback time.Time) []error {
+		defer closeFile()
+		var errs []error
+		if err := m.Close(fallback); err != nil {
+			errs = append(errs, fmt.Errorf("--hlog: %w", err))
+		} else if err := w.Flush(); err != nil {
+			errs = append(errs, fmt.Errorf("--hlog: %w", err))
+		}
+		return errs
+	}, nil
+}
+
+// procsCount is the number of workers --procs asks for, and the rule in
+// words: N, or auto's pick for the plan sc (run: the plan; capacity: the
+// largest step the search may run). Auto's refusal is exit 3.
+func procsCount(p procsFlag, sc *scenarios.Scenario, embedded bool) (int, string, error) {
+	if !p.auto {
+		return p.n, fmt.Sprintf("%d workers", p.n), nil
+	}
+	n, rule, err := procsAuto(sc, embedded, fdHardLimit(), runtime.NumCPU())
+	if err != nil {
+		return 0, "", cannotRun(err)
+	}
+	return n, rule, nil
+}
+
+// procsPlan is one plan to run across worker processes: what
+// runAcrossProcs needs, for run --procs and for each step of capacity
+// --procs alike.
+type procsPlan struct {
+	cmd  string   // the workers' subcommand ("run", "capacity"), also the prefix of their forwarded stderr
+	args []string // the parent's arguments after cmd, given to every worker as they were
+	env  []string // every worker's environment (procsEnv)
+	n    int      // workers
+	ips  []string // the whole plan's source addresses, spread over the workers
+	// shardIndex/shardCount is the shard the workers split (1/1 unless
+	// run --shard I/N): worker k runs shard (I-1)*n+k+1 of N*n.
+	shardIndex, shardCount int
+	dir                    string             // where the workers write their results
+	kept                   bool               // dir is --procs-dir (kept after the run)
+	step                   *workerStep        // capacity --procs: the step every worker runs; nil for run
+	hlog                   *reports.HLogMerge // --hlog: the workers send their ticks to it
+	// watch, when set, is called once every worker has started (the live
+	// view, --metrics-addr); the function it returns is called when they
+	// have all ended. An error stops the workers and is returned.
+	watch func(*procFleet) (func(), error)
+}
+
+// runAcrossProcs runs p as p.n worker processes and returns their merged
+// result (exactly: counts add up, histograms merge losslessly). When ctx
+// ends (Ctrl-C) every worker is interrupted, writes its partial result,
+// and the merge of those is returned: the caller tells by ctx.Err(). A
+// worker that dies stops the others and is the error (exit 3, naming it
+// and the tail of its stderr); a worker that could not run gives its own
+// exit code. No merged result is returned then.
+func runAcrossProcs(ctx context.Context, e *env, p procsPlan) (*reports.File, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, cannotRun(fmt.Errorf("--procs: find this program to start its workers: %w", err))
+	}
+	fleet := &procFleet{e: e, cmd: p.cmd, exe: exe, args: append([]string{p.cmd}, p.args...), env: p.env, dir: p.dir, hlog: p.hlog}
+	specs := make([]workerSpec, p.n)
+	for k := range specs {
+		specs[k] = procsSpec(p, k)
+	}
+	if err := fleet.start(specs); err != nil {
+		fleet.stopAll(syscall.SIGKILL)
+		fleet.wait()
+		return nil, cannotRun(err)
+	}
+	stopWatch := func() {}
+	if p.watch != nil {
+		if stopWatch, err = p.watch(fleet); err != nil {
+			fleet.stopAll(syscall.SIGKILL)
+			fleet.wait()
+			return nil, err
+		}
+	}
+	dead := fleet.supervise(ctx)
+	stopWatch()
+	if dead != nil {
+		what := "run"
+		if p.step != nil {
+			what = "step"
+		}
+		err := dead.failure(p.dir, p.kept, what)
+		if _, coded := err.(*exitError); coded {
+			return nil, err
+		}
+		return nil, cannotRun(err)
+	}
+	f, err := fleet.merge()
+	if _, coded := err.(*exitError); coded {
+		return nil, err
+	} else if err != nil {
+		return nil, cannotRun(err)
+	}
+	return f, nil
+}
+
+// procsDirFor returns the directory for the workers' results: kept (the
+// --procs-dir), or a new temporary one (removed by cleanup).
+func procsDirFor(kept string) (string, func(), error) {
+	if kept != "" {
+		if err := os.MkdirAll(kept, 0o755); err != nil {
 			return "", nil, usagef("--procs-dir: %w", err)
 		}
-		return cfg.procsDir, func() {}, nil
+		return kept, func() {}, nil
 	}
 	dir, err := os.MkdirTemp("", "ssebench-procs-")
 	if err != nil {
 		return "", nil, cannotRun(fmt.Errorf("--procs: make a directory for the workers' results: %w", err))
 	}
 	return dir, func() { _ = os.RemoveAll(dir) }, nil
-}
-
-// procsArgs is the command line of every worker: "run" and the parent's
-// own arguments, as they were given. What differs per worker (its shard,
-// its result file, its source addresses) travels in its spec, so that no
-// argument needs rewriting.
-func procsArgs(cfg *runConfig) []string {
-	return append([]string{"run"}, cfg.args...)
 }
 
 // procsEnv is every worker's environment: this process's, without the
@@ -249,8 +338,8 @@ func procsLiveView(e *env, cfg *runConfig, sc *scenarios.Scenario, f *procFleet,
 // procsShard is worker k's (0-based) shard of the whole run: with --shard
 // I/N and n workers, shard (I-1)·n+k+1 of N·n, so that the workers of
 // every host's shard together make exactly that shard.
-func procsShard(cfg *runConfig, k, n int) (int, int) {
-	return (cfg.shardIndex-1)*n + k + 1, cfg.shardCount * n
+func procsShard(index, count, k, n int) (int, int) {
+	return (index-1)*n + k + 1, count * n
 }
 
 // procsShareIPs returns worker k's share of ips: round robin, every
@@ -269,14 +358,18 @@ func procsShareIPs(ips []string, k, n int) []string {
 	return out
 }
 
-// procsSpec is worker k's spec.
-func procsSpec(cfg *runConfig, dir string, k, n int, ips []string) workerSpec {
-	i, c := procsShard(cfg, k, n)
+// procsSpec is worker k's spec. What differs per worker (its shard, its
+// result file, its source addresses) travels in its spec, so that no
+// argument of the parent's command line needs rewriting.
+func procsSpec(p procsPlan, k int) workerSpec {
+	i, c := procsShard(max(p.shardIndex, 1), max(p.shardCount, 1), k, p.n)
 	return workerSpec{
 		Shard:        fmt.Sprintf("%d/%d", i, c),
-		Out:          filepath.Join(dir, fmt.Sprintf("shard-%d-of-%d.json", i, c)),
-		SourceIPs:    procsShareIPs(ips, k, n),
-		AllSourceIPs: ips,
+		Out:          filepath.Join(p.dir, fmt.Sprintf("shard-%d-of-%d.json", i, c)),
+		SourceIPs:    procsShareIPs(p.ips, k, p.n),
+		AllSourceIPs: p.ips,
+		Step:         p.step,
+		HLog:         p.hlog != nil,
 	}
 }
 

@@ -33,6 +33,7 @@ const (
 
 // procChild is one worker process and what the parent learnt of it.
 type procChild struct {
+	k     int // its index in the fleet, from 0
 	spec  workerSpec
 	cmd   *exec.Cmd
 	pid   int
@@ -54,18 +55,20 @@ func (c *procChild) name() string { return fmt.Sprintf("shard %s (pid %d)", c.sp
 // procFleet is the parent's set of workers.
 type procFleet struct {
 	e        *env
+	cmd      string // the workers' subcommand, for messages
 	exe      string
 	args     []string
 	env      []string
 	dir      string
+	hlog     *reports.HLogMerge // --hlog: the workers' ticks go there; nil without
 	children []*procChild
 	fwd      atomic.Int64 // stderr lines forwarded so far
 }
 
-// start starts n workers.
-func (f *procFleet) start(cfg *runConfig, n int, ips []string) error {
-	for k := range n {
-		c := &procChild{spec: procsSpec(cfg, f.dir, k, n, ips), done: make(chan struct{})}
+// start starts one worker per spec.
+func (f *procFleet) start(specs []workerSpec) error {
+	for k, spec := range specs {
+		c := &procChild{k: k, spec: spec, done: make(chan struct{})}
 		c.live = reports.NewLiveState(c.spec.Shard)
 		if err := f.startOne(c); err != nil {
 			return fmt.Errorf("--procs: start worker shard %s: %w", c.spec.Shard, err)
@@ -116,6 +119,9 @@ func (f *procFleet) startOne(c *procChild) error {
 // readFrames applies the worker's frames until its pipe closes.
 func (f *procFleet) readFrames(c *procChild, r io.ReadCloser) {
 	defer r.Close()
+	if f.hlog != nil {
+		defer f.hlog.Done(c.k) // no tick comes after the pipe's end
+	}
 	wr := wire.NewReader(r)
 	for {
 		fr, err := wr.Next()
@@ -133,6 +139,10 @@ func (f *procFleet) readFrames(c *procChild, r io.ReadCloser) {
 			c.live.Apply(fr.Delta)
 		case wire.StatusFrame:
 			c.stat.Store(fr.Status)
+		case wire.IntervalFrame:
+			if f.hlog != nil {
+				f.hlog.Add(c.k, fr.Interval)
+			}
 		case wire.ResultFrame, wire.ErrorFrame:
 			c.mu.Lock()
 			c.final = fr
@@ -152,9 +162,9 @@ func (f *procFleet) readStderr(c *procChild, r io.ReadCloser) {
 		c.tail.add(line)
 		switch k := f.fwd.Add(1); {
 		case k <= forwardLines:
-			fmt.Fprintf(f.e.stderr, "ssebench run: worker %s: %s\n", c.spec.Shard, truncate(line, tailLineBytes))
+			fmt.Fprintf(f.e.stderr, "ssebench %s: worker %s: %s\n", f.cmd, c.spec.Shard, truncate(line, tailLineBytes))
 		case k == forwardLines+1:
-			fmt.Fprintf(f.e.stderr, "ssebench run: (more worker output is not shown; a worker that dies still shows its last lines)\n")
+			fmt.Fprintf(f.e.stderr, "ssebench %s: (more worker output is not shown; a worker that dies still shows its last lines)\n", f.cmd)
 		}
 	}
 	if sc.Err() != nil { // a line over 64 KiB: drain, keep the worker unblocked
@@ -234,7 +244,8 @@ func diedOf(err error, sig syscall.Signal) bool {
 
 // failure is the error of a run whose worker c died, or could not run
 // (its Error frame: then the worker's own exit code, 2 or 3, is the run's).
-func (c *procChild) failure(dir string, kept bool) error {
+// what names what the workers ran ("run", "step").
+func (c *procChild) failure(dir string, kept bool, what string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.final != nil && c.final.Type == wire.ErrorFrame && c.perr == nil {
@@ -255,7 +266,7 @@ func (c *procChild) failure(dir string, kept bool) error {
 	if c.exit != nil {
 		status = c.exit.Error() // "signal: killed", "exit status 3"
 	}
-	msg := fmt.Sprintf("%v: worker %s %s: %s; the run is incomplete, no merged result was written", errWorkerDied, c.name(), status, why)
+	msg := fmt.Sprintf("%v: worker %s %s: %s; the %s is incomplete, no merged result was written", errWorkerDied, c.name(), status, why, what)
 	if kept {
 		msg += fmt.Sprintf(" (the other workers' results, partial, are in %s)", dir)
 	}

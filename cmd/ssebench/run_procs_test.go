@@ -228,7 +228,6 @@ func TestRunProcsUsage(t *testing.T) {
 		"zero":        {[]string{"--procs", "0"}, exitUsage, "want a number of worker processes"},
 		"many":        {[]string{"--procs", "65"}, exitUsage, "1..64"},
 		"word":        {[]string{"--procs", "lots"}, exitUsage, "or auto"},
-		"hlog":        {[]string{"--procs", "2", "--hlog", filepath.Join(t.TempDir(), "h.log")}, exitUsage, "--hlog and --procs"},
 		"ipsv6":       {[]string{"--target", "http://[::1]:1/", "--source-ips", "auto"}, exitUsage, "IPv4 loopback"},
 		"unreachable": {[]string{"--procs", "2", "--target", "http://127.0.0.1:1/"}, exitCannotRun, "could not run: target unreachable"},
 	} {
@@ -278,10 +277,10 @@ func TestProcsAuto(t *testing.T) {
 }
 
 func TestProcsShards(t *testing.T) {
-	cfg := &runConfig{shardIndex: 2, shardCount: 2}
+	p := procsPlan{n: 3, shardIndex: 2, shardCount: 2, dir: "/d", ips: []string{"127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"}}
 	var got []string
 	for k := range 3 {
-		s := procsSpec(cfg, "/d", k, 3, []string{"127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"})
+		s := procsSpec(p, k)
 		got = append(got, s.Shard+"="+strings.Join(s.SourceIPs, "+"))
 	}
 	want := []string{"4/6=127.0.0.1+127.0.0.4", "5/6=127.0.0.2", "6/6=127.0.0.3"}

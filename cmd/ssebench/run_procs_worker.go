@@ -15,8 +15,9 @@ import (
 	"github.com/ssebench/ssebench/scenarios/swarm"
 )
 
-// runWorkerEnv marks a process as a worker of `run --procs`: its value is
-// the worker's spec (JSON), set by the parent; users do not set it.
+// runWorkerEnv marks a process as a worker of `run --procs` or `capacity
+// --procs`: its value is the worker's spec (JSON), set by the parent;
+// users do not set it.
 const runWorkerEnv = "SSEBENCH_RUN_WORKER"
 
 // workerFD is the descriptor of the frame pipe in a worker (ExtraFiles[0]).
@@ -31,6 +32,12 @@ type workerSpec struct {
 	// worker has the same plan, and the port check judges the whole run).
 	SourceIPs    []string `json:"source_ips,omitempty"`
 	AllSourceIPs []string `json:"all_source_ips,omitempty"`
+	// Step is the capacity step a worker of capacity --procs runs (nil
+	// for run --procs).
+	Step *workerStep `json:"step,omitempty"`
+	// HLog asks the worker for its closed ticks' histograms (Interval
+	// frames): the parent writes the run's --hlog.
+	HLog bool `json:"hlog,omitempty"`
 }
 
 // procWorker is this process's side of the frame pipe when it runs as a
@@ -55,9 +62,10 @@ type procWorker struct {
 	mu      sync.Mutex
 	pending *reports.Delta
 	status  *wire.Status
-	final   any           // the Result or Error frame, once the run ended
-	kick    chan struct{} // capacity 1: something is pending
-	ended   chan struct{} // closed with final set
+	ticks   []*reports.HLogTick // never folded: the parent's --hlog needs each tick
+	final   any                 // the Result or Error frame, once the run ended
+	kick    chan struct{}       // capacity 1: something is pending
+	ended   chan struct{}       // closed with final set
 }
 
 // runWorkerFromEnv returns the worker this process is asked to be, or nil.
@@ -143,12 +151,15 @@ func (w *procWorker) writeLoop() {
 	}
 }
 
-// flush writes the pending Delta and Status, if any.
+// flush writes the pending ticks, Delta and Status, if any.
 func (w *procWorker) flush() {
 	w.mu.Lock()
-	d, st := w.pending, w.status
-	w.pending, w.status = nil, nil
+	d, st, ticks := w.pending, w.status, w.ticks
+	w.pending, w.status, w.ticks = nil, nil, nil
 	w.mu.Unlock()
+	for _, t := range ticks {
+		w.write(t)
+	}
 	if d != nil {
 		w.write(d)
 	}
@@ -227,6 +238,24 @@ func (w *procWorker) onDelta() func(*reports.Delta) {
 		if st != nil {
 			w.status = st
 		}
+		w.mu.Unlock()
+		select {
+		case w.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// onHLogTick is the aggregator's OnHLogTick for a worker whose parent
+// writes --hlog (nil otherwise). Ticks queue until the writer takes them:
+// one a second, a few KiB each.
+func (w *procWorker) onHLogTick() func(*reports.HLogTick) {
+	if w == nil || !w.spec.HLog {
+		return nil
+	}
+	return func(t *reports.HLogTick) {
+		w.mu.Lock()
+		w.ticks = append(w.ticks, t)
 		w.mu.Unlock()
 		select {
 		case w.kick <- struct{}{}:

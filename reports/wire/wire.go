@@ -1,13 +1,14 @@
-// Package wire is the frame protocol between a `run --procs` worker and its
-// parent, over a pipe: the worker says hello, sends a Delta (and its swarm
-// status) four times a second, and ends with its result's path or an
-// error.
+// Package wire is the frame protocol between a `run --procs` (or
+// `capacity --procs`) worker and its parent, over a pipe: the worker says
+// hello, sends a Delta (and its swarm status) four times a second, with
+// --hlog each closed tick's histograms (an Interval frame), and ends with
+// its result's path or an error.
 //
 // A frame is an 8-byte header and a payload:
 //
 //	byte 0-1  magic "SB"
 //	byte 2    protocol version (Version)
-//	byte 3    frame type (Hello, DeltaFrame, StatusFrame, ResultFrame, ErrorFrame)
+//	byte 3    frame type (Hello, DeltaFrame, StatusFrame, ResultFrame, ErrorFrame, IntervalFrame)
 //	byte 4-7  payload length, big endian, at most MaxPayload
 //	payload   JSON
 //
@@ -59,6 +60,10 @@ const (
 	ResultFrame
 	// ErrorFrame ends a worker's stream: why it could not run.
 	ErrorFrame
+	// IntervalFrame carries a reports.HLogTick: one closed tick's
+	// histograms, for the parent's --hlog. Unlike Deltas, these are never
+	// folded together, so each tick arrives exactly.
+	IntervalFrame
 	numTypes
 )
 
@@ -74,6 +79,8 @@ func (t Type) String() string {
 		return "result"
 	case ErrorFrame:
 		return "error"
+	case IntervalFrame:
+		return "interval"
 	}
 	return fmt.Sprintf("type %d", byte(t))
 }
@@ -109,12 +116,13 @@ type Error struct {
 
 // Frame is one decoded frame: Type says which field is set.
 type Frame struct {
-	Type   Type
-	Hello  *Hello
-	Delta  *reports.Delta
-	Status *Status
-	Result *Result
-	Error  *Error
+	Type     Type
+	Hello    *Hello
+	Delta    *reports.Delta
+	Status   *Status
+	Result   *Result
+	Error    *Error
+	Interval *reports.HLogTick
 }
 
 // Writer writes frames. It is safe for concurrent use; each frame is one
@@ -128,8 +136,8 @@ type Writer struct {
 // NewWriter returns a Writer on w.
 func NewWriter(w io.Writer) *Writer { return &Writer{w: w} }
 
-// Write encodes v (a *Hello, *reports.Delta, *Status, *Result or *Error)
-// as a frame of its type and writes it.
+// Write encodes v (a *Hello, *reports.Delta, *Status, *Result, *Error or
+// *reports.HLogTick) as a frame of its type and writes it.
 func (w *Writer) Write(v any) error {
 	var t Type
 	switch v.(type) {
@@ -143,6 +151,8 @@ func (w *Writer) Write(v any) error {
 		t = ResultFrame
 	case *Error:
 		t = ErrorFrame
+	case *reports.HLogTick:
+		t = IntervalFrame
 	default:
 		return fmt.Errorf("wire: cannot send a %T", v)
 	}
@@ -233,6 +243,9 @@ func (r *Reader) Next() (*Frame, error) {
 	case ErrorFrame:
 		f.Error = &Error{}
 		dst = f.Error
+	case IntervalFrame:
+		f.Interval = &reports.HLogTick{}
+		dst = f.Interval
 	}
 	if err := json.Unmarshal(r.buf.Bytes(), dst); err != nil {
 		return nil, fmt.Errorf("%w: frame %d (%s): %w", ErrProtocol, r.n, t, err)

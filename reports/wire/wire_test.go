@@ -22,7 +22,12 @@ func TestRoundTrip(t *testing.T) {
 		Hist:     map[string]*reports.Histogram{"ttft": h}}
 	var buf bytes.Buffer
 	w := NewWriter(&buf)
-	for _, v := range []any{&Hello{Shard: "2/3", PID: 42}, d, &Status{Active: 12, Target: 20}, &Result{Path: "/tmp/x.json", Exit: 1}, &Error{Message: "boom", Exit: 3}} {
+	enc, err := h.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tick := &reports.HLogTick{N: 3, Start: time.Unix(1700000000, 0), Interval: time.Second, From: 2 * time.Second, To: 3 * time.Second, Hist: map[string]string{"ttft": enc}}
+	for _, v := range []any{&Hello{Shard: "2/3", PID: 42}, d, &Status{Active: 12, Target: 20}, &Result{Path: "/tmp/x.json", Exit: 1}, &Error{Message: "boom", Exit: 3}, tick} {
 		if err := w.Write(v); err != nil {
 			t.Fatal(err)
 		}
@@ -39,8 +44,11 @@ func TestRoundTrip(t *testing.T) {
 		}
 		got = append(got, f)
 	}
-	if len(got) != 5 {
-		t.Fatalf("%d frames, want 5", len(got))
+	if len(got) != 6 {
+		t.Fatalf("%d frames, want 6", len(got))
+	}
+	if gt := got[5].Interval; gt == nil || gt.N != 3 || !gt.Start.Equal(tick.Start) || gt.To != 3*time.Second || gt.Hist["ttft"] != enc {
+		t.Errorf("interval %+v", gt)
 	}
 	if got[0].Hello.Shard != "2/3" || got[0].Hello.PID != 42 {
 		t.Errorf("hello %+v", got[0].Hello)
@@ -77,6 +85,7 @@ func TestBadFrames(t *testing.T) {
 		"json":      {append(header(1, 1, 3), "{x}"...), "hello"},
 		"delta":     {append(header(1, 2, 30), `{"seq":1,"counters":{"events":-1}}`[:30]...), "delta"},
 		"header":    {[]byte("SB\x01"), "unexpected EOF"},
+		"interval":  {append(header(1, 6, 8), `{"n":0}`+" "...), "interval tick 0"},
 	} {
 		_, err := NewReader(bytes.NewReader(c.in)).Next()
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -143,6 +152,8 @@ func FuzzReader(f *testing.F) {
 				v = fr.Result
 			case ErrorFrame:
 				v = fr.Error
+			case IntervalFrame:
+				v = fr.Interval
 			}
 			if err := NewWriter(&out).Write(v); err != nil {
 				t.Fatalf("re-encode %s: %v", fr.Type, err)

@@ -147,7 +147,7 @@ type LimitError struct {
 func (e *LimitError) Error() string { return e.Reason }
 
 // Fix is the advice of a generator-limited search.
-const Fix = "the generator, not the target, was the limit: spread the load over more processes or machines (ssebench run --shard I/N on several hosts, or --procs when the search supports it), give it more source addresses (--source-ips) for ports, raise the open-file limit for descriptors, or run it on a machine with more CPUs; then search again"
+const Fix = "the generator, not the target, was the limit: spread the load over more processes or machines (capacity --procs N on this host, ssebench run --shard I/N on several), give it more source addresses (--source-ips) for ports, raise the open-file limit for descriptors, or run it on a machine with more CPUs; then search again"
 
 // Search runs the search of cfg on base (the request shape; its load is
 // replaced at every step) and returns the answer. It returns an error only

@@ -83,14 +83,24 @@ func JudgedSLOs(slos []scenarios.Threshold, by By) []scenarios.Threshold {
 
 // plan returns the scenario of one step at load, running warm-up plus d.
 func (s *searcher) plan(load float64, d time.Duration) *scenarios.Scenario {
-	sc := *s.base
+	return StepPlan(s.base, load, s.open, s.cfg.WarmUp+d)
+}
+
+// StepPlan returns the scenario of a step at load on base: load
+// connections (closed model) or load arrivals per second (open), for
+// duration (warm-up included), no thresholds (the search judges), no
+// grace (the step's end cuts its streams). Search plans every step with
+// it; a runner that rebuilds a step elsewhere (a worker process) plans
+// it the same way.
+func StepPlan(base *scenarios.Scenario, load float64, open bool, duration time.Duration) *scenarios.Scenario {
+	sc := *base
 	sc.Thresholds = nil
-	if s.open {
+	if open {
 		sc.UseRate(load)
 	} else {
 		sc.UseConnections(int(load))
 	}
-	sc.Duration = s.cfg.WarmUp + d
+	sc.Duration = duration
 	sc.Grace = 0
 	return &sc
 }
