@@ -26,8 +26,21 @@ const (
 	maxBackoff = time.Second
 )
 
-// wanted reports whether slot i should run a stream now.
-func (s *Swarm) wanted(i int) bool { return !s.stopping.Load() && int64(i) < s.want.Load() }
+// wanted reports whether slot i should run a stream now: the level is
+// above i and the duration is not over. The slot reads the clock itself
+// rather than trust the controller to have stopped the run on time: on a
+// starved machine the controller's wake-up at the end of the duration
+// waits behind every runnable stream goroutine, and a 100,000-stream run
+// started streams for up to 11 s past its duration.
+func (s *Swarm) wanted(i int) bool {
+	return !s.stopping.Load() && int64(i) < s.want.Load() && !s.durationOver()
+}
+
+// durationOver reports whether the run's duration (if any) has passed.
+func (s *Swarm) durationOver() bool {
+	n := s.startNano.Load()
+	return s.duration > 0 && n != 0 && time.Since(monoBase)-time.Duration(n-1) >= s.duration
+}
 
 // runClosed is the closed model's controller: it follows the ramp, starting
 // a slot goroutine per connection wanted. A slot whose stream ends starts

@@ -387,3 +387,23 @@ setup: {url: http://sse.test/sessions, method: POST, extract: {sid: id}}
 		}
 	})
 }
+
+// TestNoStreamPastDuration: a closed-model slot does not start a stream
+// once the duration is over, even while the controller has not yet woken
+// up to stop the run (on a starved machine it can be seconds late).
+func TestNoStreamPastDuration(t *testing.T) {
+	sc := scenario(t, "url: http://127.0.0.1:1/\nload: {connections: 4}\nduration: 10s\n")
+	s, err := New(sc, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.want.Store(4) // the controller's level; stopping is still false
+	s.startNano.Store(int64(time.Since(monoBase)) + 1)
+	if !s.wanted(0) {
+		t.Fatal("at the start of the run, slot 0 is not wanted")
+	}
+	s.startNano.Store(int64(time.Since(monoBase)-11*time.Second) + 1)
+	if s.wanted(0) {
+		t.Error("11s into a 10s run, slot 0 is still wanted")
+	}
+}
