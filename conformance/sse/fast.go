@@ -12,24 +12,39 @@ import "bytes"
 // field to processLine. ok is true when it consumed the empty line of a
 // block that has data: the caller dispatches the event.
 func (rd *Reader) scan() (ok bool, err error) {
-	r := rd.r
+	// buf and clean are kept in locals (nothing here moves the bytes);
+	// clean is reloaded where extendClean moves it.
+	buf, clean, r := rd.buf, rd.clean, rd.r
 	base := rd.off - int64(r) // the stream offset of buf[0]
 	for {
-		if r >= rd.clean && !rd.extendClean(r) {
-			break
+		if r >= clean {
+			if !rd.extendClean(r) {
+				break
+			}
+			clean = rd.clean
 		}
-		b := rd.buf[r:rd.clean]
+		if buf[r] == '\n' {
+			// An empty line: it ends every other line of a typical
+			// stream, and takes no search.
+			r++
+			if rd.hasData {
+				rd.r, rd.off = r, base+int64(r)
+				return true, nil
+			}
+			rd.endBlock()
+			continue
+		}
+		b := buf[r:clean]
 		i := bytes.IndexByte(b, '\n')
 		n := i + 1
 		if i < 0 {
-			c := rd.clean
-			if c == rd.w || rd.buf[c] != '\r' || len(b) > rd.opts.MaxLine {
+			if clean == rd.w || buf[clean] != '\r' || len(b) > rd.opts.MaxLine {
 				break // the line's end is not in clean bytes
 			}
 			i, n = len(b), len(b)+1
-			if c+1 == rd.w {
+			if clean+1 == rd.w {
 				rd.skipLF = true // the LF of this CRLF may come next read
-			} else if rd.buf[c+1] == '\n' {
+			} else if buf[clean+1] == '\n' {
 				n++
 			}
 		} else if i > rd.opts.MaxLine {
@@ -38,14 +53,6 @@ func (rd *Reader) scan() (ok bool, err error) {
 		line := b[:i]
 		at := r
 		r += n
-		if i == 0 {
-			if rd.hasData {
-				rd.r, rd.off = r, base+int64(r)
-				return true, nil
-			}
-			rd.endBlock()
-			continue
-		}
 		if line[0] == ':' {
 			if rd.opts.OnComment != nil {
 				rd.opts.OnComment(line[1:])
@@ -57,7 +64,7 @@ func (rd *Reader) scan() (ok bool, err error) {
 		}
 		// The inline cases; the field name is compared as knownField does.
 		switch {
-		case i >= 5 && string(line[:5]) == "data:" && !rd.hasData && len(line)-5 < rd.opts.MaxEvent:
+		case i >= 5 && string(line[:5]) == "data:" && !rd.hasData && i-5 < rd.opts.MaxEvent:
 			v := 5
 			if i > 5 && line[5] == ' ' {
 				v = 6
@@ -70,7 +77,7 @@ func (rd *Reader) scan() (ok bool, err error) {
 			rd.setMeta = true
 			continue
 		case i >= 3 && string(line[:3]) == "id:":
-			if v := trimSpace(line[3:]); bytes.IndexByte(v, 0) < 0 {
+			if v := trimSpace(line[3:]); !hasNUL(v) {
 				rd.idBuf = append(rd.idBuf[:0], v...)
 				rd.idSet, rd.setMeta = true, true
 				continue
@@ -83,6 +90,17 @@ func (rd *Reader) scan() (ok bool, err error) {
 	}
 	rd.r, rd.off = r, base+int64(r)
 	return false, nil
+}
+
+// hasNUL reports whether an id value holds U+0000; an inlined loop is
+// cheaper than a call for the short values ids have.
+func hasNUL(v []byte) bool {
+	for _, c := range v {
+		if c == 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // trimSpace removes the one leading space a field value may have (rule A4

@@ -221,31 +221,33 @@ func (rd *Reader) validUTF8(from, to int) bool {
 		return true
 	}
 	const high = 0x8080808080808080
-	b := rd.buf[rd.validTo:rd.w]
-	for len(b) > 0 {
-		for len(b) >= 32 {
-			x := binary.LittleEndian.Uint64(b) | binary.LittleEndian.Uint64(b[8:]) |
-				binary.LittleEndian.Uint64(b[16:]) | binary.LittleEndian.Uint64(b[24:32])
+	b, i := rd.buf[:rd.w], rd.validTo
+	for i < len(b) {
+		// An index, not a shrinking slice, and an array pointer per
+		// 64 bytes: no bounds checks left in the loop.
+		for ; i+64 <= len(b); i += 64 {
+			p := (*[64]byte)(b[i : i+64])
+			x := binary.LittleEndian.Uint64(p[0:]) | binary.LittleEndian.Uint64(p[8:]) |
+				binary.LittleEndian.Uint64(p[16:]) | binary.LittleEndian.Uint64(p[24:]) |
+				binary.LittleEndian.Uint64(p[32:]) | binary.LittleEndian.Uint64(p[40:]) |
+				binary.LittleEndian.Uint64(p[48:]) | binary.LittleEndian.Uint64(p[56:])
 			if x&high != 0 {
 				break
 			}
-			b = b[32:]
 		}
-		for len(b) >= 8 && binary.LittleEndian.Uint64(b)&high == 0 {
-			b = b[8:]
+		for ; i+8 <= len(b) && binary.LittleEndian.Uint64(b[i:])&high == 0; i += 8 {
 		}
-		for len(b) > 0 && b[0] < utf8.RuneSelf {
-			b = b[1:]
+		for ; i < len(b) && b[i] < utf8.RuneSelf; i++ {
 		}
-		if len(b) == 0 {
+		if i == len(b) {
 			break
 		}
-		r, size := utf8.DecodeRune(b)
+		r, size := utf8.DecodeRune(b[i:])
 		if r == utf8.RuneError && size == 1 {
 			break
 		}
-		b = b[size:]
+		i += size
 	}
-	rd.validTo = rd.w - len(b)
+	rd.validTo = i
 	return to <= rd.validTo
 }

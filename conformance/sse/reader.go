@@ -251,9 +251,17 @@ func (rd *Reader) NextView() (View, error) {
 			continue
 		}
 		// The standard's "dispatch the event", steps 1 and 3 to 6 (step 2
-		// is endBlock's, for a block without data).
+		// is endBlock's, for a block without data). Step 1 as endBlock
+		// runs it, inline.
 		// https://html.spec.whatwg.org/multipage/server-sent-events.html#dispatchMessage
-		rd.endBlock()
+		if rd.idSet {
+			rd.lastID, rd.idBuf = rd.idBuf, rd.lastID
+			rd.idSet = false
+		}
+		rd.pending = false
+		if rd.headLen != 0 {
+			rd.resetHead()
+		}
 		data := rd.data
 		if rd.dataAlias {
 			data = rd.buf[rd.dataAt:rd.dataEnd]
