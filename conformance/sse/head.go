@@ -43,18 +43,17 @@ func (rd *Reader) copyHead() {
 			continue
 		}
 		room := maxHead - rd.headLen
-		n := min(room, len(line)+1) // the line's bytes and its LF
-		start := len(rd.blockHead)
-		if utf8.Valid(line) {
-			rd.blockHead = append(rd.blockHead, line[:n-1]...)
-		} else {
+		if !utf8.Valid(line) {
 			// Decoding room+3 raw bytes gives at least the first room
-			// bytes of the decoded line: only a sequence cut at the end
-			// can decode differently, and it is at most 3 bytes long.
-			rd.blockHead = AppendDecodeUTF8(rd.blockHead, line[:min(len(line), room+3)])
-			n = min(room, len(rd.blockHead)-start+1)
-			rd.blockHead = rd.blockHead[:start+n-1]
+			// bytes of the decoded line (only a sequence cut at the end
+			// can decode differently, and it is at most 3 bytes long),
+			// in a scratch array on the stack, not in blockHead, which
+			// would keep the up to 3 times longer result's capacity.
+			var tmp [3 * (maxHead + 3)]byte
+			line = AppendDecodeUTF8(tmp[:0], line[:min(len(line), room+3)])
 		}
+		n := min(room, len(line)+1) // the line's bytes and its LF
+		rd.blockHead = append(rd.blockHead, line[:n-1]...)
 		rd.blockHead = append(rd.blockHead, '\n')
 		rd.headLen += n
 	}
