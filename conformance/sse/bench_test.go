@@ -1,6 +1,8 @@
 package sse_test
 
 import (
+	"bufio"
+	"bytes"
 	"fmt"
 	"strings"
 	"testing"
@@ -72,5 +74,45 @@ func BenchmarkReaderLLM(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkBareScanner is the comparison point for BenchmarkReaderLLM: the
+// least a Go client can do with the same payloads, the loop of
+// cmd/sse-bare (bufio.Scanner lines; an empty line, or a lone "\r", ends an
+// event that had a "data:" or "data" line). It is not a parser (no CR line
+// ends, no UTF-8 decoding, no fields), so it only bounds what NextView
+// costs. One op is one event. Reported, not asserted.
+func BenchmarkBareScanner(b *testing.B) {
+	payloads := llmPayloads()
+	for _, name := range []string{"openai", "eventsource"} {
+		p := payloads[name]
+		b.Run(name, func(b *testing.B) {
+			sc := bufio.NewScanner(&cycleReader{payload: []byte(p)})
+			sc.Buffer(make([]byte, 0, 4096), 1<<20)
+			next := func() {
+				hasData := false
+				for sc.Scan() {
+					line := sc.Bytes()
+					switch {
+					case len(line) == 0 || (len(line) == 1 && line[0] == '\r'):
+						if hasData {
+							return
+						}
+					case bytes.HasPrefix(line, []byte("data:")) || bytes.Equal(line, []byte("data")):
+						hasData = true
+					}
+				}
+				b.Fatal(sc.Err())
+			}
+			for range 128 { // as BenchmarkReaderLLM warms up
+				next()
+			}
+			b.SetBytes(int64(len(p) / 64))
+			b.ReportAllocs()
+			for b.Loop() {
+				next()
+			}
+		})
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/ssebench/ssebench/conformance/sse"
@@ -49,6 +51,13 @@ func FuzzReader(f *testing.F) {
 		}
 		if got := readAll(t, bytes.NewReader(in), opts, true, len(in)); !sameOutcome(got, want, true) {
 			t.Fatalf("NextView in one read:\n got %+q\nwant %+q", got, want)
+		}
+
+		// Without OnDiagnostic the fast path parses what it can: it gives
+		// what the general path gives one byte at a time (fastpath_test.go).
+		fast := parseFast(t, &randomReader{data: in, rng: rand.New(rand.NewPCG(seed>>7, seed)), max: 1 + int(seed%61)}, opts, false, false, seed%2 == 0)
+		if general := parseFast(t, iotest.OneByteReader(bytes.NewReader(in)), opts, true, false, false); !reflect.DeepEqual(fast, general) {
+			t.Fatalf("without diagnostics:\n got %#v\nwant %#v", fast, general)
 		}
 
 		// The limits hold for everything handed out and everything held.

@@ -18,9 +18,6 @@ func (rd *Reader) readLine() ([]byte, int64, error) {
 	if !rd.started {
 		rd.stripBOM()
 	}
-	if line, off, ok := rd.lfLine(); ok {
-		return line, off, nil
-	}
 	scanned := 0 // bytes of buf[r:w] already known to hold no line ending
 	for {
 		if rd.skipLF && rd.r < rd.w {
@@ -72,12 +69,14 @@ func (rd *Reader) readLine() ([]byte, int64, error) {
 				// An unterminated final line is never processed (it has no
 				// line ending); it still counts as a pending event unless it
 				// is a comment.
+				// Its raw bytes end the head (see head.go).
 				line := rd.buf[rd.r:rd.w]
-				if line[0] != ':' && !rd.pending {
-					rd.pending = true
-					rd.blockOff = rd.off
-				}
-				if line[0] != ':' && rd.headLen < maxHead {
+				if line[0] != ':' {
+					if !rd.pending {
+						rd.pending = true
+						rd.blockOff = rd.off
+						rd.headAt = rd.r
+					}
 					rd.copyHead()
 					n := min(len(line), maxHead-rd.headLen)
 					rd.blockHead = append(rd.blockHead, line[:n]...)
@@ -85,6 +84,7 @@ func (rd *Reader) readLine() ([]byte, int64, error) {
 				}
 				rd.off += int64(len(line))
 				rd.r = rd.w
+				rd.headAt = rd.w // the line is in the head
 			}
 			return nil, rd.off, err
 		}
@@ -92,26 +92,6 @@ func (rd *Reader) readLine() ([]byte, int64, error) {
 			rd.srcErr = err
 		}
 	}
-}
-
-// lfLine is readLine's fast path: the next line when it ends with a LF,
-// no CR lies before that LF (the CR cache says so for the buffered bytes),
-// it is within MaxLine, and it is valid UTF-8 with no diagnostics wanted.
-// ok is false when any of that does not hold, or is not known yet.
-func (rd *Reader) lfLine() (line []byte, off int64, ok bool) {
-	r := rd.r
-	if rd.skipLF || !rd.started || rd.crAt >= 0 || r < rd.crFrom || rd.crTo != rd.w || rd.opts.OnDiagnostic != nil {
-		return nil, 0, false
-	}
-	i := bytes.IndexByte(rd.buf[r:rd.w], '\n')
-	if i < 0 || i > rd.opts.MaxLine || !rd.validUTF8(r, r+i) {
-		return nil, 0, false
-	}
-	off = rd.off
-	rd.r += i + 1
-	rd.off += int64(i + 1)
-	rd.lineAt = r
-	return rd.buf[r : r+i], off, true
 }
 
 // indexEOL returns the index in buf of the first CR or LF in buf[p:w], or
@@ -162,8 +142,10 @@ func (rd *Reader) fill() error {
 		n := copy(rd.buf, rd.buf[rd.r:rd.w])
 		rd.w = n
 		rd.r = 0
+		rd.headAt = 0
 		rd.crAt, rd.crFrom, rd.crTo = -1, 0, 0 // indexes moved: forget
 		rd.validFrom, rd.validTo = 0, 0
+		rd.clean = 0
 	}
 	if len(rd.buf) > RetainMax && rd.w < rd.size0 {
 		// The long line that grew the buffer is done: release it.
@@ -239,31 +221,33 @@ func (rd *Reader) validUTF8(from, to int) bool {
 		return true
 	}
 	const high = 0x8080808080808080
-	b := rd.buf[rd.validTo:rd.w]
-	for len(b) > 0 {
-		for len(b) >= 32 {
-			x := binary.LittleEndian.Uint64(b) | binary.LittleEndian.Uint64(b[8:]) |
-				binary.LittleEndian.Uint64(b[16:]) | binary.LittleEndian.Uint64(b[24:32])
+	b, i := rd.buf[:rd.w], rd.validTo
+	for i < len(b) {
+		// An index, not a shrinking slice, and an array pointer per
+		// 64 bytes: no bounds checks left in the loop.
+		for ; i+64 <= len(b); i += 64 {
+			p := (*[64]byte)(b[i : i+64])
+			x := binary.LittleEndian.Uint64(p[0:]) | binary.LittleEndian.Uint64(p[8:]) |
+				binary.LittleEndian.Uint64(p[16:]) | binary.LittleEndian.Uint64(p[24:]) |
+				binary.LittleEndian.Uint64(p[32:]) | binary.LittleEndian.Uint64(p[40:]) |
+				binary.LittleEndian.Uint64(p[48:]) | binary.LittleEndian.Uint64(p[56:])
 			if x&high != 0 {
 				break
 			}
-			b = b[32:]
 		}
-		for len(b) >= 8 && binary.LittleEndian.Uint64(b)&high == 0 {
-			b = b[8:]
+		for ; i+8 <= len(b) && binary.LittleEndian.Uint64(b[i:])&high == 0; i += 8 {
 		}
-		for len(b) > 0 && b[0] < utf8.RuneSelf {
-			b = b[1:]
+		for ; i < len(b) && b[i] < utf8.RuneSelf; i++ {
 		}
-		if len(b) == 0 {
+		if i == len(b) {
 			break
 		}
-		r, size := utf8.DecodeRune(b)
+		r, size := utf8.DecodeRune(b[i:])
 		if r == utf8.RuneError && size == 1 {
 			break
 		}
-		b = b[size:]
+		i += size
 	}
-	rd.validTo = rd.w - len(b)
+	rd.validTo = i
 	return to <= rd.validTo
 }

@@ -115,8 +115,11 @@ type Reader struct {
 	setMeta         bool   // event or id was set in this block (for DiagNoData)
 	blockOff        int64  // offset of the first field line of the pending block
 	blockHead       []byte // first bytes of the pending block (for errors), see head.go
-	headRefs        [4]headRef
-	nRefs, headLen  int
+	headAt, headLen int    // buf[headAt:r] is not in blockHead yet; blockHead's decoded length
+	// clean is where the fast path (scan) stops: buf[r:clean] holds no CR
+	// and is valid UTF-8, when r < clean. Only readLine's checks may move
+	// it (extendClean), and fill resets it.
+	clean int
 
 	utf8buf []byte // scratch for replacement decoding
 	strType string // the last type returned by Next, reused while unchanged
@@ -233,22 +236,70 @@ func (rd *Reader) NextView() (View, error) {
 		rd.data = nil // the large event is done (its View is no longer valid)
 	}
 	for {
-		line, lineOff, err := rd.readLine()
+		// scan takes the lines it can (most of them), the general path
+		// one line at a time the others, until an empty line ends a block
+		// that has data.
+		ok, err := rd.scan()
+		if !ok && err == nil {
+			ok, err = rd.slowLine()
+		}
 		if err != nil {
-			rd.err = rd.endError(err)
-			return View{}, rd.err
-		}
-		if len(line) == 0 {
-			if v, ok := rd.dispatch(); ok {
-				return v, nil
-			}
-			continue
-		}
-		if err := rd.processLine(line, lineOff); err != nil {
 			rd.err = err
 			return View{}, err
 		}
+		if !ok {
+			continue
+		}
+		// The standard's "dispatch the event", steps 1 and 3 to 6 (step 2
+		// is endBlock's, for a block without data). Step 1 as endBlock
+		// runs it, inline.
+		// https://html.spec.whatwg.org/multipage/server-sent-events.html#dispatchMessage
+		if rd.idSet {
+			rd.lastID, rd.idBuf = rd.idBuf, rd.lastID
+			rd.idSet = false
+		}
+		rd.pending = false
+		if rd.headLen != 0 {
+			rd.resetHead()
+		}
+		data := rd.data
+		if rd.dataAlias {
+			data = rd.buf[rd.dataAt:rd.dataEnd]
+			rd.dataAlias = false
+		} else {
+			data = data[:len(data)-1] // step 3: the one trailing LF
+		}
+		typ := rd.typ
+		if len(typ) == 0 {
+			typ = messageType
+		}
+		// Steps 5-6: clear the data and type buffers (not the id). The
+		// view still aliases their backing arrays until the next call.
+		rd.data = rd.data[:0]
+		rd.hasData = false
+		rd.typ = rd.typ[:0]
+		rd.setMeta = false
+		rd.dispatched++
+		return View{Type: typ, Data: data, ID: rd.lastID}, nil
 	}
+}
+
+// slowLine reads and processes one line by the general path. ok is true
+// when the line is the empty line of a block that has data: the caller
+// dispatches the event.
+func (rd *Reader) slowLine() (ok bool, err error) {
+	line, lineOff, err := rd.readLine()
+	if err != nil {
+		return false, rd.endError(err)
+	}
+	if len(line) > 0 {
+		return false, rd.processLine(line, lineOff)
+	}
+	if rd.hasData {
+		return true, nil
+	}
+	rd.endBlock()
+	return false, nil
 }
 
 // endError turns the end of the source into the Reader's final error. "Once
@@ -270,52 +321,33 @@ func (rd *Reader) endError(err error) error {
 	return &EOFMidEventError{Offset: rd.blockOff, Pending: bytes.Clone(rd.blockHead)}
 }
 
-// dispatch runs the standard's "dispatch the event" steps at an empty line.
+// endBlock runs, at an empty line, the steps of the standard's "dispatch
+// the event" that do not depend on whether it has data (step 1), and when
+// it has none, step 2: the data and type buffers are cleared and nothing
+// is dispatched. (A data buffer holding "\n" is not empty: "data" alone
+// dispatches "".)
 // https://html.spec.whatwg.org/multipage/server-sent-events.html#dispatchMessage
-func (rd *Reader) dispatch() (View, bool) {
+func (rd *Reader) endBlock() {
 	// Step 1: the source's last event ID string becomes the buffer's value,
-	// whether or not an event is dispatched.
-	// (The two buffers swap: no copy.)
+	// whether or not an event is dispatched. (The two buffers swap: no
+	// copy.)
 	if rd.idSet {
 		rd.lastID, rd.idBuf = rd.idBuf, rd.lastID
 		rd.idSet = false
 	}
 	rd.pending = false
 	rd.resetHead()
-	// Step 2: with an empty data buffer, clear the buffers and stop. (A data
-	// buffer holding "\n" is not empty: "data" alone dispatches "".)
 	if !rd.hasData {
 		if rd.setMeta && rd.opts.OnDiagnostic != nil {
 			rd.diag(DiagNoData, rd.blockOff, nil)
 		}
 		rd.typ = rd.typ[:0]
 		rd.setMeta = false
-		return View{}, false
 	}
-	// Step 3: remove the one trailing LF.
-	var data []byte
-	if rd.dataAlias {
-		data = rd.buf[rd.dataAt:rd.dataEnd]
-		rd.dataAlias = false
-	} else {
-		data = rd.data[:len(rd.data)-1]
-	}
-	typ := rd.typ
-	if len(typ) == 0 {
-		typ = messageType
-	}
-	v := View{Type: typ, Data: data, ID: rd.lastID}
-	// Steps 5-6: clear the data and type buffers (not the id). The view
-	// still aliases their backing arrays until the next call.
-	rd.data = rd.data[:0]
-	rd.hasData = false
-	rd.typ = rd.typ[:0]
-	rd.setMeta = false
-	rd.dispatched++
-	return v, true
 }
 
-// processLine handles one non-empty line (already UTF-8 decoded).
+// processLine handles one non-empty line (already UTF-8 decoded) that
+// started at stream offset off.
 // https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
 func (rd *Reader) processLine(line []byte, off int64) error {
 	if line[0] == ':' {
@@ -327,8 +359,8 @@ func (rd *Reader) processLine(line []byte, off int64) error {
 	if !rd.pending {
 		rd.pending = true
 		rd.blockOff = off
+		rd.headAt = rd.r - int(rd.off-off) // the line's raw start in buf
 	}
-	rd.addHead(line)
 	// The field name is the text before the first colon, the value the text
 	// after it minus one leading space (rule A4 of the package doc). The four names the
 	// standard knows hold no colon, so a line that starts with one of them
