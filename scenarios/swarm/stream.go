@@ -272,9 +272,9 @@ func (a *reading) read(actx context.Context, rd *sse.Reader) attemptEnd {
 	base := a.start.Sub(st.first)       // st.first -> this attempt's start
 	schedLead := st.first.Sub(st.sched) // the schedule -> st.first (ttft_sched)
 	a.sentAt = base                     // the KindStart
+	var v sse.View
 	for {
-		v, err := rd.NextView()
-		if err != nil {
+		if err := rd.NextInto(&v); err != nil {
 			return a.finish(actx, err, time.Now())
 		}
 		at := base + a.b.at // when the event's last byte was read
