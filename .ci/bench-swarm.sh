@@ -2,7 +2,7 @@
 # .ci/bench-swarm.sh: what does ssebench's client swarm cost, per event and
 # per stream, against the least a Go client can do?
 #
-# NOT part of the default CI run (.ci/run): it takes about seven minutes,
+# NOT part of the default CI run (.ci/run): it takes about six minutes,
 # holds 10,000 connections and saturates the machine. Run it by hand, on a
 # machine as idle as you can get (`uptime` is printed beside every figure):
 #
@@ -128,7 +128,7 @@ curl -sf -o /dev/null --max-time 1 "$BASE/healthz" || die "the mock did not come
 
 # The static stream nginx serves: SAT_TOKENS events shaped like the mock's
 # (a type, an id, one word of text), then a finish event.
-NGINX_DIR="$OUT/nginx"
+NGINX_DIR="$(cd "$OUT" && pwd)/nginx" # absolute: nginx reads relative paths from its prefix
 mkdir -p "$NGINX_DIR/www"
 awk -v n="$SAT_TOKENS" 'BEGIN {
   split("and heartbeats from the Straße of streaming tokens one by one to a patient client", w, " ")
