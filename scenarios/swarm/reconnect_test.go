@@ -182,9 +182,29 @@ func TestTrailingInt(t *testing.T) {
 		{"1:2", 2, true},
 		{"\xff9", 9, true},
 	} {
-		n, ok := trailingInt([]byte(c.id))
-		if n != c.n || ok != c.ok {
+		n, digits := trailingInt([]byte(c.id))
+		if ok := digits > 0; n != c.n || ok != c.ok {
 			t.Errorf("trailingInt(%q) = %d, %v; want %d, %v", c.id, n, ok, c.n, c.ok)
 		}
+	}
+}
+
+// TestTrackID: ids lost and duplicated over a sequence that repeats ids
+// (skipped), skips one, goes back, changes its prefix, leaves numbers and
+// comes back with a zero-padded tail.
+func TestTrackID(t *testing.T) {
+	st := &stream{}
+	res := scenarios.NewResult()
+	for _, id := range []string{"1", "2", "2", "4", "3", "evt-5", "evt-5", "x", "x", "evt-05", "evt-5", "7"} {
+		st.trackID(res, []byte(id))
+	}
+	if res.IDsLost != 2 || res.IDsDup != 3 {
+		t.Errorf("lost %d, duplicated %d; want 2 and 3", res.IDsLost, res.IDsDup)
+	}
+	// A new connection compares its first id with the last one.
+	st.havePrev = false
+	st.trackID(res, []byte("7"))
+	if res.IDsDup != 4 {
+		t.Errorf("a resume repeating id 7: duplicated %d, want 4", res.IDsDup)
 	}
 }

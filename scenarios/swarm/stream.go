@@ -97,10 +97,15 @@ type stream struct {
 	dropAt    time.Time // the end of the attempt that dropped, until a resumed attempt dispatches an event
 
 	// id accounting: ids that are integers, or end in one.
-	idKnown  bool
-	idMax    int64
-	prevID   []byte // previous event's id on this connection
-	havePrev bool
+	idKnown bool
+	idMax   int64
+	// The previous event's id on this connection, when havePrev: as its
+	// decimal tail (prevN, prevDigits digits) and the bytes before it
+	// (prevID), or whole in prevID when it has no tail (prevDigits 0).
+	prevID     []byte
+	prevN      int64
+	prevDigits int
+	havePrev   bool
 }
 
 var drainPool = sync.Pool{New: func() any { b := make([]byte, 2048); return &b }}
@@ -378,14 +383,20 @@ func (a *reading) finish(actx context.Context, err error, now time.Time) attempt
 // on the same connection carries no new id (the last event ID persists
 // from event to event) and is skipped; the first event of a connection is
 // always compared, so a resume that repeats the last event is a duplicate.
+// An id with a decimal tail is compared by its tail's value and length and
+// the bytes before it, which are copied only when they change: with
+// increasing ids the common event costs the tail's parse, no copy.
 func (st *stream) trackID(res *scenarios.Result, id []byte) {
-	if st.havePrev && bytes.Equal(id, st.prevID) {
-		return
+	n, digits := trailingInt(id)
+	prefix := id[:len(id)-digits]
+	if st.havePrev && digits == st.prevDigits && n == st.prevN && bytes.Equal(prefix, st.prevID) {
+		return // the same id
 	}
-	st.prevID = append(st.prevID[:0], id...)
-	st.havePrev = true
-	n, ok := trailingInt(id)
-	if !ok {
+	if !st.havePrev || !bytes.Equal(prefix, st.prevID) {
+		st.prevID = append(st.prevID[:0], prefix...)
+	}
+	st.prevN, st.prevDigits, st.havePrev = n, digits, true
+	if digits == 0 {
 		return
 	}
 	if st.idKnown {
@@ -401,10 +412,11 @@ func (st *stream) trackID(res *scenarios.Result, id []byte) {
 	st.idMax = n
 }
 
-// trailingInt parses the decimal digits that end id (at most 18), in one
-// pass from the end.
-func trailingInt(id []byte) (int64, bool) {
-	var n, mul int64 = 0, 1
+// trailingInt parses the decimal digits that end id (at most 18, so the
+// value fits), in one pass from the end, and returns their value and count
+// (0 when id does not end in a digit).
+func trailingInt(id []byte) (n int64, digits int) {
+	mul := int64(1)
 	i := len(id)
 	for i > 0 && len(id)-i < 18 {
 		c := id[i-1] - '0'
@@ -415,7 +427,7 @@ func trailingInt(id []byte) (int64, bool) {
 		mul *= 10
 		i--
 	}
-	return n, i < len(id)
+	return n, len(id) - i
 }
 
 func clip(b []byte, n int) string {
