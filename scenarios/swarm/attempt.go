@@ -211,15 +211,19 @@ func (st *stream) readBody(actx context.Context, res *scenarios.Result, h respon
 	resp := h.resp
 	b := &body{rc: resp.Body, w: w}
 	bufSize := st.s.bufSize
-	var cb *chunkedBody
+	var reusable func() bool // the direct body was read to its end (nil: not a direct body)
 	if h.dc != nil {
 		resp.Header = nil // not needed while the body is read
 		if isChunked(resp) {
-			cb = newChunkedBody(h.dc)
-			b.rc, resp.Body = cb, http.NoBody
-			if st.s.opts.BufferSize == 0 {
-				bufSize = directBodyBuffer // also the socket read size
-			}
+			cb := newChunkedBody(h.dc)
+			b.rc, reusable = cb, cb.reusable
+		} else {
+			pb := newPlainBody(h.dc, resp)
+			b.rc, reusable = pb, pb.reusable
+		}
+		resp.Body = http.NoBody
+		if st.s.opts.BufferSize == 0 {
+			bufSize = directBodyBuffer // also the socket read size
 		}
 	}
 	src, dec := newDecoder(res.Encoding, b, &st.s.decoders)
@@ -254,7 +258,7 @@ func (st *stream) readBody(actx context.Context, res *scenarios.Result, h respon
 		}
 		drainPool.Put(bp)
 	}
-	if cb != nil && !cb.reusable() {
+	if reusable != nil && !reusable() {
 		clean = false
 	}
 	st.done(h, clean)

@@ -25,9 +25,9 @@ import (
 // after the last chunk. A body cut before its last chunk ends with
 // io.ErrUnexpectedEOF; a malformed one with an error naming what is wrong.
 
-// directBodyBuffer is the SSE reader's initial buffer on a chunked direct
-// body (unless Options.BufferSize sets one): it is also the size of the
-// socket reads, the size net/http's own reader uses.
+// directBodyBuffer is the SSE reader's initial buffer on a direct body
+// (chunked or not; unless Options.BufferSize sets one): it is also the size
+// of the socket reads, the size net/http's own reader uses.
 const directBodyBuffer = 4 << 10
 
 // isChunked reports whether resp's body is chunked (the only transfer
@@ -118,9 +118,12 @@ func (b *chunkedBody) Read(p []byte) (int, error) {
 }
 
 // readRaw reads from the head's reader while it holds bytes, then from the
+// connection.
+func (b *chunkedBody) readRaw(p []byte) (int, error) { return b.c.readRaw(p) }
+
+// readRaw reads from the head's reader while it holds bytes, then from the
 // connection; the head's reader goes back to its pool once drained.
-func (b *chunkedBody) readRaw(p []byte) (int, error) {
-	c := b.c
+func (c *rawConn) readRaw(p []byte) (int, error) {
 	if c.br != nil && c.br.Buffered() > 0 {
 		n, err := c.br.Read(p) // buffered bytes only: no socket read
 		c.putReader()          // if now drained
@@ -128,6 +131,55 @@ func (b *chunkedBody) readRaw(p []byte) (int, error) {
 	}
 	c.putReader()
 	return c.c.Read(p)
+}
+
+// plainBody is a direct response body that is not chunked: Content-Length
+// bytes, or (no Content-Length) everything up to the connection's close.
+// Like chunkedBody, it reads the socket straight into the caller's buffer
+// after the bytes the head's reader read ahead, which net/http's body
+// would copy through that reader's 2 KiB buffer, a socket read per 2 KiB.
+// A body cut before its Content-Length ends with io.ErrUnexpectedEOF, as
+// net/http's does.
+type plainBody struct {
+	c    *rawConn
+	left int64 // bytes left (-1: up to the close)
+	err  error // sticky
+}
+
+// newPlainBody returns the body of resp, just read on c: resp.ContentLength
+// bytes (-1: up to the close).
+func newPlainBody(c *rawConn, resp *http.Response) *plainBody {
+	pb := &plainBody{c: c, left: resp.ContentLength}
+	if pb.left == 0 {
+		pb.err = io.EOF
+	}
+	return pb
+}
+
+// reusable reports whether the body was read to its Content-Length.
+func (b *plainBody) reusable() bool { return b.left == 0 }
+
+func (b *plainBody) Read(p []byte) (int, error) {
+	if b.err != nil || len(p) == 0 {
+		return 0, b.err
+	}
+	if b.left > 0 && int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.c.readRaw(p)
+	if b.left > 0 {
+		b.left -= int64(n)
+		switch {
+		case b.left == 0:
+			err = io.EOF
+		case err == io.EOF:
+			err = io.ErrUnexpectedEOF
+		}
+	}
+	if err != nil {
+		b.err = err
+	}
+	return n, err
 }
 
 // unframe removes the framing from the raw bytes in p, in place, and
@@ -297,11 +349,19 @@ func (c *rawConn) getReader() {
 	}
 }
 
-// putReader returns c's head reader, empty, to the pool.
+// putReader returns c's head reader, once empty, to the pool.
 func (c *rawConn) putReader() {
 	if c.br != nil && c.br.Buffered() == 0 {
-		c.br.Reset(nil)
-		readerPool.Put(c.br)
-		c.br = nil
+		c.dropReader()
 	}
+}
+
+// dropReader returns c's head reader to the pool, discarding what it
+// holds (one of another size, which only a test makes, is not pooled).
+func (c *rawConn) dropReader() {
+	c.br.Reset(nil)
+	if c.br.Size() == directReadBuffer {
+		readerPool.Put(c.br)
+	}
+	c.br = nil
 }

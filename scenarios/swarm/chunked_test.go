@@ -3,8 +3,11 @@ package swarm
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -108,6 +111,75 @@ func TestChunkedBodyFraming(t *testing.T) {
 	}
 }
 
+// TestPlainBody reads Content-Length bodies, and one that ends at the
+// close, through every read size and caller buffer size, with the head
+// reader holding a prefix or not: the body bytes, the end and whether the
+// connection can be reused must not depend on how the bytes were split,
+// and no byte past the Content-Length is read.
+func TestPlainBody(t *testing.T) {
+	for _, tc := range []struct {
+		name, raw string
+		length    int64 // -1: up to the close
+		body      string
+		err       error // nil: a clean end
+	}{
+		{name: "exact", raw: "data: a\n\ndata: b\n\n", length: 18, body: "data: a\n\ndata: b\n\n"},
+		{name: "next_response_follows", raw: "data: a\n\nHTTP/1.1 200 OK\r\n", length: 9, body: "data: a\n\n"},
+		{name: "empty", raw: "", length: 0, body: ""},
+		{name: "cut", raw: "data: a\n\nda", length: 100, body: "data: a\n\nda", err: io.ErrUnexpectedEOF},
+		{name: "up_to_the_close", raw: "data: a\n\ndata: b\n\n", length: -1, body: "data: a\n\ndata: b\n\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, ahead := range []int{0, min(5, len(tc.raw))} {
+				for _, rawN := range []int{1, 3, 7, 4096} {
+					for _, bufN := range []int{1, 4, 4096} {
+						rest := strings.NewReader(tc.raw[ahead:])
+						c := &rawConn{c: readConn{r: sized{rest, rawN}}}
+						if ahead > 0 {
+							c.br = bufio.NewReaderSize(strings.NewReader(tc.raw[:ahead]), 16)
+							if _, err := c.br.Peek(ahead); err != nil {
+								t.Fatal(err)
+							}
+						}
+						pb := newPlainBody(c, &http.Response{ContentLength: tc.length})
+						got, err := readAllBy(pb, bufN)
+						where := fmt.Sprintf("ahead %d, reads of %d, buffer %d", ahead, rawN, bufN)
+						if got != tc.body || !errors.Is(err, tc.err) {
+							t.Fatalf("%s: %q, %v; want %q, %v", where, got, err, tc.body, tc.err)
+						}
+						if want := tc.length >= 0 && tc.err == nil; pb.reusable() != want {
+							t.Fatalf("%s: reusable %v, want %v", where, pb.reusable(), want)
+						}
+						if tc.length >= 0 && tc.err == nil {
+							if left := len(tc.raw) - int(tc.length); rest.Len() != left {
+								t.Fatalf("%s: %d bytes left unread, want %d", where, rest.Len(), left)
+							}
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// readAllBy reads r to its end in reads of at most n bytes; io.EOF is a
+// clean end (nil).
+func readAllBy(r io.Reader, n int) (string, error) {
+	var out strings.Builder
+	buf := make([]byte, n)
+	for range 100000 {
+		k, err := r.Read(buf)
+		out.Write(buf[:k])
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return out.String(), err
+		}
+	}
+	return out.String(), errors.New("no end")
+}
+
 // TestChunkedBodyTrailerBound: an endless trailer section fails the body
 // instead of being read forever.
 func TestChunkedBodyTrailerBound(t *testing.T) {
@@ -119,13 +191,16 @@ func TestChunkedBodyTrailerBound(t *testing.T) {
 	}
 }
 
-// TestDirectChunkedReuse: on the direct path a chunked body with
-// extensions and trailers ends cleanly and its connection serves the next
-// stream; one followed by stray bytes ends cleanly too, but its connection
-// is closed; a malformed one fails the attempt as a reset, naming the
+// TestDirectBodyReuse: on the direct path a chunked body with extensions
+// and trailers, and a Content-Length body, end cleanly and their
+// connection serves the next stream; one followed by stray bytes ends
+// cleanly too, but its connection is closed, as is one that ends at the
+// close; a malformed chunked body fails the attempt as a reset, naming the
 // framing.
-func TestDirectChunkedReuse(t *testing.T) {
+func TestDirectBodyReuse(t *testing.T) {
 	const ev = "event: add\ndata: a\n\nevent: finish\ndata: {}\n\n"
+	const chunked = "Transfer-Encoding: chunked\r\n\r\n"
+	length := "Content-Length: " + strconv.Itoa(len(ev)) + "\r\n\r\n"
 	for _, tc := range []struct {
 		name   string
 		tail   string
@@ -133,20 +208,25 @@ func TestDirectChunkedReuse(t *testing.T) {
 		detail string
 		dials1 bool // every stream dials (no reuse)
 	}{
-		{name: "extensions_trailers", tail: "4;x=1\r\n" + ev[:4] + "\r\n" + chunk(ev[4:]) + "0;end\r\nX-T: 1\r\n\r\n"},
-		{name: "stray_bytes", tail: chunk(ev) + "0\r\n\r\nSTRAY", dials1: true},
-		{name: "malformed", tail: chunk(ev[:20]) + "zz\r\n", class: scenarios.ErrReset, detail: "invalid byte in chunk length", dials1: true},
+		{name: "extensions_trailers", tail: chunked + "4;x=1\r\n" + ev[:4] + "\r\n" + chunk(ev[4:]) + "0;end\r\nX-T: 1\r\n\r\n"},
+		{name: "stray_bytes", tail: chunked + chunk(ev) + "0\r\n\r\nSTRAY", dials1: true},
+		{name: "malformed", tail: chunked + chunk(ev[:20]) + "zz\r\n", class: scenarios.ErrReset, detail: "invalid byte in chunk length", dials1: true},
+		{name: "content_length", tail: length + ev},
+		{name: "content_length_stray_bytes", tail: length + ev + "STRAY", dials1: true},
+		{name: "up_to_the_close", tail: "Connection: close\r\n\r\n" + ev, dials1: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				m := serveRaw(t, func(c net.Conn, br *bufio.Reader) {
 					for readRequest(br) {
 						time.Sleep(10 * time.Millisecond) // the bubble's clock: a few streams in the run
-						if _, err := io.WriteString(c, sseHead+"Transfer-Encoding: chunked\r\n\r\n"+tc.tail); err != nil {
+						if _, err := io.WriteString(c, sseHead+tc.tail); err != nil {
 							return
 						}
 						if tc.dials1 {
-							waitClose(br)
+							if !strings.Contains(tc.tail, "Connection: close") {
+								waitClose(br)
+							}
 							return
 						}
 					}

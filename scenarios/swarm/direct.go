@@ -20,19 +20,20 @@ import (
 // dials, writes and reads itself. net/http's Transport would add a read
 // loop and a write loop goroutine per connection (two thirds of a stream's
 // stacks) and its own buffers; here the request is written through a
-// pooled writer and the response parsed by http.ReadResponse from a small
-// bufio.Reader, whose body (chunked or with a Content-Length) the stream's
-// goroutine reads. A cancelled attempt (its deadline passed, the run ended)
+// pooled writer and the response head parsed by http.ReadResponse from a
+// small bufio.Reader; the stream's goroutine reads the body (chunked, with
+// a Content-Length, or up to the close) from the socket into its SSE
+// reader's buffer itself (chunked.go). A cancelled attempt (its deadline passed, the run ended)
 // closes the connection, which ends a blocked read or write at once.
 
 // Direct-path sizes.
 const (
 	// directReadBuffer is the size of a direct connection's head reader
-	// (a pooled bufio.Reader): it reads the response headers, and then
-	// only a body that is not chunked; a chunked body is read straight
-	// into the SSE reader's buffer (chunkedBody), and the head reader goes
-	// back to the pool. A longer header line is still read (textproto
-	// reassembles it).
+	// (a pooled bufio.Reader): it reads the response headers only; the
+	// body (chunkedBody, plainBody) is read straight into the SSE reader's
+	// buffer, and the head reader goes back to the pool once the bytes it
+	// read ahead are consumed. A longer header line is still read
+	// (textproto reassembles it).
 	directReadBuffer = 2 << 10
 	// directWriteBuffer is the size of the pooled writers requests are
 	// written through (a longer request is written in pieces).
@@ -98,9 +99,7 @@ func (c *rawConn) close() {
 	c.release()
 	c.nc.Close()
 	if c.br != nil {
-		c.br.Reset(nil)
-		readerPool.Put(c.br)
-		c.br = nil
+		c.dropReader()
 	}
 }
 

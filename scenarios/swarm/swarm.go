@@ -136,8 +136,8 @@ type Options struct {
 
 	// BufferSize is the initial size, in bytes, of each stream's SSE read
 	// buffer; it grows up to the scenario's MaxLine when a line does not
-	// fit. 0 means 1024, except for a chunked body on the direct HTTP/1.1
-	// path, where the buffer is also the socket read size and 0 means
+	// fit. 0 means 1024, except for a body on the direct HTTP/1.1 path,
+	// where the buffer is also the socket read size and 0 means
 	// directBodyBuffer (4 KiB).
 	BufferSize int
 
