@@ -1,6 +1,18 @@
 package sse
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+	"math/bits"
+)
+
+// SWAR ("SIMD within a register") constants: a byte's LF test on eight
+// bytes at once.
+const (
+	swarOnes  = 0x0101010101010101
+	swarHighs = 0x8080808080808080
+	swarLFs   = 0x0a0a0a0a0a0a0a0a
+)
 
 // scan is NextView's fast path: it processes the lines of buf[r:clean],
 // bytes known to hold no CR and to be valid UTF-8, so that a line is the
@@ -35,7 +47,29 @@ func (rd *Reader) scan() (ok bool, err error) {
 			continue
 		}
 		b := buf[r:clean]
-		i := bytes.IndexByte(b, '\n')
+		// The LF of a short line is found in the next 16 bytes, eight at
+		// a time, inline; a longer line, or one near the buffer's end,
+		// takes bytes.IndexByte, which also says when b holds none. The
+		// lowest byte the zero-byte test flags is always a true LF (a
+		// false positive can only sit above a true one).
+		i := -1
+		if r+16 <= len(buf) {
+			x := binary.LittleEndian.Uint64(buf[r:r+8]) ^ swarLFs
+			if t := (x - swarOnes) &^ x & swarHighs; t != 0 {
+				i = bits.TrailingZeros64(t) >> 3
+			} else {
+				x = binary.LittleEndian.Uint64(buf[r+8:r+16]) ^ swarLFs
+				if t := (x - swarOnes) &^ x & swarHighs; t != 0 {
+					i = 8 + bits.TrailingZeros64(t)>>3
+				}
+			}
+			if i >= len(b) {
+				i = -1 // past the clean bytes: not this line's LF
+			}
+		}
+		if i < 0 {
+			i = bytes.IndexByte(b, '\n')
+		}
 		n := i + 1
 		if i < 0 {
 			if clean == rd.w || buf[clean] != '\r' || len(b) > rd.opts.MaxLine {
@@ -73,11 +107,18 @@ func (rd *Reader) scan() (ok bool, err error) {
 			rd.dataAlias, rd.hasData = true, true
 			continue
 		case i >= 6 && string(line[:6]) == "event:":
-			rd.typ = append(rd.typ[:0], trimSpace(line[6:])...)
-			rd.setMeta = true
+			rd.setType(trimSpace(line[6:]))
 			continue
 		case i >= 3 && string(line[:3]) == "id:":
-			if v := trimSpace(line[3:]); !hasNUL(v) {
+			v := trimSpace(line[3:])
+			// hasNUL, its common case inline: a value of at most 8 bytes
+			// in one load (the bytes past it masked out).
+			nul := true
+			if len(v) <= 8 && cap(v) >= 8 {
+				x := binary.LittleEndian.Uint64(v[:8])
+				nul = (x-swarOnes)&^x&swarHighs&(1<<(8*uint(len(v)))-1) != 0
+			}
+			if !nul || !hasNUL(v) {
 				rd.idBuf = append(rd.idBuf[:0], v...)
 				rd.idSet, rd.setMeta = true, true
 				continue
@@ -92,15 +133,25 @@ func (rd *Reader) scan() (ok bool, err error) {
 	return false, nil
 }
 
-// hasNUL reports whether an id value holds U+0000; an inlined loop is
-// cheaper than a call for the short values ids have.
-func hasNUL(v []byte) bool {
-	for _, c := range v {
-		if c == 0 {
-			return true
-		}
+// hasNUL reports whether an id value holds U+0000. scan tests a value of
+// at most 8 bytes whose array holds 8 from its start (an id aliases the
+// read buffer, so nearly always) in one 8-byte load, the bytes past it
+// masked out (the zero-byte test flags a byte only when some byte at or
+// below it is zero), and calls hasNUL for the others and to confirm.
+func hasNUL(v []byte) bool { return bytes.IndexByte(v, 0) >= 0 }
+
+// shortEqual is bytes.Equal for a and b of at most 8 bytes whose arrays
+// hold 8 from their start: one 8-byte load each, the bytes past them
+// masked out, instead of a call. Small enough to inline.
+func shortEqual(a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
 	}
-	return false
+	if len(a) <= 8 && cap(a) >= 8 && cap(b) >= 8 {
+		x := binary.LittleEndian.Uint64(a[:8]) ^ binary.LittleEndian.Uint64(b[:8])
+		return x&(1<<(8*uint(len(a)))-1) == 0
+	}
+	return string(a) == string(b)
 }
 
 // trimSpace removes the one leading space a field value may have (rule A4

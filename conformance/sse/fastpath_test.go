@@ -48,12 +48,21 @@ func parseFast(t *testing.T, src io.Reader, opts sse.Options, diag, bare, view b
 	}
 	rd := sse.NewReader(src, &opts)
 	var err error
+	var prevSeq uint64
+	var prevType string
 	for len(o.Events) < 10000 {
 		var e sse.Event
 		if view {
 			var v sse.View
 			v, err = rd.NextView()
 			e = sse.Event{Type: string(v.Type), Data: string(v.Data), ID: string(v.ID)}
+			if err == nil {
+				// TypeSeq's promise: the same seq, the same type.
+				if len(o.Events) > 0 && v.TypeSeq == prevSeq && e.Type != prevType {
+					t.Fatalf("event %d: type %q after %q with the same TypeSeq %d", len(o.Events), e.Type, prevType, v.TypeSeq)
+				}
+				prevSeq, prevType = v.TypeSeq, e.Type
+			}
 		} else {
 			e, err = rd.Next()
 		}
@@ -116,6 +125,9 @@ func fastPathInputs() []string {
 		"foo: bar\nData: no\n data: no\ndata\n\ndata:\n\ndata:  two spaces\n\n",
 		"event\ndata: a\n\nevent:\ndata: b\n\nevent: x\n\ndata: c\n\n",
 		"id: 1\ndata: a\n\nid\ndata: b\n\nid: 3\n\ndata: c\n\nid: a\x00b\ndata: d\n\nid:\ndata: e\n\n",
+		// A NUL at every place of an id value's 8-byte words, and just past
+		// the value (in the next line), which must not count.
+		"id: 0123456\x00\ndata: a\n\nid: 01234567\x00\ndata: b\n\nid: \x00\ndata: c\n\nid: 0123456789abcde\x00f\ndata: d\n\nid: 42\n\x00: x\ndata: e\n\nid: 7\ndata: \x00\n\n",
 		"data: a\ndata: b\ndata: c\ndata:\ndata\n\ndata: single\n\n",
 		"data: 0123456789abc\n\ndata: 0123456789abcd\n\ndata: 0123456789abcdef\n\n",
 		"data: 0123456789abcdefghijk\n\n",

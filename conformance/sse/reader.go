@@ -39,6 +39,10 @@ type View struct {
 	Type []byte // "message" when the stream set none
 	Data []byte
 	ID   []byte // the event's lastEventId
+	// TypeSeq is equal for two events of one Reader only if their Types
+	// are equal (it may change when the Type does not), so that a caller
+	// that decides something by the type can decide it once per change.
+	TypeSeq uint64
 }
 
 // Options configure a Reader. The zero value is valid: default limits, no
@@ -106,8 +110,12 @@ type Reader struct {
 	// dataAlias (until a second data line, or until fill moves the bytes).
 	dataAt, dataEnd int
 	dataAlias       bool
-	lineAt          int // where the line being processed starts in buf; -1 when it was decoded into utf8buf
-	typ             []byte
+	lineAt          int    // where the line being processed starts in buf; -1 when it was decoded into utf8buf
+	typ             []byte // the event type buffer: the value of the last event field, when typSet
+	typSet          bool   // an event field set typ in this block
+	typChanged      bool   // an event field changed typ since the last dispatch
+	typMsg          bool   // the last event dispatched had type "message"
+	typSeq          uint64 // View.TypeSeq
 	idBuf           []byte // the last event ID buffer, when idSet; else it equals lastID
 	idSet           bool   // an id field set idBuf in this block
 	lastID          []byte // the source's last event ID string (set on dispatch)
@@ -147,6 +155,7 @@ func NewReader(src io.Reader, opts *Options) *Reader {
 	}
 	rd.buf = make([]byte, size)
 	rd.size0 = size
+	rd.typ = make([]byte, 0, 16) // shortEqual compares up to 8 bytes in one load
 	rd.crAt = -1
 	rd.lastID = append(rd.lastID, rd.opts.LastEventID...)
 	rd.strType = "message"
@@ -280,18 +289,26 @@ func (rd *Reader) NextInto(v *View) error {
 		} else {
 			data = data[:len(data)-1] // step 3: the one trailing LF
 		}
-		typ := rd.typ
-		if len(typ) == 0 {
+		// Step 4: the type, "message" when the type buffer is empty.
+		typ, msg := rd.typ, !rd.typSet || len(rd.typ) == 0
+		if msg {
 			typ = messageType
 		}
+		if msg != rd.typMsg || !msg && rd.typChanged {
+			rd.typSeq++
+		}
+		rd.typMsg, rd.typChanged = msg, false
 		// Steps 5-6: clear the data and type buffers (not the id). The
-		// view still aliases their backing arrays until the next call.
+		// view still aliases their backing arrays until the next call;
+		// the type buffer keeps its bytes (typSet says it is empty), so
+		// that the next event field that sets the same type copies
+		// nothing.
 		rd.data = rd.data[:0]
 		rd.hasData = false
-		rd.typ = rd.typ[:0]
+		rd.typSet = false
 		rd.setMeta = false
 		rd.dispatched++
-		v.Type, v.Data, v.ID = typ, data, rd.lastID
+		v.Type, v.Data, v.ID, v.TypeSeq = typ, data, rd.lastID, rd.typSeq
 		return nil
 	}
 }
@@ -353,7 +370,7 @@ func (rd *Reader) endBlock() {
 		if rd.setMeta && rd.opts.OnDiagnostic != nil {
 			rd.diag(DiagNoData, rd.blockOff, nil)
 		}
-		rd.typ = rd.typ[:0]
+		rd.typSet = false
 		rd.setMeta = false
 	}
 }
@@ -407,8 +424,7 @@ func (rd *Reader) processLine(line []byte, off int64) error {
 			return err
 		}
 	case fieldEvent:
-		rd.typ = append(rd.typ[:0], value...)
-		rd.setMeta = true
+		rd.setType(value)
 	case fieldID:
 		if bytes.IndexByte(value, 0) >= 0 {
 			if rd.opts.OnDiagnostic != nil {
@@ -436,6 +452,20 @@ func (rd *Reader) processLine(line []byte, off int64) error {
 		}
 	}
 	return nil
+}
+
+// setType sets the event type buffer to v (an event field), copying it
+// only when it changes.
+func (rd *Reader) setType(v []byte) {
+	if !shortEqual(v, rd.typ) {
+		rd.copyType(v)
+	}
+	rd.typSet, rd.setMeta = true, true
+}
+
+func (rd *Reader) copyType(v []byte) {
+	rd.typ = append(rd.typ[:0], v...)
+	rd.typChanged = true
 }
 
 // appendData appends a data line's value and a LF to the data buffer,

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -483,5 +484,39 @@ func TestNextStringsAreStable(t *testing.T) {
 	}
 	if !utf8.ValidString(e1.Data + e2.Data) {
 		t.Error("invalid UTF-8 from Next")
+	}
+}
+
+// TestViewTypeSeq: TypeSeq stays while the type does (whether an event
+// field repeats it or, for "message", no event field sets one), and
+// changes with it, blocks without data included.
+func TestViewTypeSeq(t *testing.T) {
+	in := "event: add\ndata: 1\n\nevent: add\ndata: 2\n\n" + // add, add
+		"data: 3\n\ndata: 4\n\nevent:\ndata: 5\n\n" + // message x3 (an empty event field is "message")
+		"event: add\ndata: 6\n\nevent: other\n\nevent: add\ndata: 7\n\n" + // add; a block without data sets other; add
+		"event: add\nevent: x\ndata: 8\n\nevent: x\ndata: 9\n\n" // x, x
+	rd := sse.NewReader(strings.NewReader(in), nil)
+	var types []string
+	var seqs []uint64
+	for {
+		v, err := rd.NextView()
+		if err != nil {
+			break
+		}
+		types = append(types, string(v.Type))
+		seqs = append(seqs, v.TypeSeq)
+	}
+	want := []string{"add", "add", "message", "message", "message", "add", "add", "x", "x"}
+	if !slices.Equal(types, want) {
+		t.Fatalf("types %q, want %q", types, want)
+	}
+	for i := 1; i < len(seqs); i++ {
+		same := types[i] == types[i-1]
+		if same && i != 6 && seqs[i] != seqs[i-1] {
+			t.Errorf("event %d (%s after %s): TypeSeq %d -> %d, want it kept", i, types[i], types[i-1], seqs[i-1], seqs[i])
+		}
+		if !same && seqs[i] == seqs[i-1] {
+			t.Errorf("event %d (%s after %s): TypeSeq %d kept, want a change", i, types[i], types[i-1], seqs[i])
+		}
 	}
 }
