@@ -57,6 +57,7 @@ type Classifier struct {
 	content, terminal, errs, meta []string
 	terminalData                  []string
 	contentAny                    bool // Content empty: every unlisted type may be content
+	plainContent                  bool // no TerminalData, not PresetOpenAI: a content type's event is content when its data is not empty
 }
 
 // presetLists returns a preset's default lists.
@@ -104,6 +105,7 @@ func (e *Events) Classifier() *Classifier {
 		meta:         r.Meta,
 		terminalData: r.TerminalData,
 		contentAny:   len(r.Content) == 0,
+		plainContent: len(r.TerminalData) == 0 && r.Preset != PresetOpenAI,
 	}
 }
 
@@ -126,22 +128,65 @@ var usageKey = []byte(`"usage"`)
 // (otherwise meta, or error for a chunk with a top-level "error" object);
 // any other type is meta.
 func (c *Classifier) Classify(typ, data []byte) Class {
+	return c.ClassifyAs(c.TypeRule(typ), data)
+}
+
+// TypeRule is what an event's type decides of its class under a
+// Classifier's rules; the data decides the rest (ClassifyAs). A stream's
+// events mostly share a type: its reader decides the rule once per change
+// of type instead of matching the type against the lists every event.
+type TypeRule uint8
+
+// The type rules.
+const (
+	typeMeta     TypeRule = iota // meta (a usage report is flagged)
+	typeError                    // error
+	typeTerminal                 // terminal (a usage report is flagged)
+	typeContent                  // content when the data says so
+)
+
+// TypeRule returns the rule for events of type typ (empty means
+// "message").
+func (c *Classifier) TypeRule(typ []byte) TypeRule {
 	if len(typ) == 0 {
 		typ = messageType
 	}
+	switch {
+	case inList(c.errs, typ):
+		return typeError
+	case inList(c.terminal, typ):
+		return typeTerminal
+	case inList(c.meta, typ):
+		return typeMeta
+	case !c.contentAny && !inList(c.content, typ):
+		return typeMeta
+	}
+	return typeContent
+}
+
+// ClassifyAs is Classify for an event whose type has rule r (from
+// TypeRule). Its common case, a content type under rules that look at no
+// more of the data than whether it is empty, is small enough to inline.
+func (c *Classifier) ClassifyAs(r TypeRule, data []byte) Class {
+	if r == typeContent && c.plainContent {
+		if len(data) == 0 {
+			return ClassMeta
+		}
+		return ClassContent
+	}
+	return c.classifyAs(r, data)
+}
+
+func (c *Classifier) classifyAs(r TypeRule, data []byte) Class {
 	if len(c.terminalData) > 0 && inList(c.terminalData, data) {
 		return ClassTerminal
 	}
-	if inList(c.errs, typ) {
+	switch r {
+	case typeError:
 		return ClassError
-	}
-	if inList(c.terminal, typ) {
+	case typeTerminal:
 		return ClassTerminal | c.usageFlag(data)
-	}
-	if inList(c.meta, typ) {
-		return ClassMeta | c.usageFlag(data)
-	}
-	if !c.contentAny && !inList(c.content, typ) {
+	case typeMeta:
 		return ClassMeta | c.usageFlag(data)
 	}
 	if c.preset == PresetOpenAI {

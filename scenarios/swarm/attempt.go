@@ -238,7 +238,7 @@ func (st *stream) readBody(actx context.Context, res *scenarios.Result, h respon
 		OnComment:   func([]byte) { a.comments++ },
 		OnRetry:     func(d time.Duration) { st.retry, st.retrySet = d, true },
 	})
-	st.havePrev = false
+	st.resetIDs()
 	end := a.read(actx, rd)
 	clean := end.out == outOK && !a.terminal // the body ended (no terminal rule)
 	if end.out == outOK && a.terminal {

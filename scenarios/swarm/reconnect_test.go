@@ -1,6 +1,8 @@
 package swarm
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"testing"
@@ -202,9 +204,90 @@ func TestTrackID(t *testing.T) {
 		t.Errorf("lost %d, duplicated %d; want 2 and 3", res.IDsLost, res.IDsDup)
 	}
 	// A new connection compares its first id with the last one.
-	st.havePrev = false
+	st.resetIDs()
 	st.trackID(res, []byte("7"))
 	if res.IDsDup != 4 {
 		t.Errorf("a resume repeating id 7: duplicated %d, want 4", res.IDsDup)
+	}
+}
+
+// TestTrackIDSequences: trackID, whose common case (the previous id plus
+// one) is not parsed, counts the same as the rule it implements, applied
+// naively (every id parsed, compared whole with the previous one), over
+// random sequences of increments, repeats, jumps back and forth, tails that
+// roll over (9 -> 10, 099 -> 100, up to and past 18 digits), changes of
+// prefix, ids with no number, and new connections.
+func TestTrackIDSequences(t *testing.T) {
+	type naive struct {
+		prev            string
+		havePrev, known bool
+		max             int64
+		lost, dup       int64
+	}
+	track := func(m *naive, id string) {
+		if m.havePrev && id == m.prev {
+			return
+		}
+		m.prev, m.havePrev = id, true
+		n, digits := trailingInt([]byte(id))
+		if digits == 0 {
+			return
+		}
+		if m.known {
+			switch {
+			case n <= m.max:
+				m.dup++
+				return
+			case n > m.max+1:
+				m.lost += n - m.max - 1
+			}
+		}
+		m.known, m.max = true, n
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	prefixes := []string{"", "evt-", "x/9", "a:", "id "}
+	for seq := range 300 {
+		st := &stream{}
+		res := scenarios.NewResult()
+		var m naive
+		prefix := prefixes[rng.IntN(len(prefixes))]
+		width := rng.IntN(4)                                                                 // zero padding
+		n := int64(rng.IntN(120)) + []int64{0, 1e16 - 50, 1e17 - 30, 1e18 - 20}[rng.IntN(4)] // near 9 -> 10 and 18 digits
+		var ids []string
+		for range 200 {
+			switch k := rng.IntN(20); {
+			case k < 13:
+				n++
+			case k == 13: // a repeat
+			case k == 14:
+				n += int64(rng.IntN(5))
+			case k == 15:
+				n -= int64(rng.IntN(5))
+			case k == 16:
+				prefix = prefixes[rng.IntN(len(prefixes))]
+			case k == 17:
+				ids = append(ids, "no-number")
+				continue
+			case k == 18:
+				ids = append(ids, "") // a new connection
+				continue
+			default:
+				width = rng.IntN(4)
+			}
+			ids = append(ids, prefix+fmt.Sprintf("%0*d", width, max(n, 0)))
+		}
+		for i, id := range ids {
+			if id == "" {
+				st.resetIDs()
+				m.havePrev = false
+				continue
+			}
+			st.trackID(res, []byte(id))
+			track(&m, id)
+			if res.IDsLost != m.lost || res.IDsDup != m.dup || st.idMax != m.max {
+				t.Fatalf("sequence %d, id %d %q (after %q): lost %d dup %d max %d; the rule says lost %d dup %d max %d",
+					seq, i, id, ids[max(i-3, 0):i], res.IDsLost, res.IDsDup, st.idMax, m.lost, m.dup, m.max)
+			}
+		}
 	}
 }

@@ -106,6 +106,10 @@ type stream struct {
 	prevN      int64
 	prevDigits int
 	havePrev   bool
+	// nextID is the id that follows the previous one (its decimal tail
+	// plus one, "evt-41" -> "evt-42"), when not empty: an id equal to it,
+	// the common case, is accounted without parsing it.
+	nextID []byte
 }
 
 var drainPool = sync.Pool{New: func() any { b := make([]byte, 2048); return &b }}
@@ -278,6 +282,8 @@ func (a *reading) read(actx context.Context, rd *sse.Reader) attemptEnd {
 	schedLead := st.first.Sub(st.sched) // the schedule -> st.first (ttft_sched)
 	a.sentAt = base                     // the KindStart
 	var v sse.View
+	var typSeq uint64 // the TypeSeq rule is for (0: none yet; a Reader's first event has 1)
+	var rule scenarios.TypeRule
 	for {
 		if err := rd.NextInto(&v); err != nil {
 			return a.finish(actx, err, time.Now())
@@ -300,7 +306,12 @@ func (a *reading) read(actx context.Context, rd *sse.Reader) attemptEnd {
 		if len(v.ID) > 0 {
 			st.trackID(a.res, v.ID)
 		}
-		c := cls.Classify(v.Type, v.Data)
+		if v.TypeSeq != typSeq {
+			// The type changed: decide its rule (a stream's type seldom
+			// changes, so the lists are matched once per change).
+			typSeq, rule = v.TypeSeq, cls.TypeRule(v.Type)
+		}
+		c := cls.ClassifyAs(rule, v.Data)
 		if c.HasUsage() {
 			if t, ok := cls.Usage(v.Data); ok {
 				st.usage, st.haveUsage = int64(t), true
@@ -384,20 +395,31 @@ func (a *reading) finish(actx context.Context, err error, now time.Time) attempt
 // from event to event) and is skipped; the first event of a connection is
 // always compared, so a resume that repeats the last event is a duplicate.
 // An id with a decimal tail is compared by its tail's value and length and
-// the bytes before it, which are copied only when they change: with
-// increasing ids the common event costs the tail's parse, no copy.
+// the bytes before it, which are copied only when they change; an id that
+// is the previous one plus one (nextID), the common case, is not parsed.
 func (st *stream) trackID(res *scenarios.Result, id []byte) {
-	n, digits := trailingInt(id)
-	prefix := id[:len(id)-digits]
-	if st.havePrev && digits == st.prevDigits && n == st.prevN && bytes.Equal(prefix, st.prevID) {
-		return // the same id
-	}
-	if !st.havePrev || !bytes.Equal(prefix, st.prevID) {
-		st.prevID = append(st.prevID[:0], prefix...)
-	}
-	st.prevN, st.prevDigits, st.havePrev = n, digits, true
-	if digits == 0 {
-		return
+	var n int64
+	if len(st.nextID) > 0 && bytes.Equal(id, st.nextID) {
+		n = st.prevN + 1
+		st.prevN, st.prevDigits = n, len(id)-len(st.prevID)
+		st.bumpNext()
+	} else {
+		var digits int
+		n, digits = trailingInt(id)
+		prefix := id[:len(id)-digits]
+		if st.havePrev && digits == st.prevDigits && n == st.prevN && bytes.Equal(prefix, st.prevID) {
+			return // the same id
+		}
+		if !st.havePrev || !bytes.Equal(prefix, st.prevID) {
+			st.prevID = append(st.prevID[:0], prefix...)
+		}
+		st.prevN, st.prevDigits, st.havePrev = n, digits, true
+		st.nextID = st.nextID[:0]
+		if digits == 0 {
+			return
+		}
+		st.nextID = append(st.nextID, id...)
+		st.bumpNext()
 	}
 	if st.idKnown {
 		switch {
@@ -412,13 +434,45 @@ func (st *stream) trackID(res *scenarios.Result, id []byte) {
 	st.idMax = n
 }
 
-// trailingInt parses the decimal digits that end id (at most 18, so the
-// value fits), in one pass from the end, and returns their value and count
-// (0 when id does not end in a digit).
+// resetIDs starts a connection's id accounting: its first id is compared
+// with the stream's highest, never skipped as the previous event's.
+func (st *stream) resetIDs() {
+	st.havePrev = false
+	st.nextID = st.nextID[:0]
+}
+
+// bumpNext makes nextID the id after it: its decimal tail (what follows
+// prevID) plus one, keeping its width ("0099" -> "0100") or growing by a
+// digit ("99" -> "100"). A tail that would grow past maxIDDigits clears
+// nextID (trailingInt would not read it as one number).
+func (st *stream) bumpNext() {
+	b := st.nextID
+	for i := len(b) - 1; i >= len(st.prevID); i-- {
+		if b[i] < '9' {
+			b[i]++
+			return
+		}
+		b[i] = '0'
+	}
+	if len(b)-len(st.prevID) >= maxIDDigits {
+		st.nextID = b[:0]
+		return
+	}
+	b[len(st.prevID)] = '1'
+	st.nextID = append(b, '0')
+}
+
+// maxIDDigits is the longest decimal tail of an id read as a number: 18
+// digits always fit an int64.
+const maxIDDigits = 18
+
+// trailingInt parses the decimal digits that end id (at most maxIDDigits,
+// so the value fits), in one pass from the end, and returns their value
+// and count (0 when id does not end in a digit).
 func trailingInt(id []byte) (n int64, digits int) {
 	mul := int64(1)
 	i := len(id)
-	for i > 0 && len(id)-i < 18 {
+	for i > 0 && len(id)-i < maxIDDigits {
 		c := id[i-1] - '0'
 		if c > 9 {
 			break
