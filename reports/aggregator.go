@@ -155,8 +155,10 @@ const liveMetrics = 1<<scenarios.TTFT | 1<<scenarios.Queue
 // run in exactly one goroutine, and Finish must be called after Consume has
 // returned (or instead of it, for a run without results).
 //
-// Cost: one RecordValue per gap and per ITL (about 5 ns each), a channel
-// receive and a Release per Result (a Result carries up to 64 gaps); the
+// Cost: one RecordValues per run of gaps and of ITLs (about 5 ns each; a
+// run is consecutive values equal in microseconds, so a saturated stream
+// has about one per read), a channel receive and a Release per Result (a
+// Result carries up to 64 runs of each); the
 // per-tick work (folding, encoding two histograms, resetting) is about a
 // millisecond and off the per-event path. BenchmarkAggregator measures it.
 type Aggregator struct {
@@ -307,8 +309,8 @@ func (a *Aggregator) add(r *scenarios.Result) {
 	default:
 		a.unknown++
 	}
-	a.tick[scenarios.Gap].RecordAll(r.Gaps())
-	a.tick[scenarios.ITL].RecordAll(r.ITLs())
+	a.tick[scenarios.Gap].RecordRuns(r.Gaps())
+	a.tick[scenarios.ITL].RecordRuns(r.ITLs())
 	a.t.events += r.Events
 	a.t.content += r.Content
 	a.t.bytes += r.Bytes

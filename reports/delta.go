@@ -141,28 +141,28 @@ type deltaState struct {
 	prevEnc  [scenarios.NumEncodings]int64
 }
 
-// record adds one value of metric m.
-func (s *deltaState) record(m int, d time.Duration) {
+// histogram returns the histogram of metric m, made on demand.
+func (s *deltaState) histogram(m int) *Histogram {
 	h := s.hist[m]
 	if h == nil {
 		h = NewHistogram()
 		s.hist[m] = h
 	}
-	h.Record(d)
+	return h
 }
 
 // add records r's values, as Aggregator.add records them into the ticks.
 func (s *deltaState) add(r *scenarios.Result) {
 	for m := range scenarios.NumMetrics {
 		if r.Has&(1<<m) != 0 {
-			s.record(int(m), r.Values[m])
+			s.histogram(int(m)).Record(r.Values[m])
 		}
 	}
-	for _, d := range r.Gaps() {
-		s.record(int(scenarios.Gap), d)
+	if g := r.Gaps(); len(g) > 0 {
+		s.histogram(int(scenarios.Gap)).RecordRuns(g)
 	}
-	for _, d := range r.ITLs() {
-		s.record(int(scenarios.ITL), d)
+	if g := r.ITLs(); len(g) > 0 {
+		s.histogram(int(scenarios.ITL)).RecordRuns(g)
 	}
 }
 

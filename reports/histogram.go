@@ -7,6 +7,8 @@ import (
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/ssebench/ssebench/scenarios"
 )
 
 // The geometry of every ssebench histogram: values are
@@ -52,19 +54,11 @@ func NewHistogram() *Histogram {
 // counted in OutOfRange.
 func (h *Histogram) Record(d time.Duration) { h.recordN(int64(d/time.Microsecond), 1) }
 
-// RecordAll records every duration of ds, as Record does one by one. A run
-// of consecutive values equal in microseconds is recorded as one count: a
-// saturated stream's batch of gaps is mostly events that arrived in the
-// same read, hence equal.
-func (h *Histogram) RecordAll(ds []time.Duration) {
-	for i := 0; i < len(ds); {
-		v := int64(ds[i] / time.Microsecond)
-		j := i + 1
-		for j < len(ds) && int64(ds[j]/time.Microsecond) == v {
-			j++
-		}
-		h.recordN(v, int64(j-i))
-		i = j
+// RecordRuns records every value of the runs (a run is a count of values
+// equal in microseconds), as Record does one by one.
+func (h *Histogram) RecordRuns(runs []scenarios.Run) {
+	for _, r := range runs {
+		h.recordN(r.Micros(), r.Count())
 	}
 }
 

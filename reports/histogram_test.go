@@ -7,6 +7,8 @@ import (
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/ssebench/ssebench/scenarios"
 )
 
 func TestHistogramRecordAndStats(t *testing.T) {
@@ -182,22 +184,32 @@ func TestMSResolution(t *testing.T) {
 	}
 }
 
-// TestHistogramRecordAll: recording a batch (runs of equal values collapsed
-// into one count) gives the same histogram, out-of-range count included,
-// as recording its values one by one.
-func TestHistogramRecordAll(t *testing.T) {
+// TestHistogramRecordRuns: recording a Result's gap batch (runs of values
+// equal in microseconds) gives the same histogram, out-of-range count
+// included, as recording its values one by one.
+func TestHistogramRecordRuns(t *testing.T) {
 	batch := []time.Duration{
 		0, 0, 500 * time.Nanosecond, 0, // equal in microseconds: one run
+		-500 * time.Nanosecond, // 0 µs too: in range, as Record has it
 		time.Millisecond, time.Millisecond, 2 * time.Millisecond,
 		-time.Second, -time.Second, 2 * time.Hour, 2 * time.Hour, time.Hour,
 		7 * time.Millisecond,
+		1 << 62, -1 << 62, // past what a Run holds: clamped, out of range
 	}
+	r := scenarios.NewResult()
+	defer r.Release()
 	one, all := NewHistogram(), NewHistogram()
 	for _, d := range batch {
 		one.Record(d)
+		if r.AddGap(d) {
+			t.Fatal("a batch of 9 runs reported full")
+		}
 	}
-	all.RecordAll(batch)
-	all.RecordAll(nil)
+	if n := len(r.Gaps()); n != 9 {
+		t.Errorf("%d runs, want 9", n)
+	}
+	all.RecordRuns(r.Gaps())
+	all.RecordRuns(nil)
 	a, err := one.Encode()
 	if err != nil {
 		t.Fatal(err)
@@ -207,10 +219,10 @@ func TestHistogramRecordAll(t *testing.T) {
 		t.Fatal(err)
 	}
 	if a != b || one.OutOfRange() != all.OutOfRange() || all.Count() != int64(len(batch)) {
-		t.Fatalf("RecordAll: count %d, out of range %d; one by one: count %d, out of range %d (encodings equal: %v)",
+		t.Fatalf("RecordRuns: count %d, out of range %d; one by one: count %d, out of range %d (encodings equal: %v)",
 			all.Count(), all.OutOfRange(), one.Count(), one.OutOfRange(), a == b)
 	}
-	if all.OutOfRange() != 4 {
-		t.Errorf("out of range %d, want 4", all.OutOfRange())
+	if all.OutOfRange() != 6 {
+		t.Errorf("out of range %d, want 6", all.OutOfRange())
 	}
 }

@@ -162,8 +162,47 @@ const (
 	KindDropped
 )
 
-// BatchSize is how many gaps (and ITLs) one Result carries at most.
+// BatchSize is how many runs of gaps (and of ITLs) one Result carries at
+// most.
 const BatchSize = 64
+
+// A Run is a run of consecutive gaps (or ITLs) of one stream that are
+// equal in whole microseconds, the resolution of every histogram, packed
+// in a word: the count in the top runCountBits bits, the microseconds as a
+// signed 40-bit value below (clamped to ±2^39 µs, 6.4 days, well past the
+// histograms' 1 h ceiling, so a clamped value is out of range either way).
+// A saturated stream reads many events at once, and every event of a read
+// but its first has the same gap (0): its batch holds a run per read, not
+// a value per event, so a Result carries thousands of events' gaps and is
+// sent far less often.
+type Run uint64
+
+const (
+	runCountBits = 24
+	runMicroBits = 64 - runCountBits
+	runMaxCount  = 1<<runCountBits - 1
+	runMaxMicros = 1<<(runMicroBits-1) - 1
+	runMicroMask = 1<<runMicroBits - 1
+)
+
+// runOf returns the run of n values of us microseconds (us already
+// clamped, 1 <= n <= runMaxCount).
+func runOf(us int64, n uint64) Run { return Run(n<<runMicroBits | uint64(us)&runMicroMask) }
+
+// clampMicros returns d in whole microseconds (truncated, as the
+// histograms record it), clamped to what a Run holds.
+func clampMicros(d time.Duration) int64 {
+	return min(max(int64(d/time.Microsecond), -runMaxMicros-1), runMaxMicros)
+}
+
+// Micros returns the run's value in microseconds.
+func (r Run) Micros() int64 { return int64(uint64(r)<<runCountBits) >> runCountBits }
+
+// Count returns how many values the run holds.
+func (r Run) Count() int64 { return int64(uint64(r) >> runMicroBits) }
+
+// Duration returns the run's value as a Duration.
+func (r Run) Duration() time.Duration { return time.Duration(r.Micros()) * time.Microsecond }
 
 // Result is the record that flows one way, from the swarm to the reports
 // aggregator, for each happening of a stream attempt: progress (first
@@ -192,8 +231,8 @@ type Result struct {
 	Has    MetricSet
 	Values [NumMetrics]time.Duration
 
-	gaps  [BatchSize]time.Duration
-	itls  [BatchSize]time.Duration
+	gaps  [BatchSize]Run
+	itls  [BatchSize]Run
 	nGaps uint8
 	nITLs uint8
 
@@ -302,31 +341,44 @@ func (r *Result) Get(m Metric) (time.Duration, bool) {
 	return r.Values[m], r.Has&(1<<m) != 0
 }
 
-// AddGap appends one gap to the batch and reports whether the batch is now
-// full (the producer should send the Result).
-func (r *Result) AddGap(d time.Duration) (full bool) {
-	if int(r.nGaps) < BatchSize {
-		r.gaps[r.nGaps] = d
-		r.nGaps++
+// AddGap adds one gap to the batch and reports whether the batch is now
+// full (the producer should send the Result): when the gap equals the
+// previous one in microseconds it extends that run, else it starts one.
+func (r *Result) AddGap(d time.Duration) (full bool) { return addRun(&r.gaps, &r.nGaps, d) }
+
+// AddITL adds one inter-content-event gap, as AddGap does a gap.
+func (r *Result) AddITL(d time.Duration) (full bool) { return addRun(&r.itls, &r.nITLs, d) }
+
+func addRun(runs *[BatchSize]Run, n *uint8, d time.Duration) (full bool) {
+	us := clampMicros(d)
+	if k := int(*n); k > 0 {
+		if last := runs[k-1]; last.Micros() == us && last.Count() < runMaxCount {
+			runs[k-1] = last + 1<<runMicroBits
+			return false
+		}
 	}
-	return int(r.nGaps) == BatchSize
+	if int(*n) < BatchSize {
+		runs[*n] = runOf(us, 1)
+		*n++
+	}
+	return int(*n) == BatchSize
 }
 
-// AddITL appends one inter-content-event gap and reports whether the batch
-// is now full.
-func (r *Result) AddITL(d time.Duration) (full bool) {
-	if int(r.nITLs) < BatchSize {
-		r.itls[r.nITLs] = d
-		r.nITLs++
+// Gaps returns the gap batch as runs. The slice aliases r.
+func (r *Result) Gaps() []Run { return r.gaps[:r.nGaps] }
+
+// ITLs returns the inter-content-event batch as runs. The slice aliases r.
+func (r *Result) ITLs() []Run { return r.itls[:r.nITLs] }
+
+// Values appends every value the runs hold, one per gap, to dst.
+func Values(dst []time.Duration, runs []Run) []time.Duration {
+	for _, r := range runs {
+		for range r.Count() {
+			dst = append(dst, r.Duration())
+		}
 	}
-	return int(r.nITLs) == BatchSize
+	return dst
 }
-
-// Gaps returns the gap batch. The slice aliases r.
-func (r *Result) Gaps() []time.Duration { return r.gaps[:r.nGaps] }
-
-// ITLs returns the inter-content-event batch. The slice aliases r.
-func (r *Result) ITLs() []time.Duration { return r.itls[:r.nITLs] }
 
 // MetricSet is a set of Metrics, one bit each.
 type MetricSet uint16

@@ -183,9 +183,9 @@ func gaps(rs []scenarios.Result, itl bool) []time.Duration {
 	var out []time.Duration
 	for i := range rs {
 		if itl {
-			out = append(out, rs[i].ITLs()...)
+			out = scenarios.Values(out, rs[i].ITLs())
 		} else {
-			out = append(out, rs[i].Gaps()...)
+			out = scenarios.Values(out, rs[i].Gaps())
 		}
 	}
 	return out

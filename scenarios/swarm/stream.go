@@ -247,8 +247,8 @@ type reading struct {
 
 // progressEvery is how long a stream that has events not yet sent waits
 // at most before it sends them (a KindProgress), so that live views count
-// events of slow streams (a token every 20ms fills a batch of gaps in
-// 1.3s) as they come.
+// events of slow streams (a token every 20ms, each gap a run of its own,
+// fills a batch in 1.3s) as they come.
 const progressEvery = 250 * time.Millisecond
 
 // flush sends the Result being filled, at at (st.first -> now), as

@@ -33,7 +33,7 @@
 // accumulates gaps into the pooled Result it will send: no allocation and
 // no channel send per event. It sends a KindStart per attempt, a
 // KindProgress at the stream's first content event (so a live view sees
-// ttft at once), whenever a batch of gaps is full and, while events keep
+// ttft at once), whenever its batch of gap runs is full and, while events keep
 // coming, at least every 250ms (so live event and token counts follow
 // slow streams), and a KindEnd. Deadlines (first byte, idle, total,
 // abort-after) share one timer per attempt, re-armed lazily.
