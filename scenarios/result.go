@@ -183,6 +183,8 @@ const (
 	runMaxCount  = 1<<runCountBits - 1
 	runMaxMicros = 1<<(runMicroBits-1) - 1
 	runMicroMask = 1<<runMicroBits - 1
+	runOne       = 1 << runMicroBits           // a count of one, to add to a Run
+	runFull      = runMaxCount << runMicroBits // a Run at least this is at its largest count
 )
 
 // runOf returns the run of n values of us microseconds (us already
@@ -231,10 +233,12 @@ type Result struct {
 	Has    MetricSet
 	Values [NumMetrics]time.Duration
 
-	gaps  [BatchSize]Run
-	itls  [BatchSize]Run
-	nGaps uint8
-	nITLs uint8
+	gaps    [BatchSize]Run
+	itls    [BatchSize]Run
+	nGaps   uint8
+	nITLs   uint8
+	lastGap time.Duration // the last gap added (exactly), for AddGap's common case
+	lastITL time.Duration
 
 	Events   int64 // events dispatched (delta)
 	Content  int64 // content events (delta)
@@ -344,18 +348,53 @@ func (r *Result) Get(m Metric) (time.Duration, bool) {
 // AddGap adds one gap to the batch and reports whether the batch is now
 // full (the producer should send the Result): when the gap equals the
 // previous one in microseconds it extends that run, else it starts one.
-func (r *Result) AddGap(d time.Duration) (full bool) { return addRun(&r.gaps, &r.nGaps, d) }
+func (r *Result) AddGap(d time.Duration) (full bool) {
+	if r.ExtendGap(d) {
+		return false
+	}
+	r.lastGap = d
+	return addRun(&r.gaps, &r.nGaps, d)
+}
+
+// ExtendGap is AddGap's common case, small enough to inline: when d equals
+// the last gap added to the nanosecond (the events of one read) and its
+// run has room, it counts d in that run and reports true; else it does
+// nothing and the caller calls AddGap.
+func (r *Result) ExtendGap(d time.Duration) bool {
+	if k := r.nGaps; k > 0 && d == r.lastGap && r.gaps[k-1] < runFull {
+		r.gaps[k-1] += runOne
+		return true
+	}
+	return false
+}
 
 // AddITL adds one inter-content-event gap, as AddGap does a gap.
-func (r *Result) AddITL(d time.Duration) (full bool) { return addRun(&r.itls, &r.nITLs, d) }
+func (r *Result) AddITL(d time.Duration) (full bool) {
+	if r.ExtendITL(d) {
+		return false
+	}
+	r.lastITL = d
+	return addRun(&r.itls, &r.nITLs, d)
+}
 
+// ExtendITL is AddITL's common case, as ExtendGap is AddGap's.
+func (r *Result) ExtendITL(d time.Duration) bool {
+	if k := r.nITLs; k > 0 && d == r.lastITL && r.itls[k-1] < runFull {
+		r.itls[k-1] += runOne
+		return true
+	}
+	return false
+}
+
+// addRun adds d to the batch when AddGap's or AddITL's common case did
+// not: d's value clamped, it extends the last run when that holds the same
+// value and is not full, else starts one (unless the batch is full); it
+// reports whether the batch is full now.
 func addRun(runs *[BatchSize]Run, n *uint8, d time.Duration) (full bool) {
 	us := clampMicros(d)
-	if k := int(*n); k > 0 {
-		if last := runs[k-1]; last.Micros() == us && last.Count() < runMaxCount {
-			runs[k-1] = last + 1<<runMicroBits
-			return false
-		}
+	if k := int(*n) - 1; k >= 0 && runs[k].Micros() == us && runs[k] < runFull {
+		runs[k] += runOne
+		return false
 	}
 	if int(*n) < BatchSize {
 		runs[*n] = runOf(us, 1)

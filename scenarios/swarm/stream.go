@@ -299,7 +299,7 @@ func (a *reading) read(actx context.Context, rd *sse.Reader) attemptEnd {
 		if !st.evSeen {
 			st.evSeen = true
 			a.res.Set(scenarios.TTFE, at)
-		} else if a.res.AddGap(at - st.prevEv) {
+		} else if g := at - st.prevEv; !a.res.ExtendGap(g) && a.res.AddGap(g) {
 			a.flush(at)
 		}
 		st.prevEv = at
@@ -328,7 +328,7 @@ func (a *reading) read(actx context.Context, rd *sse.Reader) attemptEnd {
 				a.res.Set(scenarios.TTFT, at)
 				a.res.Set(scenarios.TTFTSched, at+schedLead)
 				a.flush(at) // live views see ttft at once
-			} else if a.res.AddITL(at - st.prevCont) {
+			} else if g := at - st.prevCont; !a.res.ExtendITL(g) && a.res.AddITL(g) {
 				a.flush(at)
 			}
 			st.prevCont = at
