@@ -107,7 +107,11 @@ func (rd *Reader) scan() (ok bool, err error) {
 			rd.dataAlias, rd.hasData = true, true
 			continue
 		case i >= 6 && string(line[:6]) == "event:":
-			rd.setType(trimSpace(line[6:]))
+			// setType, inline.
+			if v := trimSpace(line[6:]); !shortEqual(v, rd.typ) {
+				rd.copyType(v)
+			}
+			rd.typSet, rd.setMeta = true, true
 			continue
 		case i >= 3 && string(line[:3]) == "id:":
 			v := trimSpace(line[3:])
@@ -119,7 +123,7 @@ func (rd *Reader) scan() (ok bool, err error) {
 				nul = (x-swarOnes)&^x&swarHighs&(1<<(8*uint(len(v)))-1) != 0
 			}
 			if !nul || !hasNUL(v) {
-				rd.idBuf = append(rd.idBuf[:0], v...)
+				rd.idBuf = copyShort(rd.idBuf, v)
 				rd.idSet, rd.setMeta = true, true
 				continue
 			}
@@ -152,6 +156,18 @@ func shortEqual(a, b []byte) bool {
 		return x&(1<<(8*uint(len(a)))-1) == 0
 	}
 	return string(a) == string(b)
+}
+
+// copyShort returns append(dst[:0], v...), for a v of at most 8 bytes
+// whose array holds 8 from its start and a dst with room for 8 in one
+// 8-byte load and store (the bytes past v land past the result's length,
+// in dst's own array), instead of a call.
+func copyShort(dst, v []byte) []byte {
+	if len(v) <= 8 && cap(v) >= 8 && cap(dst) >= 8 {
+		binary.LittleEndian.PutUint64(dst[:8], binary.LittleEndian.Uint64(v[:8]))
+		return dst[:len(v)]
+	}
+	return append(dst[:0], v...)
 }
 
 // trimSpace removes the one leading space a field value may have (rule A4

@@ -157,6 +157,11 @@ func NewReader(src io.Reader, opts *Options) *Reader {
 	rd.size0 = size
 	rd.typ = make([]byte, 0, 16) // shortEqual compares up to 8 bytes in one load
 	rd.crAt = -1
+	// The two last event ID buffers (swapped on dispatch) share one
+	// allocation; 16 bytes each, so that copyShort copies an id of up to
+	// 8 bytes in one load and store.
+	ids := make([]byte, 32)
+	rd.lastID, rd.idBuf = ids[:0:16], ids[16:16:32]
 	rd.lastID = append(rd.lastID, rd.opts.LastEventID...)
 	rd.strType = "message"
 	rd.strID = rd.opts.LastEventID
