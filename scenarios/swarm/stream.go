@@ -2,8 +2,8 @@ package swarm
 
 import (
 	"bytes"
-	"encoding/binary"
 	"context"
+	"encoding/binary"
 	"errors"
 	"io"
 	"net/http"
