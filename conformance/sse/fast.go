@@ -35,6 +35,16 @@ func (rd *Reader) scan() (ok bool, err error) {
 			}
 			clean = rd.clean
 		}
+		// Most lines of a typical stream are short: scanShort takes them
+		// and returns at the first line it cannot (or at a dispatch).
+		if r2, ok := rd.scanShort(r, base); r2 != r || ok {
+			r = r2
+			if ok {
+				rd.r, rd.off = r, base+int64(r)
+				return true, nil
+			}
+			continue
+		}
 		if buf[r] == '\n' {
 			// An empty line: it ends every other line of a typical
 			// stream, and takes no search.
@@ -135,6 +145,112 @@ func (rd *Reader) scan() (ok bool, err error) {
 	}
 	rd.r, rd.off = r, base+int64(r)
 	return false, nil
+}
+
+// The field names scanShort compares a line's first 8 bytes with (little
+// endian), and the masks that keep a name's length of them.
+const (
+	wordData  = 0x3a61746164     // "data:"
+	wordEvent = 0x3a746e657665   // "event:"
+	wordID    = 0x3a6469         // "id:"
+	mask3     = 1<<24 - 1
+	mask5     = 1<<40 - 1
+	mask6     = 1<<48 - 1
+	shortLine = 16 // the longest line scanShort takes, LF included
+)
+
+// scanShort is scan's innermost loop, kept free of calls so that its
+// state stays in registers. From buf[r:] it takes the clean lines whose LF
+// is among their first shortLine bytes (found eight bytes at a time) and
+// that are: the empty line ending a block that has data (it returns then,
+// ok true: the caller dispatches), a block's first data field, an event
+// field of at most 8 bytes that sets the type already buffered, or an id
+// field of at most 8 bytes without U+0000. It returns at the first other
+// line (r unchanged for it, so that scan takes it by the general code),
+// and before any line within shortLine bytes of the buffer's end. base is
+// the stream offset of buf[0].
+func (rd *Reader) scanShort(r int, base int64) (int, bool) {
+	buf, clean := rd.buf, rd.clean
+	if rd.opts.MaxLine < shortLine || rd.opts.MaxEvent < shortLine {
+		return r, false // the limits need the general path's checks
+	}
+	for r < clean && r <= len(buf)-shortLine {
+		w := binary.LittleEndian.Uint64(buf[r:])
+		if byte(w) == '\n' {
+			if !rd.hasData {
+				return r, false // endBlock's work
+			}
+			return r + 1, true
+		}
+		var i int // the LF's index from r
+		x := w ^ swarLFs
+		if t := (x - swarOnes) &^ x & swarHighs; t != 0 {
+			i = bits.TrailingZeros64(t) >> 3
+		} else {
+			x = binary.LittleEndian.Uint64(buf[r+8:]) ^ swarLFs
+			t = (x - swarOnes) &^ x & swarHighs
+			if t == 0 {
+				return r, false // a longer line
+			}
+			i = 8 + bits.TrailingZeros64(t)>>3
+		}
+		if i >= clean-r {
+			return r, false // the LF is past the clean bytes
+		}
+		// A matched name holds no LF, so the line is at least as long,
+		// and the byte after it is the line's (the LF when i is its length).
+		switch {
+		case w&mask5 == wordData:
+			if rd.hasData {
+				return r, false
+			}
+			v := r + 5
+			if byte(w>>40) == ' ' {
+				v++
+			}
+			rd.dataAt, rd.dataEnd = v, r+i
+			rd.dataAlias, rd.hasData = true, true
+		case w&mask6 == wordEvent:
+			v := r + 6
+			if byte(w>>48) == ' ' {
+				v++
+			}
+			n := r + i - v
+			typ := rd.typ
+			if n != len(typ) || cap(typ) < 8 || n > 8 {
+				return r, false
+			}
+			// v+8 <= r+16: within buf.
+			if (binary.LittleEndian.Uint64(buf[v:])^binary.LittleEndian.Uint64(typ[:8]))&(1<<(8*uint(n))-1) != 0 {
+				return r, false // another type: copyType's
+			}
+			rd.typSet, rd.setMeta = true, true
+		case w&mask3 == wordID:
+			v := r + 3
+			if byte(w>>24) == ' ' {
+				v++
+			}
+			n := r + i - v
+			id := rd.idBuf
+			if n > 8 || cap(id) < 8 {
+				return r, false
+			}
+			x := binary.LittleEndian.Uint64(buf[v:])
+			if (x-swarOnes)&^x&swarHighs&(1<<(8*uint(n))-1) != 0 {
+				return r, false // U+0000: the general path ignores the field
+			}
+			binary.LittleEndian.PutUint64(id[:8], x)
+			rd.idBuf = id[:n]
+			rd.idSet, rd.setMeta = true, true
+		default:
+			return r, false
+		}
+		if !rd.pending {
+			rd.pending, rd.blockOff, rd.headAt = true, base+int64(r), r
+		}
+		r += i + 1
+	}
+	return r, false
 }
 
 // hasNUL reports whether an id value holds U+0000. scan tests a value of

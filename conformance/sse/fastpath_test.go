@@ -129,6 +129,13 @@ func fastPathInputs() []string {
 		// the value (in the next line), which must not count.
 		"id: 0123456\x00\ndata: a\n\nid: 01234567\x00\ndata: b\n\nid: \x00\ndata: c\n\nid: 0123456789abcde\x00f\ndata: d\n\nid: 42\n\x00: x\ndata: e\n\nid: 7\ndata: \x00\n\n",
 		"data: a\ndata: b\ndata: c\ndata:\ndata\n\ndata: single\n\n",
+		// scanShort's edges: types and ids of 8 and 9 bytes, with and
+		// without the space, a type that changes at the same length, a
+		// second data line, lines whose LF is the 15th and 16th byte.
+		"event: abcdefgh\nid: 12345678\ndata: a\n\nevent: abcdefgh\nid: 123456789\ndata: b\n\n" +
+			"event: abcdefghi\nid:12345678\ndata:c\n\nevent:abcdefgh\nid:\ndata:\n\nevent:  x\nid:  y\ndata:  z\n\n" +
+			"event: add\ndata: d\n\nevent: adc\ndata: e\n\nevent: adc\ndata: f\ndata: g\n\nevent:\ndata: h\n\n" +
+			"data: 012345678\n\ndata: 0123456789\n\ndata:0123456789\n\nid: 1\n\ndata: i\n\n",
 		"data: 0123456789abc\n\ndata: 0123456789abcd\n\ndata: 0123456789abcdef\n\n",
 		"data: 0123456789abcdefghijk\n\n",
 		"data: 0123456789abcdefghijk\r\n\r\n",
