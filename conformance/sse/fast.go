@@ -150,9 +150,9 @@ func (rd *Reader) scan() (ok bool, err error) {
 // The field names scanShort compares a line's first 8 bytes with (little
 // endian), and the masks that keep a name's length of them.
 const (
-	wordData  = 0x3a61746164     // "data:"
-	wordEvent = 0x3a746e657665   // "event:"
-	wordID    = 0x3a6469         // "id:"
+	wordData  = 0x3a61746164   // "data:"
+	wordEvent = 0x3a746e657665 // "event:"
+	wordID    = 0x3a6469       // "id:"
 	mask3     = 1<<24 - 1
 	mask5     = 1<<40 - 1
 	mask6     = 1<<48 - 1
