@@ -35,17 +35,19 @@ func (rd *Reader) scan() (ok bool, err error) {
 			}
 			clean = rd.clean
 		}
-		// Most lines of a typical stream are short: scanShort takes them
-		// and returns at the first line it cannot (or at a dispatch).
-		if r2, ok := rd.scanShort(r, base); r2 != r || ok {
-			r = r2
-			if ok {
-				rd.r, rd.off = r, base+int64(r)
-				return true, nil
+		if buf[r] != '\n' {
+			// Most lines of a typical stream are short, or data: scanShort
+			// takes them and returns at the first line it cannot (or at
+			// a dispatch).
+			if r2, ok := rd.scanShort(r, base); r2 != r || ok {
+				r = r2
+				if ok {
+					rd.r, rd.off = r, base+int64(r)
+					return true, nil
+				}
+				continue
 			}
-			continue
-		}
-		if buf[r] == '\n' {
+		} else {
 			// An empty line: it ends every other line of a typical
 			// stream, and takes no search.
 			r++
@@ -159,13 +161,14 @@ const (
 	shortLine = 16 // the longest line scanShort takes, LF included
 )
 
-// scanShort is scan's innermost loop, kept free of calls so that its
-// state stays in registers. From buf[r:] it takes the clean lines whose LF
-// is among their first shortLine bytes (found eight bytes at a time) and
-// that are: the empty line ending a block that has data (it returns then,
-// ok true: the caller dispatches), a block's first data field, an event
-// field of at most 8 bytes that sets the type already buffered, or an id
-// field of at most 8 bytes without U+0000. It returns at the first other
+// scanShort is scan's innermost loop, kept free of calls (but one, for a
+// long data line) so that its state stays in registers. From buf[r:] it
+// takes the clean lines whose LF is among their first shortLine bytes
+// (found eight bytes at a time) and that are: the empty line ending a
+// block that has data (it returns then, ok true: the caller dispatches), a
+// block's first data field, an event field of at most 8 bytes that sets
+// the type already buffered, or an id field of at most 8 bytes without
+// U+0000; and a block's first data field of any length within the limits. It returns at the first other
 // line (r unchanged for it, so that scan takes it by the general code),
 // and before any line within shortLine bytes of the buffer's end. base is
 // the stream offset of buf[0].
@@ -188,11 +191,27 @@ func (rd *Reader) scanShort(r int, base int64) (int, bool) {
 			i = bits.TrailingZeros64(t) >> 3
 		} else {
 			x = binary.LittleEndian.Uint64(buf[r+8:]) ^ swarLFs
-			t = (x - swarOnes) &^ x & swarHighs
-			if t == 0 {
-				return r, false // a longer line
+			if t = (x - swarOnes) &^ x & swarHighs; t != 0 {
+				i = 8 + bits.TrailingZeros64(t)>>3
+			} else {
+				// A longer line: taken only when it is the block's first
+				// data field (an LLM chunk's JSON), within the limits
+				// (MaxLine cannot be passed here while the buffer holds
+				// at most MaxLine+2 bytes: readLine takes a line that
+				// fills it; checked so that the rule does not rest on
+				// that). Others are not searched: the switch would not
+				// take them.
+				if w&mask5 != wordData || rd.hasData || clean-r <= shortLine {
+					return r, false
+				}
+				k := bytes.IndexByte(buf[r+shortLine:clean], '\n')
+				if k < 0 {
+					return r, false
+				}
+				if i = shortLine + k; i > rd.opts.MaxLine || i-5 >= rd.opts.MaxEvent {
+					return r, false
+				}
 			}
-			i = 8 + bits.TrailingZeros64(t)>>3
 		}
 		if i >= clean-r {
 			return r, false // the LF is past the clean bytes

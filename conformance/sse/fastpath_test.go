@@ -136,6 +136,13 @@ func fastPathInputs() []string {
 			"event: abcdefghi\nid:12345678\ndata:c\n\nevent:abcdefgh\nid:\ndata:\n\nevent:  x\nid:  y\ndata:  z\n\n" +
 			"event: add\ndata: d\n\nevent: adc\ndata: e\n\nevent: adc\ndata: f\ndata: g\n\nevent:\ndata: h\n\n" +
 			"data: 012345678\n\ndata: 0123456789\n\ndata:0123456789\n\nid: 1\n\ndata: i\n\n",
+		// Long data lines after a first event (so that, read in chunks,
+		// one lands at the start of the buffer, and fills it): values of
+		// 15 to 17 bytes, and lines of 25 and 26 bytes.
+		"data: a\n\ndata: 0123456789abcde\n\n", "data: a\n\ndata: 0123456789abcdef\n\n", "data: a\n\ndata: 0123456789abcdefg\n\n",
+		"data: a\n\ndata:0123456789abcde\n\n", "data: a\n\ndata:0123456789abcdef\n\n", "data: a\n\ndata:0123456789abcdefg\n\n",
+		"data: a\n\ndata: 0123456789abcdefghi\n\n", "data: a\n\ndata: 0123456789abcdefghij\n\n",
+		"data: a\n\ndata: 0123456789abcdefghij\ndata: second\n\n", "data: a\n\nevent: e\nid: 1\ndata: 0123456789abcdefghij\n\n",
 		"data: 0123456789abc\n\ndata: 0123456789abcd\n\ndata: 0123456789abcdef\n\n",
 		"data: 0123456789abcdefghijk\n\n",
 		"data: 0123456789abcdefghijk\r\n\r\n",
@@ -175,6 +182,10 @@ func TestFastPathAgrees(t *testing.T) {
 		{BufferSize: 7, LastEventID: "seed"},
 		{MaxLine: 16, MaxEvent: 20, BufferSize: 8},
 		{MaxLine: 24, MaxEvent: 16},
+		// A long data line that fits the buffer (MaxLine+2 bytes) but
+		// not MaxEvent, and one that is exactly MaxLine+1 bytes long.
+		{MaxLine: 40, MaxEvent: 16},
+		{MaxLine: 25},
 	}
 	for i, in := range fastPathInputs() {
 		for j, opts := range optSets {
