@@ -174,7 +174,7 @@ const (
 // the stream offset of buf[0].
 func (rd *Reader) scanShort(r int, base int64) (int, bool) {
 	buf, clean := rd.buf, rd.clean
-	if rd.opts.MaxLine < shortLine || rd.opts.MaxEvent < shortLine {
+	if !rd.short {
 		return r, false // the limits need the general path's checks
 	}
 	for r < clean && r <= len(buf)-shortLine {

@@ -87,6 +87,7 @@ type Reader struct {
 	buf     []byte // read buffer; buf[r:w] is unread
 	r, w    int
 	size0   int   // the read buffer's initial size
+	short   bool  // the limits allow scanShort (both at least shortLine)
 	srcErr  error // error from src, returned once buf is drained
 	off     int64 // stream offset of buf[r]
 	started bool  // BOM check done
@@ -146,6 +147,7 @@ func NewReader(src io.Reader, opts *Options) *Reader {
 	if rd.opts.MaxEvent <= 0 {
 		rd.opts.MaxEvent = DefaultMaxEvent
 	}
+	rd.short = rd.opts.MaxLine >= shortLine && rd.opts.MaxEvent >= shortLine
 	size := rd.opts.BufferSize
 	if size <= 0 {
 		size = DefaultBufferSize
