@@ -16,13 +16,13 @@ const (
 
 // scan is NextView's fast path: it processes the lines of buf[r:clean],
 // bytes known to hold no CR and to be valid UTF-8, so that a line is the
-// bytes up to the next LF, needs no decoding, and the common fields (data,
-// event, id, comments, empty lines) are handled inline with r and the
+// bytes up to the next LF and needs no decoding: empty lines inline,
+// short ones and data in scanShort, the others in scanLine, with r and the
 // offset kept in locals. A line may also end at the CR that bounds clean.
 // It stops at the first line it cannot take (one not known to be clean,
-// one over MaxLine: readLine's checks decide those), handing any other
-// field to processLine. ok is true when it consumed the empty line of a
-// block that has data: the caller dispatches the event.
+// one over MaxLine: readLine's checks decide those). ok is true when it
+// consumed the empty line of a block that has data: the caller dispatches
+// the event.
 func (rd *Reader) scan() (ok bool, err error) {
 	// buf and clean are kept in locals (nothing here moves the bytes);
 	// clean is reloaded where extendClean moves it.
@@ -35,19 +35,7 @@ func (rd *Reader) scan() (ok bool, err error) {
 			}
 			clean = rd.clean
 		}
-		if buf[r] != '\n' {
-			// Most lines of a typical stream are short, or data: scanShort
-			// takes them and returns at the first line it cannot (or at
-			// a dispatch).
-			if r2, ok := rd.scanShort(r, base); r2 != r || ok {
-				r = r2
-				if ok {
-					rd.r, rd.off = r, base+int64(r)
-					return true, nil
-				}
-				continue
-			}
-		} else {
+		if buf[r] == '\n' {
 			// An empty line: it ends every other line of a typical
 			// stream, and takes no search.
 			r++
@@ -58,95 +46,90 @@ func (rd *Reader) scan() (ok bool, err error) {
 			rd.endBlock()
 			continue
 		}
-		b := buf[r:clean]
-		// The LF of a short line is found in the next 16 bytes, eight at
-		// a time, inline; a longer line, or one near the buffer's end,
-		// takes bytes.IndexByte, which also says when b holds none. The
-		// lowest byte the zero-byte test flags is always a true LF (a
-		// false positive can only sit above a true one).
-		i := -1
-		if r+16 <= len(buf) {
-			x := binary.LittleEndian.Uint64(buf[r:r+8]) ^ swarLFs
-			if t := (x - swarOnes) &^ x & swarHighs; t != 0 {
-				i = bits.TrailingZeros64(t) >> 3
-			} else {
-				x = binary.LittleEndian.Uint64(buf[r+8:r+16]) ^ swarLFs
-				if t := (x - swarOnes) &^ x & swarHighs; t != 0 {
-					i = 8 + bits.TrailingZeros64(t)>>3
-				}
-			}
-			if i >= len(b) {
-				i = -1 // past the clean bytes: not this line's LF
-			}
-		}
-		if i < 0 {
-			i = bytes.IndexByte(b, '\n')
-		}
-		n := i + 1
-		if i < 0 {
-			if clean == rd.w || buf[clean] != '\r' || len(b) > rd.opts.MaxLine {
-				break // the line's end is not in clean bytes
-			}
-			i, n = len(b), len(b)+1
-			if clean+1 == rd.w {
-				rd.skipLF = true // the LF of this CRLF may come next read
-			} else if buf[clean+1] == '\n' {
-				n++
-			}
-		} else if i > rd.opts.MaxLine {
-			break
-		}
-		line := b[:i]
-		at := r
-		r += n
-		if line[0] == ':' {
-			if rd.opts.OnComment != nil {
-				rd.opts.OnComment(line[1:])
+		// Most other lines of a typical stream are short, or data:
+		// scanShort takes them and returns at the first line it cannot
+		// (or at a dispatch).
+		if r2, ok := rd.scanShort(r, base); r2 != r || ok {
+			r = r2
+			if ok {
+				rd.r, rd.off = r, base+int64(r)
+				return true, nil
 			}
 			continue
 		}
-		if !rd.pending {
-			rd.pending, rd.blockOff, rd.headAt = true, base+int64(at), at
-		}
-		// The inline cases; the field name is compared as knownField does.
-		switch {
-		case i >= 5 && string(line[:5]) == "data:" && !rd.hasData && i-5 < rd.opts.MaxEvent:
-			v := 5
-			if i > 5 && line[5] == ' ' {
-				v = 6
-			}
-			rd.dataAt, rd.dataEnd = at+v, at+i
-			rd.dataAlias, rd.hasData = true, true
-			continue
-		case i >= 6 && string(line[:6]) == "event:":
-			// setType, inline.
-			if v := trimSpace(line[6:]); !shortEqual(v, rd.typ) {
-				rd.copyType(v)
-			}
-			rd.typSet, rd.setMeta = true, true
-			continue
-		case i >= 3 && string(line[:3]) == "id:":
-			v := trimSpace(line[3:])
-			// hasNUL, its common case inline: a value of at most 8 bytes
-			// in one load (the bytes past it masked out).
-			nul := true
-			if len(v) <= 8 && cap(v) >= 8 {
-				x := binary.LittleEndian.Uint64(v[:8])
-				nul = (x-swarOnes)&^x&swarHighs&(1<<(8*uint(len(v)))-1) != 0
-			}
-			if !nul || !hasNUL(v) {
-				rd.idBuf = copyShort(rd.idBuf, v)
-				rd.idSet, rd.setMeta = true, true
-				continue
-			}
-		}
-		rd.r, rd.off, rd.lineAt = r, base+int64(r), at
-		if err := rd.processLine(line, base+int64(at)); err != nil {
+		r2, more, err := rd.scanLine(r, clean, base)
+		if err != nil {
 			return false, err
 		}
+		if !more {
+			break
+		}
+		r = r2
 	}
 	rd.r, rd.off = r, base+int64(r)
 	return false, nil
+}
+
+// scanLine takes the non-empty line at buf[r:] for scan when scanShort
+// did not: it returns the offset past it and more true, or more false when
+// the line's end is not in the clean bytes or the line is over MaxLine
+// (readLine's checks decide those). data, event and id fields are handled
+// inline, others by processLine.
+func (rd *Reader) scanLine(r, clean int, base int64) (next int, more bool, err error) {
+	buf := rd.buf
+	b := buf[r:clean]
+	i := bytes.IndexByte(b, '\n')
+	n := i + 1
+	if i < 0 {
+		if clean == rd.w || buf[clean] != '\r' || len(b) > rd.opts.MaxLine {
+			return r, false, nil // the line's end is not in clean bytes
+		}
+		i, n = len(b), len(b)+1
+		if clean+1 == rd.w {
+			rd.skipLF = true // the LF of this CRLF may come next read
+		} else if buf[clean+1] == '\n' {
+			n++
+		}
+	} else if i > rd.opts.MaxLine {
+		return r, false, nil
+	}
+	line := b[:i]
+	at := r
+	r += n
+	if line[0] == ':' {
+		if rd.opts.OnComment != nil {
+			rd.opts.OnComment(line[1:])
+		}
+		return r, true, nil
+	}
+	if !rd.pending {
+		rd.pending, rd.blockOff, rd.headAt = true, base+int64(at), at
+	}
+	// The inline cases; the field name is compared as knownField does.
+	switch {
+	case i >= 5 && string(line[:5]) == "data:" && !rd.hasData && i-5 < rd.opts.MaxEvent:
+		v := 5
+		if i > 5 && line[5] == ' ' {
+			v = 6
+		}
+		rd.dataAt, rd.dataEnd = at+v, at+i
+		rd.dataAlias, rd.hasData = true, true
+		return r, true, nil
+	case i >= 6 && string(line[:6]) == "event:":
+		rd.setType(trimSpace(line[6:]))
+		return r, true, nil
+	case i >= 3 && string(line[:3]) == "id:":
+		if v := trimSpace(line[3:]); !hasNUL(v) {
+			rd.idBuf = copyShort(rd.idBuf, v)
+			rd.idSet, rd.setMeta = true, true
+			return r, true, nil
+		}
+	}
+	rd.r, rd.off, rd.lineAt = r, base+int64(r), at
+	if err := rd.processLine(line, base+int64(at)); err != nil {
+		return r, false, err
+	}
+	return r, true, nil
 }
 
 // The field names scanShort compares a line's first 8 bytes with (little
@@ -272,11 +255,10 @@ func (rd *Reader) scanShort(r int, base int64) (int, bool) {
 	return r, false
 }
 
-// hasNUL reports whether an id value holds U+0000. scan tests a value of
-// at most 8 bytes whose array holds 8 from its start (an id aliases the
-// read buffer, so nearly always) in one 8-byte load, the bytes past it
-// masked out (the zero-byte test flags a byte only when some byte at or
-// below it is zero), and calls hasNUL for the others and to confirm.
+// hasNUL reports whether an id value holds U+0000. (scanShort tests a
+// value of at most 8 bytes in one 8-byte load instead, the bytes past it
+// masked out: the zero-byte test flags a byte only when some byte at or
+// below it is zero.)
 func hasNUL(v []byte) bool { return bytes.IndexByte(v, 0) >= 0 }
 
 // shortEqual is bytes.Equal for a and b of at most 8 bytes whose arrays
