@@ -95,6 +95,13 @@ SAMPLER=$!
 PIDS+=("$SAMPLER")
 
 rm -rf "$OUT/procs"
+# The kernel's TCP counters over the run (listen-queue overflows, SYN
+# cookies, resets), for when streams fail: nstat keeps its own history
+# file, so the second call prints the deltas.
+if command -v nstat >/dev/null; then
+  export NSTAT_HISTORY="$OUT/.nstat"
+  nstat -n >/dev/null 2>&1 || true
+fi
 set +e
 timeout 400 "$BIN/ssebench" run "$OUT/hold.yaml" --procs auto --connections "$STREAMS" --duration 60s \
   --procs-dir "$OUT/procs" --out "$OUT/merged.json" >"$OUT/run.txt" 2>"$OUT/run.err"
@@ -102,7 +109,11 @@ rc=$?
 set -e
 kill "$SAMPLER" 2>/dev/null || true
 sleep 1
-mock_events=$(curl -s --max-time 5 "$BASE/metrics" | awk '/^ssebench_mock_events_total\{endpoint="stream"\}/ { printf "%.0f", $2 }')
+if command -v nstat >/dev/null; then
+  nstat 2>/dev/null | grep -E 'Listen|Syncookies|ReqQFull|TcpExtTCPAbort|TcpAttemptFails|TcpEstabResets|TcpOutRsts|TCPSynRetrans|TCPTimeouts' >"$OUT/nstat.txt" || true
+fi
+curl -s --max-time 5 "$BASE/metrics" >"$OUT/mock-metrics.txt" || true
+mock_events=$(awk '/^ssebench_mock_events_total\{endpoint="stream"\}/ { printf "%.0f", $2 }' "$OUT/mock-metrics.txt")
 [ -f "$OUT/merged.json" ] || die "the run wrote no result (exit $rc; see $OUT/run.err)"
 read -r started ok failed events < <(jq -r '.counters | "\(.streams_started) \(.streams_ok) \(.streams_failed) \(.events)"' "$OUT/merged.json")
 e2e_min=$(awk '$1 == "e2e" { print $3 }' "$OUT/run.txt")
@@ -118,6 +129,6 @@ pass=yes
   printf '%-46s %s ms\n' "shortest stream (e2e min)" "$e2e_min"
   printf '%-46s %.2f GiB\n' "peak RSS, all swarm and mock processes" "$(awk -v k="$peak" 'BEGIN { print k / 1048576 }')"
   printf '%-46s %s\n' "every stream ok, counts equal" "$pass"
-  printf 'raw results in %s (run.txt: the summary, run.err: the live view)\n' "$OUT"
+  printf 'raw results in %s (run.txt: the summary, run.err: the live view, mock-metrics.txt, nstat.txt: the kernel TCP counters over the run)\n' "$OUT"
 } | tee "$OUT/summary.txt"
 [ "$pass" = yes ]

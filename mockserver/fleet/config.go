@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"runtime"
 	"time"
 )
 
@@ -16,8 +17,12 @@ type Config struct {
 	// Procs is the number of workers; 0 means auto: one worker to start
 	// with, and one more whenever the room left below the high-water marks
 	// of the workers that accept falls under a quarter of one worker's
-	// mark, while MemAvailable covers a full worker (its high-water mark
-	// times 32 KiB) plus 1 GiB, up to MaxWorkers.
+	// mark, or (while there are fewer than queueGrowMax workers) the
+	// accept queue of one of them is at least half full (a connection
+	// storm: past a full queue the kernel answers with SYN cookies and
+	// resets; more workers are more queues), while MemAvailable covers a
+	// full worker (its high-water mark times 32 KiB) plus 1 GiB, up to
+	// MaxWorkers.
 	Procs int
 	// FDLimit, when positive, is the soft open-file limit each worker sets
 	// for itself (at least MinFDLimit, at most the hard limit). Otherwise a
@@ -62,7 +67,19 @@ const (
 	growBelow    = 4        // grow when the room is below High/growBelow
 	streamBudget = 32 << 10 // bytes of memory one stream may take
 	memFloor     = 1 << 30  // bytes of MemAvailable kept for everything else
+	// queueCheckEvery is how often auto mode looks at the accept queues.
+	queueCheckEvery = 100 * time.Millisecond
 )
+
+// queueGrowMax is how many workers a full accept queue alone may grow the
+// fleet to: twice the CPUs, at least 8. Past the CPUs more workers accept
+// no faster, but each adds a queue (the listen backlog, net.core.somaxconn)
+// that holds a storm's connections until they are accepted.
+func queueGrowMax() int { return max(8, 2*runtime.NumCPU()) }
+
+// queueFull reports whether an accept queue holding queued connections
+// of backlog is full enough to grow the fleet: at least half.
+func queueFull(queued, backlog int) bool { return backlog > 0 && 2*queued >= backlog }
 
 func (c *Config) validate() error {
 	var errs []error

@@ -31,10 +31,14 @@
 //
 // With Config.Procs 0 the fleet starts with one worker and starts one more
 // whenever the room left below the high-water marks of the workers that
-// accept falls under a quarter of one worker's mark, one at a time, while
-// /proc/meminfo's MemAvailable covers a full worker (its high-water mark
-// times 32 KiB, above the ~27 KiB an idle stream takes) plus 1 GiB, up to
-// MaxWorkers (64). It never stops a worker it started.
+// accept falls under a quarter of one worker's mark, or, below twice the
+// CPUs (at least 8) workers, whenever the accept queue of a worker that
+// accepts is at least half full (TCP_INFO on its socket, looked at every
+// 100ms: in a connection storm the kernel answers past a full queue with
+// SYN cookies and resets, and each worker adds a queue), one at a time,
+// while /proc/meminfo's MemAvailable covers a full worker (its high-water
+// mark times 32 KiB, above the ~27 KiB an idle stream takes) plus 1 GiB,
+// up to MaxWorkers (64). It never stops a worker it started.
 //
 // # Supervision
 //

@@ -87,3 +87,25 @@ func listenShared(ctx context.Context, addr string) (*net.TCPListener, error) {
 	}
 	return tl, nil
 }
+
+// acceptQueue returns how many connections wait in ln's accept queue and
+// the queue's size (the listen backlog), from TCP_INFO, which for a
+// listening socket reports them as tcpi_unacked and tcpi_sacked (see
+// tcp(7) and the kernel's tcp_get_info).
+func acceptQueue(ln *net.TCPListener) (queued, backlog int, err error) {
+	rc, err := ln.SyscallConn()
+	if err != nil {
+		return 0, 0, err
+	}
+	var info *unix.TCPInfo
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		info, serr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
+	}); err != nil {
+		return 0, 0, err
+	}
+	if serr != nil {
+		return 0, 0, fmt.Errorf("fleet: TCP_INFO of the listener: %w", serr)
+	}
+	return int(info.Unacked), int(info.Sacked), nil
+}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"net"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -90,5 +91,67 @@ func TestSteerRoutesOnlyToTheListedSockets(t *testing.T) {
 	}
 	if err := steer(lns[0], nil); err == nil {
 		t.Error("steer to no socket: no error")
+	}
+}
+
+// TestAcceptQueue: acceptQueue reads a listener's accept queue from the
+// kernel: the connections that completed their handshake and wait for
+// accept(2), and the backlog they may fill.
+func TestAcceptQueue(t *testing.T) {
+	ln, err := listenShared(t.Context(), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	q, backlog, err := acceptQueue(ln)
+	if err != nil || q != 0 || backlog < 1 {
+		t.Fatalf("idle listener: %d queued of %d (%v), want 0 of at least 1", q, backlog, err)
+	}
+	const n = 5
+	for range n {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	// The server's side of a loopback handshake may complete in a softirq
+	// just after connect(2) returns: wait for the queue (bounded, so that
+	// only a broken acceptQueue fails, never a slow machine).
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		q, b, err := acceptQueue(ln)
+		if err == nil && q == n && b == backlog {
+			break
+		}
+		if err != nil || q > n || time.Now().After(deadline) {
+			t.Fatalf("after %d connects: %d queued of %d (%v), want %d of %d", n, q, b, err, n, backlog)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	c, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if q, _, err := acceptQueue(ln); err != nil || q != n-1 {
+		t.Fatalf("after one accept: %d queued (%v), want %d", q, err, n-1)
+	}
+}
+
+func TestQueueFull(t *testing.T) {
+	for _, tt := range []struct {
+		queued, backlog int
+		want            bool
+	}{
+		{0, 4096, false}, {2047, 4096, false}, {2048, 4096, true}, {4096, 4096, true},
+		{0, 0, false}, {1, 1, true}, {0, 1, false},
+	} {
+		if got := queueFull(tt.queued, tt.backlog); got != tt.want {
+			t.Errorf("queueFull(%d, %d) = %v, want %v", tt.queued, tt.backlog, got, tt.want)
+		}
+	}
+	if m := queueGrowMax(); m < 8 {
+		t.Errorf("queueGrowMax() = %d, want at least 8", m)
 	}
 }

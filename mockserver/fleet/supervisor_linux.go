@@ -213,12 +213,25 @@ func (s *supervisor) post(ev event) {
 }
 
 func (s *supervisor) loop(ctx context.Context) error {
+	// In auto mode the accept queues are looked at every queueCheckEvery
+	// as well as at every report: a worker that a connection storm keeps
+	// from accepting sends no report.
+	var tick <-chan time.Time
+	if s.cfg.Procs == 0 {
+		t := time.NewTicker(queueCheckEvery)
+		defer t.Stop()
+		tick = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case ev := <-s.events:
 			if err := s.handle(ctx, ev); err != nil {
+				return err
+			}
+		case <-tick:
+			if err := s.maybeGrow(ctx); err != nil {
 				return err
 			}
 		}
@@ -417,14 +430,16 @@ func (s *supervisor) exited(w *worker, how error) error {
 }
 
 // maybeGrow starts one more worker in auto mode when the workers that
-// accept have less room than a quarter of a high-water mark, no worker is
-// starting, and memory allows (see Config.Procs).
+// accept have less room than a quarter of a high-water mark, or (below
+// queueGrowMax workers) one of them has its accept queue at least half
+// full, no worker is starting, and memory allows (see Config.Procs).
 func (s *supervisor) maybeGrow(ctx context.Context) error {
 	if s.cfg.Procs != 0 {
 		return nil
 	}
 	s.mu.Lock()
 	room, high, starting, n := 0, 0, false, len(s.workers)
+	var accepting []*net.TCPListener
 	for _, w := range s.workers {
 		switch w.state {
 		case stateStarting:
@@ -433,11 +448,25 @@ func (s *supervisor) maybeGrow(ctx context.Context) error {
 			high = w.marks.High
 			if w.last.Accepting {
 				room += max(0, w.marks.High-w.last.Files)
+				accepting = append(accepting, w.shared)
 			}
 		}
 	}
 	s.mu.Unlock()
-	if starting || high == 0 || room >= high/growBelow || n >= MaxWorkers {
+	if starting || high == 0 || n >= MaxWorkers {
+		return nil
+	}
+	full := room < high/growBelow
+	queued := 0
+	if !full && n < queueGrowMax() {
+		for _, ln := range accepting {
+			if q, b, err := acceptQueue(ln); err == nil && queueFull(q, b) {
+				full, queued = true, q
+				break
+			}
+		}
+	}
+	if !full {
 		return nil
 	}
 	need := uint64(high)*streamBudget + memFloor
@@ -453,7 +482,11 @@ func (s *supervisor) maybeGrow(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.log.printf("ssebench mock: auto: starting worker %s: the workers that accept have room for %d more connections", w.name, room)
+	if queued > 0 {
+		s.log.printf("ssebench mock: auto: starting worker %s: %d connections wait in the accept queue of a worker that accepts", w.name, queued)
+	} else {
+		s.log.printf("ssebench mock: auto: starting worker %s: the workers that accept have room for %d more connections", w.name, room)
+	}
 	return s.start(w)
 }
 
