@@ -20,7 +20,10 @@
 # (swarm and mock, parents and workers) from /proc. At the end it compares
 # the merged result's events with the mocks' own count
 # (ssebench_mock_events_total{endpoint="stream"}, summed over the mock's
-# workers by its /metrics).
+# workers by its /metrics). It keeps the mocks' /metrics at the end
+# (mock-metrics.txt) and the kernel's TCP counters over the run (nstat.txt:
+# listen-queue overflows, SYN cookies, resets), which say why streams
+# failed when some did.
 #
 # Prints a table (also in $OUT/summary.txt) and exits 0 when every stream
 # started and ended ok and the counts are equal, 1 otherwise, 2 on a setup
