@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -216,5 +217,68 @@ func BenchmarkUsage(b *testing.B) {
 	data := []byte(`{"id":"c1","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":64,"total_tokens":73}}`)
 	for b.Loop() {
 		c.Usage(data)
+	}
+}
+
+// strByBytes is jscan.str as it was before plain: one byte at a time. The
+// test below holds str to it.
+func strByBytes(b []byte) (raw []byte, escaped, ok bool, end int) {
+	if len(b) == 0 || b[0] != '"' {
+		return nil, false, false, 0
+	}
+	for i := 1; i < len(b); {
+		switch c := b[i]; {
+		case c == '"':
+			return b[1:i], escaped, true, i + 1
+		case c == '\\':
+			escaped = true
+			if i+1 >= len(b) {
+				return nil, false, false, 0
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(b) {
+					return nil, false, false, 0
+				}
+				for _, h := range b[i+2 : i+6] {
+					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
+						return nil, false, false, 0
+					}
+				}
+				i += 6
+			default:
+				return nil, false, false, 0
+			}
+		case c < 0x20:
+			return nil, false, false, 0
+		default:
+			i++
+		}
+	}
+	return nil, false, false, 0
+}
+
+// TestJScanStr: str, which skips plain bytes eight at a time, reads every
+// string as the byte-by-byte loop does: a quote, a backslash escape, a
+// control byte or a byte of 0x80 and up at every position of strings of
+// 0 to 24 bytes, cut or not.
+func TestJScanStr(t *testing.T) {
+	specials := []string{`"`, `\"`, `\\`, `\u00e9`, `\x`, "\x00", "\x1f", "\x7f", "\x80", "\xff", " ", `\`}
+	for n := 0; n <= 24; n++ {
+		for at := 0; at <= n; at++ {
+			for _, sp := range specials {
+				body := strings.Repeat("a", at) + sp + strings.Repeat("b", n-at)
+				for _, in := range []string{`"` + body + `"`, `"` + body, `"` + body + `",1`} {
+					s := jscan{b: []byte(in)}
+					raw, esc, ok := s.str()
+					wraw, wesc, wok, wend := strByBytes([]byte(in))
+					if string(raw) != string(wraw) || esc != wesc || ok != wok || ok && s.i != wend {
+						t.Fatalf("str(%q) = %q, %v, %v at %d; byte by byte %q, %v, %v at %d", in, raw, esc, ok, s.i, wraw, wesc, wok, wend)
+					}
+				}
+			}
+		}
 	}
 }

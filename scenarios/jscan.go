@@ -1,5 +1,10 @@
 package scenarios
 
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
 // jscan is a minimal, allocation-free JSON scanner for the two questions
 // the classifier asks of every chunk (does a delta carry output? is there a
 // usage report?). It validates what it walks; whenever it meets something
@@ -38,6 +43,30 @@ func (s *jscan) eat(c byte) bool {
 	return false
 }
 
+// plain moves past the bytes of a string that need no look, eight at a
+// time: it stops at the first '"', '\\' or control byte (below 0x20), or
+// fewer than 8 bytes before the end. Each of the three zero-byte tests
+// flags its lowest true match (a false positive can only sit above a true
+// one), so the lowest flag of the three is the first byte to look at.
+func (s *jscan) plain() {
+	const (
+		ones     = 0x0101010101010101
+		highs    = 0x8080808080808080
+		quotes   = 0x2222222222222222
+		slashes  = 0x5c5c5c5c5c5c5c5c
+		controls = 0x2020202020202020
+	)
+	for s.i+8 <= len(s.b) {
+		x := binary.LittleEndian.Uint64(s.b[s.i:])
+		q, b := x^quotes, x^slashes
+		if t := ((q-ones)&^q | (b-ones)&^b | (x-controls)&^x) & highs; t != 0 {
+			s.i += bits.TrailingZeros64(t) >> 3
+			return
+		}
+		s.i += 8
+	}
+}
+
 // str reads a string at the cursor and returns its raw bytes (between the
 // quotes) and whether it contains escapes.
 func (s *jscan) str() (raw []byte, escaped, ok bool) {
@@ -46,6 +75,10 @@ func (s *jscan) str() (raw []byte, escaped, ok bool) {
 	}
 	start := s.i
 	for s.i < len(s.b) {
+		s.plain()
+		if s.i >= len(s.b) {
+			break
+		}
 		c := s.b[s.i]
 		switch {
 		case c == '"':
