@@ -233,12 +233,7 @@ type Result struct {
 	Has    MetricSet
 	Values [NumMetrics]time.Duration
 
-	gaps    [BatchSize]Run
-	itls    [BatchSize]Run
-	nGaps   uint8
-	nITLs   uint8
-	lastGap time.Duration // the last gap added (exactly), for AddGap's common case
-	lastITL time.Duration
+	gaps, itls runBatch
 
 	Events   int64 // events dispatched (delta)
 	Content  int64 // content events (delta)
@@ -345,69 +340,61 @@ func (r *Result) Get(m Metric) (time.Duration, bool) {
 	return r.Values[m], r.Has&(1<<m) != 0
 }
 
+// runBatch is a batch of runs (a Result's gaps, or its ITLs).
+type runBatch struct {
+	runs [BatchSize]Run
+	n    uint8
+	last time.Duration // the last value added, exactly, for extend
+}
+
+// extend is add's common case, small enough to inline: when d equals the
+// last value added to the nanosecond (the events of one read) and its run
+// has room, it counts d in that run and reports true; else it does nothing.
+func (b *runBatch) extend(d time.Duration) bool {
+	if k := b.n; k > 0 && d == b.last && b.runs[k-1] < runFull {
+		b.runs[k-1] += runOne
+		return true
+	}
+	return false
+}
+
+// add adds d, clamped to what a Run holds: it extends the last run when
+// that holds the same value in microseconds and has room, else starts one
+// (unless the batch is full). It reports whether the batch is full now.
+func (b *runBatch) add(d time.Duration) (full bool) {
+	b.last = d
+	us := clampMicros(d)
+	if k := int(b.n) - 1; k >= 0 && b.runs[k].Micros() == us && b.runs[k] < runFull {
+		b.runs[k] += runOne
+		return false
+	}
+	if int(b.n) < BatchSize {
+		b.runs[b.n] = runOf(us, 1)
+		b.n++
+	}
+	return int(b.n) == BatchSize
+}
+
 // AddGap adds one gap to the batch and reports whether the batch is now
 // full (the producer should send the Result): when the gap equals the
 // previous one in microseconds it extends that run, else it starts one.
-func (r *Result) AddGap(d time.Duration) (full bool) {
-	if r.ExtendGap(d) {
-		return false
-	}
-	r.lastGap = d
-	return addRun(&r.gaps, &r.nGaps, d)
-}
+func (r *Result) AddGap(d time.Duration) (full bool) { return r.gaps.add(d) }
 
-// ExtendGap is AddGap's common case, small enough to inline: when d equals
-// the last gap added to the nanosecond (the events of one read) and its
-// run has room, it counts d in that run and reports true; else it does
-// nothing and the caller calls AddGap.
-func (r *Result) ExtendGap(d time.Duration) bool {
-	if k := r.nGaps; k > 0 && d == r.lastGap && r.gaps[k-1] < runFull {
-		r.gaps[k-1] += runOne
-		return true
-	}
-	return false
-}
+// ExtendGap is AddGap's common case (see runBatch.extend), small enough to
+// inline; when it reports false, the caller calls AddGap.
+func (r *Result) ExtendGap(d time.Duration) bool { return r.gaps.extend(d) }
 
 // AddITL adds one inter-content-event gap, as AddGap does a gap.
-func (r *Result) AddITL(d time.Duration) (full bool) {
-	if r.ExtendITL(d) {
-		return false
-	}
-	r.lastITL = d
-	return addRun(&r.itls, &r.nITLs, d)
-}
+func (r *Result) AddITL(d time.Duration) (full bool) { return r.itls.add(d) }
 
 // ExtendITL is AddITL's common case, as ExtendGap is AddGap's.
-func (r *Result) ExtendITL(d time.Duration) bool {
-	if k := r.nITLs; k > 0 && d == r.lastITL && r.itls[k-1] < runFull {
-		r.itls[k-1] += runOne
-		return true
-	}
-	return false
-}
-
-// addRun adds d to the batch when AddGap's or AddITL's common case did
-// not: d's value clamped, it extends the last run when that holds the same
-// value and is not full, else starts one (unless the batch is full); it
-// reports whether the batch is full now.
-func addRun(runs *[BatchSize]Run, n *uint8, d time.Duration) (full bool) {
-	us := clampMicros(d)
-	if k := int(*n) - 1; k >= 0 && runs[k].Micros() == us && runs[k] < runFull {
-		runs[k] += runOne
-		return false
-	}
-	if int(*n) < BatchSize {
-		runs[*n] = runOf(us, 1)
-		*n++
-	}
-	return int(*n) == BatchSize
-}
+func (r *Result) ExtendITL(d time.Duration) bool { return r.itls.extend(d) }
 
 // Gaps returns the gap batch as runs. The slice aliases r.
-func (r *Result) Gaps() []Run { return r.gaps[:r.nGaps] }
+func (r *Result) Gaps() []Run { return r.gaps.runs[:r.gaps.n] }
 
 // ITLs returns the inter-content-event batch as runs. The slice aliases r.
-func (r *Result) ITLs() []Run { return r.itls[:r.nITLs] }
+func (r *Result) ITLs() []Run { return r.itls.runs[:r.itls.n] }
 
 // Values appends every value the runs hold, one per gap, to dst.
 func Values(dst []time.Duration, runs []Run) []time.Duration {

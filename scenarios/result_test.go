@@ -8,7 +8,7 @@ import (
 )
 
 // TestResultRuns: a Result's gap batch holds runs of gaps equal in
-// microseconds, and expanding them gives back every gap added, truncated
+// microseconds (added by ExtendGap and AddGap, or AddGap alone), and expanding them gives back every gap added, truncated
 // to microseconds, in order; the batch is full at BatchSize runs, however
 // many gaps they hold.
 func TestResultRuns(t *testing.T) {
@@ -33,7 +33,11 @@ func TestResultRuns(t *testing.T) {
 			}
 			prev = d
 			want = append(want, time.Duration(us)*time.Microsecond)
-			full = r.AddGap(d)
+			// As the swarm adds them (ExtendGap, then AddGap when it
+			// declines), or by AddGap alone.
+			if round%2 == 1 || !r.ExtendGap(d) {
+				full = r.AddGap(d)
+			}
 			if full != (runs == BatchSize) {
 				t.Fatalf("round %d: AddGap reported full=%v at %d runs", round, full, runs)
 			}
@@ -75,10 +79,12 @@ func TestRunLimits(t *testing.T) {
 
 	r := NewResult()
 	defer r.Release()
-	r.gaps[0], r.nGaps = runOf(5, runMaxCount-1), 1
+	r.gaps.runs[0], r.gaps.n = runOf(5, runMaxCount-1), 1
 	r.AddITL(time.Millisecond)
-	r.AddGap(5 * time.Microsecond) // fills the run
-	r.AddGap(5 * time.Microsecond) // starts another
+	r.AddGap(5 * time.Microsecond)          // fills the run
+	if !r.ExtendGap(5 * time.Microsecond) { // a full run is not extended...
+		r.AddGap(5 * time.Microsecond) // ...but followed by another
+	}
 	g := r.Gaps()
 	if len(g) != 2 || g[0].Count() != runMaxCount || g[1].Count() != 1 || g[1].Micros() != 5 {
 		t.Errorf("runs %d of counts %d, %d; want 2 of %d, 1", len(g), g[0].Count(), g[len(g)-1].Count(), runMaxCount)
