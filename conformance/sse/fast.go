@@ -206,39 +206,24 @@ func (rd *Reader) scanShort(r int, base int64) (int, bool) {
 			if rd.hasData {
 				return r, false
 			}
-			v := r + 5
-			if byte(w>>40) == ' ' {
-				v++
-			}
-			rd.dataAt, rd.dataEnd = v, r+i
+			rd.dataAt, rd.dataEnd = valueAt(w, r, 5), r+i
 			rd.dataAlias, rd.hasData = true, true
 		case w&mask6 == wordEvent:
-			v := r + 6
-			if byte(w>>48) == ' ' {
-				v++
-			}
-			n := r + i - v
-			typ := rd.typ
-			if n != len(typ) || cap(typ) < 8 || n > 8 {
-				return r, false
-			}
-			// v+8 <= r+16: within buf.
-			if (binary.LittleEndian.Uint64(buf[v:])^binary.LittleEndian.Uint64(typ[:8]))&(1<<(8*uint(n))-1) != 0 {
-				return r, false // another type: copyType's
+			v := valueAt(w, r, 6)
+			n, typ := r+i-v, rd.typ
+			// v+8 <= r+16: the load from buf[v:] is within buf.
+			if n != len(typ) || n > 8 || cap(typ) < 8 || !equal8(buf[v:], typ[:8], n) {
+				return r, false // another type (copyType's), or a long one
 			}
 			rd.typSet, rd.setMeta = true, true
 		case w&mask3 == wordID:
-			v := r + 3
-			if byte(w>>24) == ' ' {
-				v++
-			}
-			n := r + i - v
-			id := rd.idBuf
+			v := valueAt(w, r, 3)
+			n, id := r+i-v, rd.idBuf
 			if n > 8 || cap(id) < 8 {
 				return r, false
 			}
 			x := binary.LittleEndian.Uint64(buf[v:])
-			if (x-swarOnes)&^x&swarHighs&(1<<(8*uint(n))-1) != 0 {
+			if hasNUL8(x, n) {
 				return r, false // U+0000: the general path ignores the field
 			}
 			binary.LittleEndian.PutUint64(id[:8], x)
@@ -255,22 +240,45 @@ func (rd *Reader) scanShort(r int, base int64) (int, bool) {
 	return r, false
 }
 
-// hasNUL reports whether an id value holds U+0000. (scanShort tests a
-// value of at most 8 bytes in one 8-byte load instead, the bytes past it
-// masked out: the zero-byte test flags a byte only when some byte at or
-// below it is zero.)
+// valueAt returns the offset of the value of the field whose name (colon
+// included) is the first k bytes of w, the line's first 8 bytes (k < 8),
+// at r: past the name and the one space that may follow it (rule A4).
+func valueAt(w uint64, r, k int) int {
+	if byte(w>>(8*uint(k))) == ' ' {
+		return r + k + 1
+	}
+	return r + k
+}
+
+// lowBytes is the mask of the low n bytes of a little-endian word (n <= 8).
+func lowBytes(n int) uint64 { return 1<<(8*uint(n)) - 1 }
+
+// equal8 reports whether the first n (<= 8) bytes of a and b, which both
+// hold at least 8, are equal: one 8-byte load each, the bytes past n
+// masked out.
+func equal8(a, b []byte, n int) bool {
+	return (binary.LittleEndian.Uint64(a)^binary.LittleEndian.Uint64(b))&lowBytes(n) == 0
+}
+
+// hasNUL8 reports whether the low n (<= 8) bytes of x hold a zero byte.
+// The zero-byte test flags a byte only when some byte at or below it is
+// zero, so the bytes past n, masked out, cannot make it true.
+func hasNUL8(x uint64, n int) bool { return (x-swarOnes)&^x&swarHighs&lowBytes(n) != 0 }
+
+// hasNUL reports whether an id value holds U+0000.
 func hasNUL(v []byte) bool { return bytes.IndexByte(v, 0) >= 0 }
 
-// shortEqual is bytes.Equal for a and b of at most 8 bytes whose arrays
-// hold 8 from their start: one 8-byte load each, the bytes past them
-// masked out, instead of a call. Small enough to inline.
-func shortEqual(a, b []byte) bool {
+// EqualShort is bytes.Equal, small enough to inline, for the short byte
+// strings a Reader hands out (View's Type and ID: their arrays hold at
+// least 8 bytes from their start): two of at most 8 bytes whose arrays
+// hold 8 are compared in one 8-byte load each, the bytes past them masked
+// out; others as bytes.Equal does.
+func EqualShort(a, b []byte) bool {
 	if len(a) != len(b) {
 		return false
 	}
 	if len(a) <= 8 && cap(a) >= 8 && cap(b) >= 8 {
-		x := binary.LittleEndian.Uint64(a[:8]) ^ binary.LittleEndian.Uint64(b[:8])
-		return x&(1<<(8*uint(len(a)))-1) == 0
+		return equal8(a[:8], b[:8], len(a))
 	}
 	return string(a) == string(b)
 }

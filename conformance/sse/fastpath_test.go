@@ -135,6 +135,7 @@ func fastPathInputs() []string {
 		"event: abcdefgh\nid: 12345678\ndata: a\n\nevent: abcdefgh\nid: 123456789\ndata: b\n\n" +
 			"event: abcdefghi\nid:12345678\ndata:c\n\nevent:abcdefgh\nid:\ndata:\n\nevent:  x\nid:  y\ndata:  z\n\n" +
 			"event: add\ndata: d\n\nevent: adc\ndata: e\n\nevent: adc\ndata: f\ndata: g\n\nevent:\ndata: h\n\n" +
+			"event: b\ndata: x\n\nevent: c\ndata: y\n\nevent: bcdefgh\ndata: z\n\nevent: ccdefgh\ndata: z\n\n" + // types one bit apart
 			"data: 012345678\n\ndata: 0123456789\n\ndata:0123456789\n\nid: 1\n\ndata: i\n\n",
 		// Long data lines after a first event (so that, read in chunks,
 		// one lands at the start of the buffer, and fills it): values of

@@ -157,7 +157,7 @@ func NewReader(src io.Reader, opts *Options) *Reader {
 	}
 	rd.buf = make([]byte, size)
 	rd.size0 = size
-	rd.typ = make([]byte, 0, 16) // shortEqual compares up to 8 bytes in one load
+	rd.typ = make([]byte, 0, 16) // EqualShort compares up to 8 bytes in one load
 	rd.crAt = -1
 	// The two last event ID buffers (swapped on dispatch) share one
 	// allocation; 16 bytes each, so that copyShort copies an id of up to
@@ -464,7 +464,7 @@ func (rd *Reader) processLine(line []byte, off int64) error {
 // setType sets the event type buffer to v (an event field), copying it
 // only when it changes.
 func (rd *Reader) setType(v []byte) {
-	if !shortEqual(v, rd.typ) {
+	if !EqualShort(v, rd.typ) {
 		rd.copyType(v)
 	}
 	rd.typSet, rd.setMeta = true, true

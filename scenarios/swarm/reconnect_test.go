@@ -283,7 +283,7 @@ func TestTrackIDSequences(t *testing.T) {
 				continue
 			}
 			// An id as the Reader hands it over (its buffers have room
-			// for 16 bytes, which sameID's one-load compare relies on),
+			// for 16 bytes, which sse.EqualShort's one-load compare relies on),
 			// or one with no room past it.
 			b := []byte(id)
 			if i%2 == 0 {

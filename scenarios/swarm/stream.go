@@ -3,7 +3,6 @@ package swarm
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"io"
 	"net/http"
@@ -400,7 +399,7 @@ func (a *reading) finish(actx context.Context, err error, now time.Time) attempt
 // is the previous one plus one (nextID), the common case, is not parsed.
 func (st *stream) trackID(res *scenarios.Result, id []byte) {
 	var n int64
-	if len(st.nextID) > 0 && sameID(id, st.nextID) {
+	if len(st.nextID) > 0 && sse.EqualShort(id, st.nextID) {
 		n = st.prevN + 1
 		st.prevN, st.prevDigits = n, len(id)-len(st.prevID)
 		st.bumpNext()
@@ -433,20 +432,6 @@ func (st *stream) trackID(res *scenarios.Result, id []byte) {
 	}
 	st.idKnown = true
 	st.idMax = n
-}
-
-// sameID is bytes.Equal for ids, inline: ids of at most 8 bytes whose
-// arrays hold 8 from their start (the Reader's id buffers, nextID) are
-// compared in one 8-byte load each, the bytes past them masked out.
-func sameID(a, b []byte) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	if len(a) <= 8 && cap(a) >= 8 && cap(b) >= 8 {
-		x := binary.LittleEndian.Uint64(a[:8]) ^ binary.LittleEndian.Uint64(b[:8])
-		return x&(1<<(8*uint(len(a)))-1) == 0
-	}
-	return bytes.Equal(a, b)
 }
 
 // resetIDs starts a connection's id accounting: its first id is compared
