@@ -26,7 +26,7 @@ for _ in $(seq 100); do
   grep -q 'listening on' "$tmp/mock.err" && break
   sleep 0.1
 done
-url="$(grep -o 'http://[0-9.:]*' "$tmp/mock.err" | head -1)"
+url="$(grep -m1 -o 'http://[0-9.:]*' "$tmp/mock.err")"
 echo "mock: $(grep 'listening on' "$tmp/mock.err")"
 
 rss_mb() { # the supervisor and its workers, MiB
@@ -57,7 +57,7 @@ echo "  pauses by worker:      $(per_worker ssebench_mock_worker_pauses_total)"
 echo "  handed off by worker:  $(per_worker ssebench_mock_worker_handed_off_total)"
 echo "  handed in by worker:   $(per_worker ssebench_mock_worker_handed_in_total)"
 wait "$run" || echo "run exited $?"
-echo "run: $(grep -E 'streams|events' "$tmp/run.out" | head -6 | tr -s ' ' | tr '\n' ';')"
+echo "run: $(grep -m6 -E 'streams|events' "$tmp/run.out" | tr -s ' ' | tr '\n' ';')"
 echo "mock events_total: $(metric 'ssebench_mock_events_total{endpoint="stream"}'), streams_total: $(metric 'ssebench_mock_streams_total{endpoint="stream"}')"
 if grep -qi 'too many open files' "$tmp/mock.err"; then echo "EMFILE seen in the mock's log"; fi
 grep -v 'listening on' "$tmp/mock.err" | head -20 || true
