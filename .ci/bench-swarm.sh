@@ -289,9 +289,26 @@ swarm() {
 }
 
 # per_cpu EVENTS CPU: events per CPU-second.
-per_cpu() { awk -v e="$1" -v c="$2" 'BEGIN { if (c > 0) printf "%.0f", e / c; else print "NaN" }'; }
+per_cpu() { awk -v e="$1" -v c="$2" 'BEGIN { if (c + 0 > 0) printf "%.0f", e / c; else print "NaN" }'; }
 # per_event_us EVENTS CPU: CPU microseconds per event.
-per_event_us() { awk -v e="$1" -v c="$2" 'BEGIN { if (e > 0 && c == c + 0) printf "%.2f", c * 1e6 / e; else print "NaN" }'; }
+per_event_us() { awk -v e="$1" -v c="$2" 'BEGIN { if (e > 0 && c + 0 > 0) printf "%.2f", c * 1e6 / e; else print "NaN" }'; }
+
+# pair WHAT N URL NAME MEASURE UNIT: round $r's run of sse-bare, then of
+# the swarm, on N streams of URL for SAT_SECS (results in NAME-bare-$r and
+# NAME-swarm-$r); sets B and S to MEASURE (per_cpu or per_event_us) of
+# each, and Q to S / B.
+pair() {
+  local what=$1 n=$2 url=$3 name=$4 measure=$5 unit=$6
+  log "round $r/$ROUNDS: $what, sse-bare, $n streams, ${SAT_SECS}s"
+  bare "$n" "$SAT_SECS" "$url" "$name-bare-$r"
+  B=$("$measure" "$EVENTS" "$CPU")
+  echo "   sse-bare: $EVENTS events, $CPU CPU-s: $B $unit" >&2
+  log "round $r/$ROUNDS: $what, ssebench run, $n streams, ${SAT_SECS}s"
+  swarm "$n" "$SAT_SECS" "$url" "$name-swarm-$r"
+  S=$("$measure" "$EVENTS" "$CPU")
+  echo "   swarm:    $EVENTS events, $CPU CPU-s: $S $unit (failed $FAILED)" >&2
+  Q=$(awk -v a="$S" -v b="$B" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
+}
 # per_stream A B N: (A - B) / (N - 1), one decimal.
 per_stream() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%.1f", (a - b) / (n - 1) }'; }
 
@@ -312,27 +329,10 @@ mratios=() mswarm_epcs=() mbare_epcs=()
 pratios=() pswarm_us=() pbare_us=()
 for r in $(seq 1 "$ROUNDS"); do
   loads+=("$(loadavg)")
-  log "round $r/$ROUNDS: saturation (nginx, client-bound), sse-bare, $SAT_STREAMS streams, ${SAT_SECS}s"
-  bare "$SAT_STREAMS" "$SAT_SECS" "$static_url" "sat-bare-$r"
-  b=$(per_cpu "$EVENTS" "$CPU")
-  echo "   sse-bare: $EVENTS events, $CPU CPU-s: $b events/CPU-s" >&2
-  log "round $r/$ROUNDS: saturation (nginx, client-bound), ssebench run, $SAT_STREAMS streams, ${SAT_SECS}s"
-  swarm "$SAT_STREAMS" "$SAT_SECS" "$static_url" "sat-swarm-$r"
-  s=$(per_cpu "$EVENTS" "$CPU")
-  echo "   swarm:    $EVENTS events, $CPU CPU-s: $s events/CPU-s (failed $FAILED)" >&2
-  bare_epcs+=("$b") swarm_epcs+=("$s")
-  ratios+=("$(awk -v a="$s" -v b="$b" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')")
-
-  log "round $r/$ROUNDS: the mock's pace, sse-bare, $SAT_STREAMS streams, ${SAT_SECS}s"
-  bare "$SAT_STREAMS" "$SAT_SECS" "$sat_url" "mock-bare-$r"
-  b=$(per_cpu "$EVENTS" "$CPU")
-  echo "   sse-bare: $EVENTS events, $CPU CPU-s: $b events/CPU-s" >&2
-  log "round $r/$ROUNDS: the mock's pace, ssebench run, $SAT_STREAMS streams, ${SAT_SECS}s"
-  swarm "$SAT_STREAMS" "$SAT_SECS" "$sat_url" "mock-swarm-$r"
-  s=$(per_cpu "$EVENTS" "$CPU")
-  echo "   swarm:    $EVENTS events, $CPU CPU-s: $s events/CPU-s" >&2
-  mbare_epcs+=("$b") mswarm_epcs+=("$s")
-  mratios+=("$(awk -v a="$s" -v b="$b" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')")
+  pair "saturation (nginx, client-bound)" "$SAT_STREAMS" "$static_url" sat per_cpu events/CPU-s
+  bare_epcs+=("$B") swarm_epcs+=("$S") ratios+=("$Q")
+  pair "the mock's pace" "$SAT_STREAMS" "$sat_url" mock per_cpu events/CPU-s
+  mbare_epcs+=("$B") mswarm_epcs+=("$S") mratios+=("$Q")
 
   log "round $r/$ROUNDS: memory, the swarm holding $STREAMS streams, ${IDLE_SECS}s"
   swarm "$STREAMS" "$IDLE_SECS" "$idle_url" "mem-swarm-$r"
@@ -342,16 +342,8 @@ for r in $(seq 1 "$ROUNDS"); do
   failed+=("$FAILED")
   echo "   VmRSS $RSS_AT KiB, VmHWM $HWM KiB, failed $FAILED" >&2
 
-  log "round $r/$ROUNDS: paced, sse-bare, $PACED_STREAMS streams, one event per $PACED_ITL, ${SAT_SECS}s"
-  bare "$PACED_STREAMS" "$SAT_SECS" "$paced_url" "paced-bare-$r"
-  b=$(per_event_us "$EVENTS" "$CPU")
-  echo "   sse-bare: $EVENTS events, $CPU CPU-s: $b us per event" >&2
-  log "round $r/$ROUNDS: paced, ssebench run, $PACED_STREAMS streams, one event per $PACED_ITL, ${SAT_SECS}s"
-  swarm "$PACED_STREAMS" "$SAT_SECS" "$paced_url" "paced-swarm-$r"
-  s=$(per_event_us "$EVENTS" "$CPU")
-  echo "   swarm:    $EVENTS events, $CPU CPU-s: $s us per event (failed $FAILED)" >&2
-  pbare_us+=("$b") pswarm_us+=("$s")
-  pratios+=("$(awk -v a="$s" -v b="$b" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')")
+  pair "paced (one event per $PACED_ITL)" "$PACED_STREAMS" "$paced_url" paced per_event_us "us per event"
+  pbare_us+=("$B") pswarm_us+=("$S") pratios+=("$Q")
 done
 
 log "context: sse-bare holding $STREAMS streams, ${IDLE_SECS}s"

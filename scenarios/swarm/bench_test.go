@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -112,39 +113,57 @@ func benchStreamBuf(b *testing.B, yaml string, ev func(dst []byte, i int) []byte
 
 // benchStreamFrom reads b.N events (then a terminal one) from src.
 func benchStreamFrom(b *testing.B, yaml string, src io.Reader, bufSize int) {
-	sc := scenario(b, yaml)
+	s, sc, consumed := benchSwarm(b, yaml, bufSize)
+	a, rd := benchReading(s, sc, 0, src)
+	b.ReportAllocs()
+	b.ResetTimer()
+	end := a.read(context.Background(), rd)
+	b.StopTimer()
+	s.send(end.res)
+	if content := consumed(); end.out != outOK || content != int64(b.N) {
+		b.Fatalf("outcome %d (%v %q), content %d, want ok and %d", end.out, end.res.Err, end.res.Detail, content, b.N)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(a.b.n)/float64(b.N), "B/event")
+}
+
+// benchSwarm is a swarm of the scenario yaml without a network, whose
+// Results a goroutine takes and releases; consumed, once every stream
+// has sent its last Result, ends that and returns their content events.
+func benchSwarm(b *testing.B, yaml string, bufSize int) (s *Swarm, sc *scenarios.Scenario, consumed func() int64) {
+	sc = scenario(b, yaml)
 	noDial := func(context.Context, string, string) (net.Conn, error) { return nil, errors.New("no network") }
 	s, err := New(sc, Options{Dial: noDial, BufferSize: bufSize})
 	if err != nil {
 		b.Fatal(err)
 	}
 	s.out = make(chan *scenarios.Result, 4096)
-	consumed := make(chan int64)
+	total := make(chan int64)
 	go func() {
 		var content int64
 		for r := range s.out {
 			content += r.Content
 			r.Release()
 		}
-		consumed <- content
+		total <- content
 	}()
+	return s, sc, func() int64 {
+		close(s.out)
+		return <-total
+	}
+}
+
+// benchReading is stream no's attempt reading src (a 200 response): the
+// read loop's state and its sse.Reader, as readBody makes them.
+func benchReading(s *Swarm, sc *scenarios.Scenario, no uint64, src io.Reader) (*reading, *sse.Reader) {
 	start := time.Now()
-	st := &stream{s: s, sched: start, first: start, vars: sc.Vars(0)}
+	st := &stream{s: s, no: no, sched: start, first: start, vars: sc.Vars(0)}
 	w := &watch{start: start, cancel: func(error) {}}
 	body := &body{rc: src, w: w}
-	a := &reading{st: st, res: st.newResult(scenarios.KindEnd, 0, start), start: start, b: body, w: w}
+	a := &reading{st: st, res: st.newResult(scenarios.KindEnd, 0, start), start: start, b: body, w: w,
+		resp: &http.Response{StatusCode: http.StatusOK}}
 	rd := sse.NewReader(body, &sse.Options{BufferSize: s.bufSize, OnComment: func([]byte) { a.comments++ }})
-	b.ReportAllocs()
-	b.ResetTimer()
-	end := a.read(context.Background(), rd)
-	b.StopTimer()
-	s.send(end.res)
-	close(s.out)
-	if content := <-consumed; end.out != outOK || content != int64(b.N) {
-		b.Fatalf("outcome %d (%v %q), content %d, want ok and %d", end.out, end.res.Err, end.res.Detail, content, b.N)
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
-	b.ReportMetric(float64(body.n)/float64(b.N), "B/event")
+	return a, rd
 }
 
 // BenchmarkStream: events per second through one stream, and allocations
@@ -198,10 +217,27 @@ func staticEvent(dst []byte, i int) []byte {
 // the kernel. Reported, not asserted.
 func BenchmarkStaticBare(b *testing.B) {
 	src := newReplaySource(b.N, staticCycle, staticEvent, "event: finish\ndata: {}\n\n")
-	sc := bufio.NewScanner(bufio.NewReaderSize(src, 4096))
-	sc.Buffer(make([]byte, 0, 4096), 1<<20)
+	sc := newBareScanner(src)
 	b.ReportAllocs()
 	b.ResetTimer()
+	n := bareEvents(sc)
+	b.StopTimer()
+	if n != int64(b.N)+1 {
+		b.Fatalf("%d events, want %d", n, b.N+1)
+	}
+}
+
+// newBareScanner reads src as cmd/sse-bare reads a body: bufio.Scanner
+// lines through a 4 KiB bufio.Reader (net/http's).
+func newBareScanner(src io.Reader) *bufio.Scanner {
+	sc := bufio.NewScanner(bufio.NewReaderSize(src, 4096))
+	sc.Buffer(make([]byte, 0, 4096), 1<<20)
+	return sc
+}
+
+// bareEvents is cmd/sse-bare's loop: it scans to the end and returns the
+// events that carried data (a "data" line, then an empty line).
+func bareEvents(sc *bufio.Scanner) int64 {
 	var n int64
 	hasData := false
 	for sc.Scan() {
@@ -216,8 +252,5 @@ func BenchmarkStaticBare(b *testing.B) {
 			hasData = true
 		}
 	}
-	b.StopTimer()
-	if n != int64(b.N)+1 {
-		b.Fatalf("%d events, want %d", n, b.N+1)
-	}
+	return n
 }

@@ -1,21 +1,12 @@
 package swarm
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"errors"
 	"io"
-	"net"
-	"net/http"
 	"runtime"
 	"strconv"
 	"sync"
 	"testing"
-	"time"
-
-	"github.com/ssebench/ssebench/conformance/sse"
-	"github.com/ssebench/ssebench/scenarios"
 )
 
 // pacedSource is a body that hands over one event per Read, blocking in
@@ -125,27 +116,9 @@ func benchPaced(b *testing.B, streams int, start func(i int, src io.Reader) func
 func BenchmarkPaced(b *testing.B) {
 	for _, streams := range []int{200, 2000} {
 		b.Run("swarm/streams="+strconv.Itoa(streams), func(b *testing.B) {
-			sc := scenario(b, "url: http://x.test/\nload: {connections: 1}\n")
-			noDial := func(context.Context, string, string) (net.Conn, error) { return nil, errors.New("no network") }
-			s, err := New(sc, Options{Dial: noDial, BufferSize: directBodyBuffer})
-			if err != nil {
-				b.Fatal(err)
-			}
-			s.out = make(chan *scenarios.Result, 4096)
-			done := make(chan struct{})
-			go func() {
-				for r := range s.out {
-					r.Release()
-				}
-				close(done)
-			}()
+			s, sc, consumed := benchSwarm(b, "url: http://x.test/\nload: {connections: 1}\n", directBodyBuffer)
 			benchPaced(b, streams, func(i int, src io.Reader) func() int64 {
-				start := time.Now()
-				st := &stream{s: s, no: uint64(i), sched: start, first: start, vars: sc.Vars(0)}
-				w := &watch{start: start, cancel: func(error) {}}
-				body := &body{rc: src, w: w}
-				a := &reading{st: st, res: st.newResult(scenarios.KindEnd, 0, start), start: start, b: body, w: w, resp: &http.Response{StatusCode: http.StatusOK}}
-				rd := sse.NewReader(body, &sse.Options{BufferSize: s.bufSize, OnComment: func([]byte) { a.comments++ }})
+				a, rd := benchReading(s, sc, uint64(i), src)
 				return func() int64 {
 					end := a.read(context.Background(), rd)
 					s.send(end.res)
@@ -155,30 +128,12 @@ func BenchmarkPaced(b *testing.B) {
 					return a.events
 				}
 			})
-			close(s.out)
-			<-done
+			consumed()
 		})
 		b.Run("bare/streams="+strconv.Itoa(streams), func(b *testing.B) {
 			benchPaced(b, streams, func(_ int, src io.Reader) func() int64 {
-				sc := bufio.NewScanner(bufio.NewReaderSize(src, 4096))
-				sc.Buffer(make([]byte, 0, 4096), 1<<20)
-				return func() int64 {
-					var n int64
-					hasData := false
-					for sc.Scan() {
-						line := sc.Bytes()
-						switch {
-						case len(line) == 0 || (len(line) == 1 && line[0] == '\r'):
-							if hasData {
-								n++
-							}
-							hasData = false
-						case bytes.HasPrefix(line, []byte("data:")) || bytes.Equal(line, []byte("data")):
-							hasData = true
-						}
-					}
-					return n
-				}
+				sc := newBareScanner(src)
+				return func() int64 { return bareEvents(sc) }
 			})
 		})
 	}
